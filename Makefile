@@ -1,0 +1,95 @@
+# Timing -- build, run and test.  `make run` and `make test` are the two
+# commands; everything they need comes from `make deps` (Debian packages).
+
+PYTHON  ?= /usr/bin/python3
+APXS    ?= apxs
+CC      ?= gcc
+PORT    ?= 8000
+BUILD   := build
+
+WARN    := -Wall -Wextra -Werror
+CSTD    := -std=gnu11
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+# Recursive on purpose: expanded when a recipe runs, after `deps`.
+APR_CFLAGS = $(shell pkg-config --cflags apr-1 apr-util-1)
+APR_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1)
+JSON_CFLAGS = $(shell pkg-config --cflags json-c)
+
+EVENTD_SRC  := $(sort $(wildcard timing-eventd/*.c))
+EVENTD_HDR  := $(wildcard timing-eventd/*.h)
+EVENTD_LIBS  = -lwslay -ljson-c $(APR_LIBS)
+
+MODULE_SRC  := $(sort $(wildcard mod_timing/*.c))
+MODULE_HDR  := $(wildcard mod_timing/*.h) timing-eventd/timing_proto.h
+MODULE_SO   := mod_timing/.libs/mod_timing.so
+
+# Pure logic (no httpd.h, no event loop) that the CUnit tests link directly.
+UNIT_PURE   := $(wildcard mod_timing/tm_valid.c mod_timing/tm_time.c \
+                 mod_timing/tm_money.c mod_timing/tm_query.c \
+                 timing-eventd/handshake.c timing-eventd/hub.c)
+UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
+
+.PHONY: all deps build module eventd run test unit integration clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: module eventd
+
+module: $(MODULE_SO)
+eventd: $(BUILD)/timing-eventd $(BUILD)/asan/timing-eventd
+
+$(MODULE_SO): $(MODULE_SRC) $(MODULE_HDR)
+	cd mod_timing && $(APXS) -c -o mod_timing.la \
+	    -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror \
+	    -Wc,-I../timing-eventd -Wc,"$(JSON_CFLAGS)" \
+	    $(notdir $(MODULE_SRC)) -ljson-c -ljwt >/dev/null
+
+$(BUILD)/timing-eventd: $(EVENTD_SRC) $(EVENTD_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -O2 -g $(WARN) $(APR_CFLAGS) $(JSON_CFLAGS) \
+	    -o $@ $(EVENTD_SRC) $(EVENTD_LIBS)
+
+# The integration tests run this sanitized build of the daemon.
+$(BUILD)/asan/timing-eventd: $(EVENTD_SRC) $(EVENTD_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) $(APR_CFLAGS) $(JSON_CFLAGS) \
+	    -o $@ $(EVENTD_SRC) $(EVENTD_LIBS)
+
+$(BUILD)/unit-tests: $(UNIT_SRC) $(UNIT_PURE) $(wildcard tests/unit/*.h) \
+                     $(MODULE_HDR) $(EVENTD_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Imod_timing -Itiming-eventd \
+	    $(APR_CFLAGS) $(JSON_CFLAGS) -o $@ $(UNIT_SRC) $(UNIT_PURE) \
+	    -lcunit -lwslay -ljson-c $(APR_LIBS)
+
+# `make run`: the whole stack on http://localhost:$(PORT), in the foreground.
+run: deps build
+	@PORT=$(PORT) $(PYTHON) scripts/stack.py run
+
+unit: deps $(BUILD)/unit-tests
+	@mkdir -p $(BUILD)/results
+	$(BUILD)/unit-tests $(BUILD)/results/unit.txt
+
+integration: deps build
+	@mkdir -p $(BUILD)/results
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration \
+	    --junitxml=$(BUILD)/results/integration.xml
+
+# `make test`: units under ASan/UBSan, then the real stack; ends with a
+# line "N passed, N failed" over both.
+test: deps build $(BUILD)/unit-tests
+	@mkdir -p $(BUILD)/results
+	@rc=0; \
+	$(BUILD)/unit-tests $(BUILD)/results/unit.txt || rc=1; \
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration \
+	    --junitxml=$(BUILD)/results/integration.xml || rc=1; \
+	$(PYTHON) scripts/summary.py $(BUILD)/results || rc=1; \
+	exit $$rc
+
+clean:
+	rm -rf $(BUILD) mod_timing/.libs mod_timing/*.la mod_timing/*.lo \
+	    mod_timing/*.slo mod_timing/*.o
