@@ -46,7 +46,8 @@ $(MODULE_SO): $(MODULE_SRC) $(MODULE_HDR)
 	cd mod_timing && $(APXS) -c -o mod_timing.la \
 	    -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror \
 	    -Wc,-I../timing-eventd -Wc,"$(JSON_CFLAGS)" \
-	    $(notdir $(MODULE_SRC)) -ljson-c -ljwt >/dev/null
+	    $(notdir $(MODULE_SRC)) -ljson-c -ljwt >build.log 2>&1 \
+	    || { cat build.log; rm -f build.log; exit 1; }; rm -f build.log
 
 $(BUILD)/timing-eventd: $(EVENTD_SRC) $(EVENTD_HDR)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,489 @@
+/*
+ * mod_timing.c -- Timing's REST API inside Apache httpd.
+ *
+ * This file holds the configuration (directives, merge, checks at start),
+ * the hooks and the route table.  The endpoints live in tm_*.c.
+ *
+ *   LoadModule dbd_module     modules/mod_dbd.so
+ *   LoadModule timing_module  modules/mod_timing.so
+ *   DBDriver mysql
+ *   DBDParams "sock=/run/mysqld/mysqld.sock,user=timing,pass=...,dbname=timing,reconnect=0"
+ *   TimingJWTSecretFile /etc/timing/jwt.secret
+ *   TimingEventSocket   /run/timing/events.sock
+ *   <Location "/api/">
+ *       SetHandler timing-api
+ *   </Location>
+ *   <Location "/admin">
+ *       TimingWebSocket admin
+ *   </Location>
+ */
+#include "mod_timing.h"
+#include "tm_auth.h"
+#include "tm_db.h"
+#include "tm_health.h"
+#include "tm_json.h"
+#include "tm_menu.h"
+#include "tm_query.h"
+#include "timing_proto.h"
+
+#include "apr_file_io.h"
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include <sys/un.h>
+
+#define TM_HANDLER "timing-api"
+#define TM_API_PREFIX "/api/"
+
+/* ---------------------------------------------------------------------- */
+/* Configuration                                                          */
+
+static void *create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    tm_srv_conf *conf = apr_pcalloc(p, sizeof *conf);
+
+    (void)s;
+    conf->jwt_issuer = TM_DEFAULT_ISSUER;
+    conf->token_lifetime = TM_DEFAULT_TOKEN_LIFETIME;
+    conf->event_socket = TP_DEFAULT_EVENT_SOCKET;
+    conf->body_limit = TM_DEFAULT_BODY_LIMIT;
+    return conf;
+}
+
+static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    tm_srv_conf *base = basev, *add = addv;
+    tm_srv_conf *conf = apr_pcalloc(p, sizeof *conf);
+
+#define TM_MERGE(field) \
+    do { \
+        conf->field##_set = add->field##_set || base->field##_set; \
+        conf->field = add->field##_set ? add->field : base->field; \
+    } while (0)
+    TM_MERGE(jwt_issuer);
+    TM_MERGE(token_lifetime);
+    TM_MERGE(event_socket);
+    TM_MERGE(body_limit);
+    TM_MERGE(jwt_secret);
+#undef TM_MERGE
+    conf->jwt_secret_len = add->jwt_secret_set ? add->jwt_secret_len
+                                               : base->jwt_secret_len;
+    return conf;
+}
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    (void)dir;
+    return apr_pcalloc(p, sizeof(tm_dir_conf));
+}
+
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    tm_dir_conf *base = basev, *add = addv;
+    tm_dir_conf *conf = apr_pcalloc(p, sizeof *conf);
+
+    conf->ws_channel = add->ws_channel != TM_WS_UNSET ? add->ws_channel
+                                                      : base->ws_channel;
+    return conf;
+}
+
+static tm_srv_conf *srv_conf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &timing_module);
+}
+
+static const char *set_secret_bytes(cmd_parms *cmd, const char *bytes,
+                                    apr_size_t len, const char *where)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+
+    if (len < TM_MIN_SECRET_LEN) {
+        return apr_psprintf(cmd->pool, "%s: the JWT secret must be at least "
+                            "%d bytes (it is %" APR_SIZE_T_FMT ")", where,
+                            TM_MIN_SECRET_LEN, len);
+    }
+    if (conf->jwt_secret_set) {
+        return apr_psprintf(cmd->pool, "%s: a JWT secret is already set for "
+                            "this server", where);
+    }
+    conf->jwt_secret = bytes;
+    conf->jwt_secret_len = len;
+    conf->jwt_secret_set = 1;
+    return NULL;
+}
+
+static const char *set_jwt_secret(cmd_parms *cmd, void *dummy,
+                                  const char *arg)
+{
+    (void)dummy;
+    return set_secret_bytes(cmd, apr_pstrdup(cmd->pool, arg), strlen(arg),
+                            cmd->cmd->name);
+}
+
+/* Read at start-up, while Apache still runs as root, so the file can be
+ * readable by root alone. */
+static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy,
+                                       const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t len;
+    apr_status_t rv;
+    char *buf, errbuf[128];
+
+    (void)dummy;
+    if (!path) {
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
+                            cmd->cmd->name, arg);
+    }
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    }
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: cannot read %s: %s",
+                            cmd->cmd->name, path,
+                            apr_strerror(rv, errbuf, sizeof errbuf));
+    }
+    if (fi.size > 4096) {
+        return apr_psprintf(cmd->pool, "%s: %s is larger than 4096 bytes; "
+                            "is it the right file?", cmd->cmd->name, path);
+    }
+    len = (apr_size_t)fi.size;
+    buf = apr_palloc(cmd->pool, len + 1);
+    rv = apr_file_read_full(f, buf, len, &len);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && rv != APR_EOF) {
+        return apr_psprintf(cmd->pool, "%s: cannot read %s: %s",
+                            cmd->cmd->name, path,
+                            apr_strerror(rv, errbuf, sizeof errbuf));
+    }
+    /* An editor's trailing newline is not part of the secret. */
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
+        len--;
+    }
+    buf[len] = '\0';
+    return set_secret_bytes(cmd, buf, len, cmd->cmd->name);
+}
+
+static const char *set_issuer(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+
+    (void)dummy;
+    if (!*arg || strlen(arg) > 200) {
+        return "TimingJWTIssuer must be 1 to 200 characters";
+    }
+    conf->jwt_issuer = arg;
+    conf->jwt_issuer_set = 1;
+    return NULL;
+}
+
+static const char *set_token_lifetime(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    apr_interval_time_t t;
+
+    (void)dummy;
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS
+        || t < apr_time_from_sec(60) || t > apr_time_from_sec(30 * 86400)) {
+        return "TimingTokenLifetime must be between 60 seconds and 30 days "
+               "(e.g. 43200, 720m or 12h... in seconds or with ms/s/mi/h)";
+    }
+    conf->token_lifetime = t;
+    conf->token_lifetime_set = 1;
+    return NULL;
+}
+
+static const char *set_event_socket(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    struct sockaddr_un sun;
+
+    (void)dummy;
+    if (arg[0] != '/') {
+        return "TimingEventSocket must be an absolute path";
+    }
+    if (strlen(arg) >= sizeof sun.sun_path) {
+        return apr_psprintf(cmd->pool, "TimingEventSocket: '%s' is longer "
+                            "than a unix socket path may be (%d bytes)",
+                            arg, (int)sizeof sun.sun_path - 1);
+    }
+    conf->event_socket = arg;
+    conf->event_socket_set = 1;
+    return NULL;
+}
+
+static const char *set_body_limit(cmd_parms *cmd, void *dummy,
+                                  const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    apr_off_t limit;
+
+    (void)dummy;
+    if (!ap_parse_strict_length(&limit, arg) || limit < 1024
+        || limit > 16 * 1024 * 1024) {
+        return "TimingBodyLimit must be a number of bytes from 1024 to "
+               "16777216";
+    }
+    conf->body_limit = limit;
+    conf->body_limit_set = 1;
+    return NULL;
+}
+
+static const char *set_websocket(cmd_parms *cmd, void *dirv, const char *arg)
+{
+    tm_dir_conf *dir = dirv;
+
+    (void)cmd;
+    if (!strcasecmp(arg, "admin")) {
+        dir->ws_channel = TM_WS_ADMIN;
+    }
+    else if (!strcasecmp(arg, "order")) {
+        dir->ws_channel = TM_WS_ORDER;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        dir->ws_channel = TM_WS_NONE;
+    }
+    else {
+        return "TimingWebSocket must be 'admin', 'order' or 'off'";
+    }
+    return NULL;
+}
+
+static const command_rec timing_cmds[] = {
+    AP_INIT_TAKE1("TimingJWTSecret", set_jwt_secret, NULL, RSRC_CONF,
+                  "The HS256 key for tokens, at least 32 bytes "
+                  "(prefer TimingJWTSecretFile)"),
+    AP_INIT_TAKE1("TimingJWTSecretFile", set_jwt_secret_file, NULL, RSRC_CONF,
+                  "A file holding the HS256 key, read at start-up"),
+    AP_INIT_TAKE1("TimingJWTIssuer", set_issuer, NULL, RSRC_CONF,
+                  "The iss claim tokens are issued with and must carry"),
+    AP_INIT_TAKE1("TimingTokenLifetime", set_token_lifetime, NULL, RSRC_CONF,
+                  "How long an issued token is valid (default 12h)"),
+    AP_INIT_TAKE1("TimingEventSocket", set_event_socket, NULL, RSRC_CONF,
+                  "timing-eventd's event socket (unix datagram)"),
+    AP_INIT_TAKE1("TimingBodyLimit", set_body_limit, NULL, RSRC_CONF,
+                  "Largest request body accepted, in bytes (default 65536)"),
+    AP_INIT_TAKE1("TimingWebSocket", set_websocket, NULL, ACCESS_CONF,
+                  "Guard this location's WebSocket upgrade: admin, order "
+                  "or off"),
+    {NULL}
+};
+
+/* ---------------------------------------------------------------------- */
+/* Routes                                                                 */
+
+typedef struct tm_route {
+    int method;             /* M_GET, M_POST, ... */
+    const char *path;       /* below /api/, ":id" matches an id */
+    tm_route_fn fn;
+} tm_route;
+
+static const tm_route routes[] = {
+    { M_GET, "health", tm_health_get },
+    { M_GET, "shop",   tm_shop_get },
+    { M_GET, "menu",   tm_menu_list },
+};
+
+#define N_ROUTES (sizeof routes / sizeof *routes)
+
+/* Matches path (below /api/) against a pattern; captures :id segments. */
+static int path_matches(const char *pattern, const char *path,
+                        const char *params[2], apr_pool_t *p)
+{
+    int n = 0;
+
+    while (*pattern && *path) {
+        size_t plen = strcspn(pattern, "/"), len = strcspn(path, "/");
+
+        if (!strncmp(pattern, ":id", plen) && plen == 3) {
+            if (len == 0 || n == 2) {
+                return 0;
+            }
+            params[n++] = apr_pstrmemdup(p, path, len);
+        }
+        else if (plen != len || strncmp(pattern, path, len)) {
+            return 0;
+        }
+        pattern += plen;
+        path += len;
+        if (*pattern != *path) {
+            return 0;
+        }
+        if (*pattern == '/') {
+            pattern++;
+            path++;
+        }
+    }
+    return !*pattern && !*path;
+}
+
+static const char *allow_header(apr_pool_t *p, const char *path)
+{
+    const char *allow = NULL, *params[2];
+    size_t i;
+
+    for (i = 0; i < N_ROUTES; i++) {
+        if (path_matches(routes[i].path, path, params, p)) {
+            const char *m = ap_method_name_of(p, routes[i].method);
+
+            if (routes[i].method == M_GET) {
+                m = "GET, HEAD";
+            }
+            allow = allow ? apr_pstrcat(p, allow, ", ", m, NULL) : m;
+        }
+    }
+    return allow ? apr_pstrcat(p, allow, ", OPTIONS", NULL) : NULL;
+}
+
+static int api_handler(request_rec *r)
+{
+    const tm_route *route = NULL;
+    const char *path, *allow;
+    tm_ctx ctx = { 0 };
+    tm_identity *who = NULL;
+    char *body;
+    apr_size_t len;
+    size_t i;
+    int rv;
+
+    if (!r->handler || strcmp(r->handler, TM_HANDLER)) {
+        return DECLINED;
+    }
+    ctx.r = r;
+    ctx.conf = ap_get_module_config(r->server->module_config, &timing_module);
+
+    /* 1. Route and method. */
+    if (strncmp(r->uri, TM_API_PREFIX, sizeof TM_API_PREFIX - 1)) {
+        return tm_fail(r, HTTP_NOT_FOUND, "not_found", "No such endpoint.");
+    }
+    path = r->uri + sizeof TM_API_PREFIX - 1;
+    for (i = 0; i < N_ROUTES; i++) {
+        if (routes[i].method == r->method_number
+            && path_matches(routes[i].path, path, ctx.params, r->pool)) {
+            route = &routes[i];
+            break;
+        }
+    }
+    if (!route) {
+        allow = allow_header(r->pool, path);
+        if (!allow) {
+            return tm_fail(r, HTTP_NOT_FOUND, "not_found",
+                           "No such endpoint.");
+        }
+        apr_table_setn(r->headers_out, "Allow", allow);
+        if (r->method_number == M_OPTIONS) {
+            r->status = HTTP_NO_CONTENT;
+            return OK;
+        }
+        return tm_fail(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                       apr_psprintf(r->pool, "%s is not allowed here; "
+                                    "allowed: %s.", r->method, allow));
+    }
+
+    /* 2. Credential: present but invalid is a 401 everywhere. */
+    if (tm_auth_bearer(r, ctx.conf, &who) == TM_CRED_INVALID) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       "Bearer error=\"invalid_token\"");
+        return tm_fail(r, HTTP_UNAUTHORIZED, "invalid_token",
+                       "The token is invalid or has expired.");
+    }
+    ctx.who = who;
+
+    /* 3. Input: query string and body. */
+    if (tm_query_parse(r->pool, r->args, &ctx.query) != APR_SUCCESS) {
+        return tm_fail(r, HTTP_BAD_REQUEST, "bad_query",
+                       "The query string is not valid: bad percent-escape, "
+                       "NUL or invalid UTF-8.");
+    }
+    rv = tm_body_read(r, ctx.conf->body_limit, &body, &len);
+    if (rv == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        return tm_fail(r, rv, "payload_too_large",
+                       apr_psprintf(r->pool, "The request body is larger than "
+                                    "%" APR_OFF_T_FMT " bytes.",
+                                    ctx.conf->body_limit));
+    }
+    if (rv != OK) {
+        return tm_fail(r, HTTP_BAD_REQUEST, "bad_request",
+                       "The request body could not be read.");
+    }
+    return route->fn(&ctx);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Hooks                                                                  */
+
+static int timing_fixups(request_rec *r)
+{
+    tm_dir_conf *dir = ap_get_module_config(r->per_dir_config, &timing_module);
+
+    if (!dir || (dir->ws_channel != TM_WS_ADMIN
+                 && dir->ws_channel != TM_WS_ORDER)) {
+        return DECLINED;
+    }
+    return tm_auth_guard_upgrade(r, ap_get_module_config(
+                                     r->server->module_config,
+                                     &timing_module), dir->ws_channel);
+}
+
+static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    const char *missing = tm_db_init();
+    server_rec *sp;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (missing) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, TMLOGNO(00001) "%s",
+                     missing);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (sp = s; sp; sp = sp->next) {
+        tm_srv_conf *conf = ap_get_module_config(sp->module_config,
+                                                 &timing_module);
+
+        if (!conf->jwt_secret) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sp, TMLOGNO(00002)
+                         "TimingJWTSecretFile (or TimingJWTSecret) is not "
+                         "set for %s:%u", sp->server_hostname
+                         ? sp->server_hostname : "(main server)",
+                         (unsigned)sp->port);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    tm_db_register_statements(s);
+    return OK;
+}
+
+static void timing_register_hooks(apr_pool_t *p)
+{
+    /* Our statements must be registered before mod_dbd builds its pools. */
+    static const char *const before_dbd[] = { "mod_dbd.c", NULL };
+
+    (void)p;
+    ap_hook_post_config(timing_post_config, NULL, before_dbd,
+                        APR_HOOK_MIDDLE);
+    ap_hook_fixups(timing_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(api_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(dbd, post_connect, tm_db_post_connect, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(timing) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,            /* per-directory config */
+    merge_dir_conf,             /* merge per-directory */
+    create_srv_conf,            /* per-server config */
+    merge_srv_conf,             /* merge per-server */
+    timing_cmds,                /* directives */
+    timing_register_hooks,      /* hooks */
+    AP_MODULE_FLAG_NONE         /* flags */
+};

@@ -1,0 +1,71 @@
+/*
+ * mod_timing.h -- what the parts of mod_timing share: the configuration
+ * records, the request context a route handler gets, and the route table's
+ * types.  Each tm_*.c file declares its own functions in its own header.
+ */
+#ifndef MOD_TIMING_H
+#define MOD_TIMING_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_tables.h"
+
+#define TMLOGNO(n) "TM" #n ": "
+
+extern module AP_MODULE_DECLARE_DATA timing_module;
+
+/* Server configuration: one per virtual host, merged over the main one.
+ * The *_set flags keep "unset" apart from a value equal to the default. */
+typedef struct tm_srv_conf {
+    const char *jwt_secret;         /* bytes, from the directive or file */
+    apr_size_t jwt_secret_len;
+    const char *jwt_issuer;
+    apr_interval_time_t token_lifetime;
+    const char *event_socket;
+    apr_off_t body_limit;
+    unsigned int jwt_secret_set:1;
+    unsigned int jwt_issuer_set:1;
+    unsigned int token_lifetime_set:1;
+    unsigned int event_socket_set:1;
+    unsigned int body_limit_set:1;
+} tm_srv_conf;
+
+#define TM_DEFAULT_ISSUER          "timing"
+#define TM_DEFAULT_TOKEN_LIFETIME  apr_time_from_sec(12 * 3600)
+#define TM_DEFAULT_BODY_LIMIT      (64 * 1024)
+#define TM_MIN_SECRET_LEN          32
+
+/* Which WebSocket channel a <Location> guards (TimingWebSocket). */
+typedef enum {
+    TM_WS_UNSET = 0,
+    TM_WS_NONE,
+    TM_WS_ADMIN,
+    TM_WS_ORDER
+} tm_ws_channel;
+
+typedef struct tm_dir_conf {
+    tm_ws_channel ws_channel;
+} tm_dir_conf;
+
+/* The identity a valid credential carries. */
+typedef struct tm_identity {
+    const char *user_id;            /* JWT sub */
+    const char *role;               /* admin | staff | customer */
+    const char *name;
+    apr_time_t expires;
+} tm_identity;
+
+/* What a route handler gets besides the request. */
+typedef struct tm_ctx {
+    request_rec *r;
+    const tm_srv_conf *conf;
+    apr_table_t *query;             /* decoded query string */
+    const tm_identity *who;         /* NULL without a credential */
+    const char *params[2];          /* :id captures of the route */
+} tm_ctx;
+
+/* A route handler writes its answer (success or envelope) and returns OK. */
+typedef int (*tm_route_fn)(tm_ctx *c);
+
+#endif /* MOD_TIMING_H */

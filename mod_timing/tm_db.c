@@ -1,0 +1,141 @@
+/*
+ * tm_db.c -- prepared statements on mod_dbd's connection pool.
+ *
+ * The statements themselves live in tm_sql.h.  mod_dbd prepares them when
+ * it opens a connection, and runs our post_connect hook for the session
+ * settings the SQL relies on.  Failures are logged here, once, with the
+ * driver's message; callers answer 503.
+ */
+#include "mod_timing.h"
+#include "tm_db.h"
+
+#include "apr_optional.h"
+#include "apr_strings.h"
+
+APLOG_USE_MODULE(timing);
+
+static const char *const labels[TM_Q_COUNT] = {
+#define TM_SQL(id, label, sql) label,
+    TM_SQL_LIST
+#undef TM_SQL
+};
+
+static const char *const statements[TM_Q_COUNT] = {
+#define TM_SQL(id, label, sql) sql,
+    TM_SQL_LIST
+#undef TM_SQL
+};
+
+/* UTF-8 for Thai names; UTC so NOW() could never disagree with the
+ * UTC_TIMESTAMP the statements use; a short lock wait so a stuck row
+ * answers 503 instead of holding a worker for InnoDB's default 50 s. */
+static const char *const session_settings[] = {
+    "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci",
+    "SET time_zone = '+00:00'",
+    "SET SESSION innodb_lock_wait_timeout = 5",
+};
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+const char *tm_db_init(void)
+{
+    dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    if (!dbd_prepare || !dbd_acquire) {
+        return "mod_timing needs mod_dbd: add "
+               "'LoadModule dbd_module modules/mod_dbd.so' before it";
+    }
+    return NULL;
+}
+
+void tm_db_register_statements(server_rec *s)
+{
+    server_rec *sp;
+    int i;
+
+    for (sp = s; sp; sp = sp->next) {
+        for (i = 0; i < TM_Q_COUNT; i++) {
+            dbd_prepare(sp, statements[i], labels[i]);
+        }
+    }
+}
+
+apr_status_t tm_db_post_connect(apr_pool_t *p, dbd_cfg_t *cfg, ap_dbd_t *dbd)
+{
+    size_t i;
+    int rows;
+
+    for (i = 0; i < sizeof session_settings / sizeof *session_settings; i++) {
+        int rv = apr_dbd_query(dbd->driver, dbd->handle, &rows,
+                               session_settings[i]);
+
+        if (rv != 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, cfg->server,
+                         TMLOGNO(00101) "session setting '%s' failed: %s",
+                         session_settings[i],
+                         apr_dbd_error(dbd->driver, dbd->handle, rv));
+            return APR_EGENERAL;
+        }
+    }
+    (void)p;
+    return APR_SUCCESS;
+}
+
+ap_dbd_t *tm_db_acquire(request_rec *r)
+{
+    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00102)
+                      "no database connection (see mod_dbd's messages)");
+    }
+    return dbd;
+}
+
+static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,
+                                     tm_query_id q)
+{
+    apr_dbd_prepared_t *st = apr_hash_get(dbd->prepared, labels[q],
+                                          APR_HASH_KEY_STRING);
+
+    if (!st) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00103)
+                      "statement %s is not prepared on this connection",
+                      labels[q]);
+    }
+    return st;
+}
+
+apr_status_t tm_db_select(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
+                          apr_dbd_results_t **res, int nargs,
+                          const char **args)
+{
+    apr_dbd_prepared_t *st = statement(r, dbd, q);
+    int rv;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    *res = NULL;
+    rv = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1,
+                         nargs, args);
+    if (rv != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00104)
+                      "%s failed: %s", labels[q],
+                      apr_dbd_error(dbd->driver, dbd->handle, rv));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+int tm_db_next(request_rec *r, ap_dbd_t *dbd, apr_dbd_results_t *res,
+               apr_dbd_row_t **row)
+{
+    return apr_dbd_get_row(dbd->driver, r->pool, res, row, -1) == 0;
+}
+
+const char *tm_db_col(ap_dbd_t *dbd, apr_dbd_row_t *row, int n)
+{
+    return apr_dbd_get_entry(dbd->driver, row, n);
+}

@@ -1,0 +1,44 @@
+/*
+ * tm_db.h -- mod_timing's use of mod_dbd: statements prepared on every
+ * pooled connection, and small helpers to run them and read rows.
+ *
+ * A connection from tm_db_acquire belongs to the request (mod_dbd releases
+ * it with the request pool); it must not be closed.
+ */
+#ifndef TM_DB_H
+#define TM_DB_H
+
+#include "httpd.h"
+#include "apr_dbd.h"
+#include "mod_dbd.h"
+#include "tm_sql.h"
+
+/* Registers every statement of tm_sql.h with mod_dbd for server s and its
+ * virtual hosts.  Must run before mod_dbd's post_config. */
+void tm_db_register_statements(server_rec *s);
+
+/* Finds mod_dbd's optional functions; returns an error message for the
+ * operator, or NULL when mod_dbd is loaded. */
+const char *tm_db_init(void);
+
+/* Session settings on each new pooled connection (mod_dbd's hook). */
+apr_status_t tm_db_post_connect(apr_pool_t *p, dbd_cfg_t *cfg, ap_dbd_t *dbd);
+
+/* The request's connection, or NULL when the database is unreachable
+ * (already logged). */
+ap_dbd_t *tm_db_acquire(request_rec *r);
+
+/* Runs a prepared SELECT with text arguments; all rows are fetched so
+ * they can be read in any order.  Logs and returns an error on failure. */
+apr_status_t tm_db_select(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
+                          apr_dbd_results_t **res, int nargs,
+                          const char **args);
+
+/* Next row: 1 with *row set, 0 at the end. */
+int tm_db_next(request_rec *r, ap_dbd_t *dbd, apr_dbd_results_t *res,
+               apr_dbd_row_t **row);
+
+/* Column n of row as text; NULL for SQL NULL. */
+const char *tm_db_col(ap_dbd_t *dbd, apr_dbd_row_t *row, int n);
+
+#endif /* TM_DB_H */

@@ -1,0 +1,182 @@
+/*
+ * tm_json.c -- the envelopes every answer of the API is wrapped in.
+ *
+ * Success and error bodies are written here and nowhere else, so their
+ * shape, content type and caching headers cannot drift between handlers.
+ * Reading and validating request bodies comes with the endpoints that
+ * take one.
+ */
+#include "mod_timing.h"
+#include "tm_json.h"
+
+#include "http_protocol.h"
+#include "apr_strings.h"
+
+APLOG_USE_MODULE(timing);
+
+#define TM_JSON_CONTENT_TYPE "application/json; charset=utf-8"
+
+static apr_status_t json_put(void *data)
+{
+    json_object_put(data);
+    return APR_SUCCESS;
+}
+
+void tm_json_put_cleanup(apr_pool_t *p, json_object *o)
+{
+    apr_pool_cleanup_register(p, o, json_put, apr_pool_cleanup_null);
+}
+
+json_object *tm_json_object(apr_pool_t *p)
+{
+    json_object *o = json_object_new_object();
+
+    tm_json_put_cleanup(p, o);
+    return o;
+}
+
+json_object *tm_json_array(apr_pool_t *p)
+{
+    json_object *o = json_object_new_array();
+
+    tm_json_put_cleanup(p, o);
+    return o;
+}
+
+json_object *tm_json_string_or_null(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+static int write_json(request_rec *r, int status, json_object *root)
+{
+    size_t len;
+    const char *text;
+
+    tm_json_put_cleanup(r->pool, root);
+    text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN
+                                             | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                             &len);
+    r->status = status;
+    ap_set_content_type(r, TM_JSON_CONTENT_TYPE);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, len);
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+    }
+    return OK;
+}
+
+int tm_send(request_rec *r, int status, json_object *data, json_object *meta)
+{
+    json_object *root = json_object_new_object();
+
+    json_object_object_add(root, "success", json_object_new_boolean(1));
+    json_object_object_add(root, "data", data);
+    if (meta) {
+        json_object_object_add(root, "meta", meta);
+    }
+    return write_json(r, status, root);
+}
+
+static json_object *error_root(const char *code, const char *message,
+                               json_object *details)
+{
+    json_object *root = json_object_new_object();
+    json_object *error = json_object_new_object();
+
+    json_object_object_add(error, "code", json_object_new_string(code));
+    json_object_object_add(error, "message", json_object_new_string(message));
+    if (details) {
+        json_object_object_add(error, "details", details);
+    }
+    json_object_object_add(root, "success", json_object_new_boolean(0));
+    json_object_object_add(root, "error", error);
+    return root;
+}
+
+int tm_fail_details(request_rec *r, int status, const char *code,
+                    const char *message, json_object *details)
+{
+    return write_json(r, status, error_root(code, message, details));
+}
+
+int tm_fail(request_rec *r, int status, const char *code,
+            const char *message)
+{
+    return tm_fail_details(r, status, code, message, NULL);
+}
+
+int tm_fail_db(request_rec *r)
+{
+    apr_table_setn(r->headers_out, "Retry-After", "5");
+    return tm_fail(r, HTTP_SERVICE_UNAVAILABLE, "database_unavailable",
+                   "The database is not reachable; try again shortly.");
+}
+
+int tm_body_read(request_rec *r, apr_off_t limit, char **body,
+                 apr_size_t *len)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t declared = 0;
+    apr_size_t have = 0, cap;
+    char *buf;
+    int rv;
+
+    /* Refuse a declared length over the limit before reading a byte. */
+    if (cl && (!ap_parse_strict_length(&declared, cl) || declared > limit)) {
+        return cl && declared > limit ? HTTP_REQUEST_ENTITY_TOO_LARGE
+                                      : HTTP_BAD_REQUEST;
+    }
+    rv = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+    if (rv != OK) {
+        return rv;
+    }
+    cap = (apr_size_t)(declared > 0 ? declared : 8192);
+    buf = apr_palloc(r->pool, cap + 1);
+    if (ap_should_client_block(r)) {
+        for (;;) {
+            long n;
+
+            if (have == cap) {
+                char *bigger;
+
+                if ((apr_off_t)cap >= limit + 1) {
+                    return HTTP_REQUEST_ENTITY_TOO_LARGE;
+                }
+                cap = cap * 2 > (apr_size_t)limit + 1 ? (apr_size_t)limit + 1
+                                                      : cap * 2;
+                bigger = apr_palloc(r->pool, cap + 1);
+                memcpy(bigger, buf, have);
+                buf = bigger;
+            }
+            n = ap_get_client_block(r, buf + have, cap - have);
+            if (n == 0) {
+                break;
+            }
+            if (n < 0) {
+                return HTTP_BAD_REQUEST;
+            }
+            have += (apr_size_t)n;
+            if ((apr_off_t)have > limit) {
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+        }
+    }
+    buf[have] = '\0';
+    *body = buf;
+    *len = have;
+    return OK;
+}
+
+const char *tm_error_body(apr_pool_t *p, const char *code,
+                          const char *message)
+{
+    json_object *root = error_root(code, message, NULL);
+    const char *body;
+
+    tm_json_put_cleanup(p, root);
+    body = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+    return apr_pstrdup(p, body);
+}

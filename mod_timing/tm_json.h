@@ -1,0 +1,46 @@
+/*
+ * tm_json.h -- JSON in and out of a request: the success and error
+ * envelopes (the only place either is written), and json-c objects tied
+ * to a request's pool.
+ */
+#ifndef TM_JSON_H
+#define TM_JSON_H
+
+#include "httpd.h"
+#include <json.h>
+
+/* A new object whose reference is dropped when pool p is cleared. */
+json_object *tm_json_object(apr_pool_t *p);
+json_object *tm_json_array(apr_pool_t *p);
+/* Ties an existing root object to pool p. */
+void tm_json_put_cleanup(apr_pool_t *p, json_object *o);
+
+/* json-c helpers that accept NULL as JSON null. */
+json_object *tm_json_string_or_null(const char *s);
+
+/* Writes {"success":true,"data":data[,"meta":meta]} with status.  Takes
+ * ownership of data and meta.  Returns OK for the handler to return. */
+int tm_send(request_rec *r, int status, json_object *data, json_object *meta);
+
+/* Writes {"success":false,"error":{code,message[,details]}} with status.
+ * Takes ownership of details (a JSON array, or NULL). */
+int tm_fail_details(request_rec *r, int status, const char *code,
+                    const char *message, json_object *details);
+int tm_fail(request_rec *r, int status, const char *code,
+            const char *message);
+
+/* 503 database_unavailable, with Retry-After. */
+int tm_fail_db(request_rec *r);
+
+/* Reads the request body, at most `limit` bytes, into a NUL-terminated
+ * buffer in r->pool.  Returns OK, or the status to answer: 413 over the
+ * limit, 400 when the body cannot be read. */
+int tm_body_read(request_rec *r, apr_off_t limit, char **body,
+                 apr_size_t *len);
+
+/* The body of an error envelope, for places that answer through Apache's
+ * own error path (ErrorDocument, refused upgrades). */
+const char *tm_error_body(apr_pool_t *p, const char *code,
+                          const char *message);
+
+#endif /* TM_JSON_H */

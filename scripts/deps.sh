@@ -1,0 +1,42 @@
+#!/bin/sh
+# deps.sh -- install every Debian package Timing builds, runs and tests
+# with.  Idempotent and quiet: apt runs only when something is missing.
+# Only the binaries are installed, not Debian's apache2 and mariadb-server
+# service packages: `make run` and the tests start their own private
+# Apache and MariaDB, and no system service is started or changed.
+set -eu
+
+PACKAGES="
+  apache2-bin apache2-dev apache2-utils
+  libapr1-dev libaprutil1-dev libaprutil1-dbd-mysql
+  mariadb-server-core mariadb-client-core
+  libjson-c-dev libjwt-dev libwslay-dev libcunit1-dev
+  gcc make pkg-config libc6-dev
+  python3 python3-pytest python3-websockets
+"
+
+missing=""
+for p in $PACKAGES; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing"
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "deps: missing packages:$missing" >&2
+    echo "deps: run 'make deps' as root, or install sudo" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh them once.
+if [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v -e lock -e partial)" ] \
+   || ! $SUDO apt-get install -y -qq --no-install-recommends $missing \
+        >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi

@@ -1,0 +1,507 @@
+#!/usr/bin/python3
+"""stack.py -- Timing's whole stack on one machine: a private MariaDB, the
+migrations, timing-eventd, and Apache with mod_timing.
+
+`make run` calls `stack.py run`: everything in the foreground on
+http://localhost:$PORT, data kept in the checkout's state/ directory, and
+Ctrl-C stops all three.  The integration tests import Stack and start the
+same parts on free ports in a temporary directory.
+
+Nothing here listens on TCP but Apache: MariaDB runs with
+--skip-networking and the daemon has unix sockets only.
+"""
+
+import getpass
+import grp
+import hashlib
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DB_NAME = "timing"
+DB_APP_USER = "timing"
+DEFAULT_ADMIN_EMAIL = "admin@timing.local"
+
+
+class StackError(Exception):
+    """A part of the stack could not be started; the message says why."""
+
+
+def sql_quote(text):
+    """A MariaDB string literal for text."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def apxs_query(name):
+    return subprocess.run(["apxs", "-q", name], check=True, text=True,
+                          capture_output=True).stdout.strip()
+
+
+def apache_user():
+    """The user Apache's children run as when started by root."""
+    for name in ("www-data", "nobody"):
+        try:
+            pw = pwd.getpwnam(name)
+            return name, grp.getgrgid(pw.pw_gid).gr_name
+        except KeyError:
+            continue
+    raise StackError("no www-data or nobody user for Apache's children")
+
+
+def readable_by_others(path):
+    """True when a user other than the owner can reach and read path."""
+    path = os.path.abspath(path)
+    parent = os.path.dirname(path)
+    while True:
+        if not os.stat(parent).st_mode & stat.S_IXOTH:
+            return False
+        if parent == "/":
+            break
+        parent = os.path.dirname(parent)
+    return bool(os.stat(path).st_mode & stat.S_IROTH)
+
+
+def ipv6_loopback_usable():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class Stack:
+    """One private Timing stack.  start() brings it up; stop() tears down
+    whatever is running, and is safe to call at any point."""
+
+    def __init__(self, state_dir, run_dir, port, listen_hosts=("127.0.0.1",),
+                 eventd_bin=None, console=False, demo=True,
+                 admin_email=None, admin_password=None):
+        self.state_dir = os.path.abspath(state_dir)
+        self.run_dir = os.path.abspath(run_dir)
+        self.port = port
+        self.listen_hosts = listen_hosts
+        self.eventd_bin = eventd_bin or os.path.join(CHECKOUT, "build",
+                                                     "timing-eventd")
+        self.module_so = os.path.join(CHECKOUT, "mod_timing", ".libs",
+                                      "mod_timing.so")
+        self.console = console
+        self.demo = demo
+        self.admin_email = admin_email or DEFAULT_ADMIN_EMAIL
+        self.admin_password = admin_password
+        self.os_user = getpass.getuser()
+        self.is_root = os.geteuid() == 0
+
+        self.db_dir = os.path.join(self.state_dir, "db")
+        self.secrets_dir = os.path.join(self.state_dir, "secrets")
+        self.server_root = os.path.join(self.state_dir, "apache")
+        self.logs_dir = os.path.join(self.state_dir, "logs")
+        self.db_socket = os.path.join(self.run_dir, "mysql.sock")
+        self.ws_socket = os.path.join(self.run_dir, "ws.sock")
+        self.event_socket = os.path.join(self.run_dir, "events.sock")
+        self.httpd_conf = os.path.join(self.server_root, "httpd.conf")
+        self.base_url = "http://127.0.0.1:%d" % port
+        self.procs = {}
+        self.logs = {}
+
+    # -- paths and secrets ---------------------------------------------
+
+    def _prepare_dirs(self):
+        for d in (self.state_dir, self.secrets_dir, self.logs_dir,
+                  self.server_root, os.path.join(self.server_root, "run"),
+                  os.path.join(self.server_root, "logs")):
+            os.makedirs(d, exist_ok=True)
+        os.chmod(self.secrets_dir, 0o700)
+        os.makedirs(self.run_dir, exist_ok=True)
+        # Apache's children (www-data under root) must reach the sockets.
+        os.chmod(self.run_dir, 0o711)
+
+    def _secret(self, name, make):
+        path = os.path.join(self.secrets_dir, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read().strip()
+        value = make()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(value + "\n")
+        return value
+
+    def log_path(self, part):
+        return os.path.join(self.logs_dir, part + ".log")
+
+    def _spawn(self, part, argv, env=None, to_console=False):
+        if to_console:
+            out = None
+        else:
+            out = open(self.log_path(part), "ab")
+            self.logs[part] = out
+        # A session of its own: Ctrl-C reaches only this script, which then
+        # stops the parts in order.
+        proc = subprocess.Popen(argv, stdout=out, stderr=out,
+                                stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+        self.procs[part] = proc
+        return proc
+
+    def _wait_until(self, part, ready, timeout, what):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self.procs.get(part)
+            if proc is not None and proc.poll() is not None:
+                raise StackError("%s exited with status %s while starting; "
+                                 "see %s" % (part, proc.returncode,
+                                             self.log_path(part)))
+            if ready():
+                return
+            time.sleep(0.05)
+        raise StackError("%s did not become ready within %ds (%s); see %s"
+                         % (part, timeout, what, self.log_path(part)))
+
+    # -- MariaDB --------------------------------------------------------
+
+    def mariadb(self, sql, database=DB_NAME, check=True):
+        """Runs SQL as the database's administrator (the OS user, through
+        the unix_socket plugin) and returns the rows as lists of text."""
+        argv = ["mariadb", "--no-defaults", "--batch", "--skip-column-names",
+                "--socket=" + self.db_socket, "--user=" + self.os_user]
+        if database:
+            argv.append(database)
+        res = subprocess.run(argv, input=sql, text=True, capture_output=True)
+        if check and res.returncode != 0:
+            raise StackError("SQL failed: %s" % res.stderr.strip())
+        return [line.split("\t") for line in res.stdout.splitlines()]
+
+    def _db_answers(self):
+        res = subprocess.run(
+            ["mariadb", "--no-defaults", "--socket=" + self.db_socket,
+             "--user=" + self.os_user, "-e", "SELECT 1"],
+            capture_output=True)
+        return res.returncode == 0
+
+    def start_db(self):
+        if not os.path.isdir(os.path.join(self.db_dir, "mysql")):
+            os.makedirs(self.db_dir, exist_ok=True)
+            res = subprocess.run(
+                ["mariadb-install-db", "--no-defaults",
+                 "--datadir=" + self.db_dir, "--user=" + self.os_user,
+                 "--auth-root-authentication-method=socket",
+                 "--skip-test-db"],
+                capture_output=True, text=True)
+            if res.returncode != 0:
+                shutil.rmtree(self.db_dir, ignore_errors=True)
+                raise StackError("mariadb-install-db failed:\n" + res.stdout
+                                 + res.stderr)
+        self._spawn("mariadb", [
+            "mariadbd", "--no-defaults",
+            "--datadir=" + self.db_dir,
+            "--socket=" + self.db_socket,
+            "--pid-file=" + os.path.join(self.run_dir, "mariadbd.pid"),
+            "--skip-networking",
+            "--user=" + self.os_user,
+            "--log-error=" + self.log_path("mariadb"),
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_unicode_ci",
+            "--innodb-buffer-pool-size=128M",
+            "--max-connections=400",
+            "--skip-name-resolve",
+        ])
+        self._wait_until("mariadb", self._db_answers, 60,
+                         "no answer on " + self.db_socket)
+
+    def stop_db(self):
+        self._stop("mariadb", signal.SIGTERM, 60)
+
+    def provision_db(self):
+        """Database, application user, migrations, demo data, admin."""
+        db_password = self._secret("db.password",
+                                   lambda: secrets.token_hex(24))
+        self.mariadb(
+            "CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4 "
+            "COLLATE utf8mb4_unicode_ci;\n"
+            "CREATE USER IF NOT EXISTS %s@'localhost' IDENTIFIED BY %s;\n"
+            "ALTER USER %s@'localhost' IDENTIFIED BY %s;\n"
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON %s.* TO %s@'localhost';\n"
+            % (DB_NAME, sql_quote(DB_APP_USER), sql_quote(db_password),
+               sql_quote(DB_APP_USER), sql_quote(db_password), DB_NAME,
+               sql_quote(DB_APP_USER)), database=None)
+        res = subprocess.run(
+            [os.path.join(CHECKOUT, "schema", "migrate"), DB_NAME,
+             "--socket=" + self.db_socket, "--user=" + self.os_user],
+            capture_output=True, text=True)
+        if res.returncode != 0:
+            raise StackError("migrations failed:\n" + res.stdout + res.stderr)
+        if self.demo:
+            with open(os.path.join(CHECKOUT, "schema", "demo",
+                                   "thai_cafe.sql")) as f:
+                self.mariadb(f.read())
+        self._provision_admin()
+        self.dbd_params = ("sock=%s,user=%s,pass=%s,dbname=%s,reconnect=0"
+                           % (self.db_socket, DB_APP_USER, db_password,
+                              DB_NAME))
+
+    def _provision_admin(self):
+        given = self.admin_password is not None
+        if not given:
+            self.admin_password = self._secret(
+                "admin.password", lambda: secrets.token_urlsafe(12))
+        if not 8 <= len(self.admin_password) <= 128:
+            raise StackError("TIMING_ADMIN_PASSWORD must be 8 to 128 "
+                             "characters")
+        exists = self.mariadb("SELECT id FROM users WHERE email = %s"
+                              % sql_quote(self.admin_email))
+        if exists and not given:
+            return
+        hashed = self.hash_password(self.admin_password)
+        self.mariadb(
+            "INSERT INTO users (name, email, password_hash, role, disabled,"
+            " created_at, updated_at) VALUES ('Admin', %s, %s, 'admin', FALSE,"
+            " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))"
+            " ON DUPLICATE KEY UPDATE password_hash = VALUES(password_hash),"
+            " role = 'admin', disabled = FALSE, updated_at = UTC_TIMESTAMP(3)"
+            % (sql_quote(self.admin_email), sql_quote(hashed)))
+
+    @staticmethod
+    def hash_password(password):
+        """bcrypt, as apr_password_validate checks it (APR's htpasswd)."""
+        res = subprocess.run(["htpasswd", "-niB", "-C", "10", "user"],
+                             input=password + "\n", text=True,
+                             capture_output=True, check=True)
+        return res.stdout.strip().split(":", 1)[1]
+
+    # -- timing-eventd ----------------------------------------------------
+
+    def _socket_accepts(self, path):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(path)
+            return True
+        except OSError:
+            return False
+
+    def start_eventd(self):
+        argv = [self.eventd_bin, "--ws-socket", self.ws_socket,
+                "--event-socket", self.event_socket,
+                "--socket-mode", "0660"]
+        if self.is_root:
+            argv += ["--socket-group", apache_user()[1]]
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        self._spawn("eventd", argv, env=env, to_console=self.console)
+        self._wait_until("eventd",
+                         lambda: self._socket_accepts(self.ws_socket)
+                         and os.path.exists(self.event_socket), 30,
+                         "no listener on " + self.ws_socket)
+
+    def stop_eventd(self):
+        return self._stop("eventd", signal.SIGTERM, 10)
+
+    def kill_eventd(self):
+        return self._stop("eventd", signal.SIGKILL, 10)
+
+    # -- Apache -----------------------------------------------------------
+
+    def _web_root(self):
+        web = os.path.join(CHECKOUT, "web")
+        if not self.is_root or readable_by_others(os.path.join(web,
+                                                               "index.html")):
+            return web
+        # Apache's children cannot reach the checkout (a 0700 home or
+        # mktemp directory): serve a copy from the run directory instead.
+        copy = os.path.join(self.run_dir, "web")
+        shutil.copytree(web, copy, dirs_exist_ok=True)
+        for root, dirs, files in os.walk(copy):
+            os.chmod(root, 0o755)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o644)
+        self.web_copied = True
+        return copy
+
+    def write_httpd_conf(self):
+        jwt_secret = self._secret("jwt.secret",
+                                  lambda: secrets.token_hex(32))
+        del jwt_secret  # read by Apache from the file
+        defines = {
+            "TIMING_SERVER_ROOT": self.server_root,
+            "TIMING_LISTEN": "%s:%d" % (self.listen_hosts[0], self.port),
+            "TIMING_MODULES": apxs_query("LIBEXECDIR"),
+            "TIMING_MODULE": self.module_so,
+            "TIMING_ERROR_LOG": "/dev/stderr" if self.console
+                                else self.log_path("apache"),
+            "TIMING_WEB": self._web_root(),
+            "TIMING_DBD_PARAMS": self.dbd_params,
+            "TIMING_SECRET_FILE": os.path.join(self.secrets_dir,
+                                               "jwt.secret"),
+            "TIMING_CONF_DIR": os.path.join(CHECKOUT, "conf"),
+            "TIMING_RUN_DIR": self.run_dir,
+        }
+        if len(self.listen_hosts) > 1:
+            defines["TIMING_LISTEN6"] = "[%s]:%d" % (self.listen_hosts[1],
+                                                      self.port)
+        if self.is_root:
+            defines["TIMING_USER"], defines["TIMING_GROUP"] = apache_user()
+        with open(os.path.join(CHECKOUT, "conf", "httpd.conf.in")) as f:
+            template = f.read()
+        lines = ["# Generated by scripts/stack.py from conf/httpd.conf.in;"
+                 " edits are lost."]
+        for key, value in defines.items():
+            lines.append('Define %s "%s"' % (key, value))
+        fd = os.open(self.httpd_conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                     0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n\n" + template)
+
+    def apache_argv(self, *extra):
+        return ["apache2", "-d", self.server_root, "-f", self.httpd_conf,
+                *extra]
+
+    def _http_answers(self):
+        try:
+            urllib.request.urlopen(self.base_url + "/api/health", timeout=2)
+            return True
+        except urllib.error.HTTPError:
+            return True     # any HTTP answer means Apache serves
+        except OSError:
+            return False
+
+    def start_apache(self):
+        self.write_httpd_conf()
+        res = subprocess.run(self.apache_argv("-t"), capture_output=True,
+                             text=True)
+        if res.returncode != 0:
+            raise StackError("Apache refuses its configuration:\n"
+                             + res.stderr)
+        self._spawn("apache", self.apache_argv("-DFOREGROUND"),
+                    to_console=self.console)
+        self._wait_until("apache", self._http_answers, 30,
+                         "no answer on " + self.base_url)
+
+    def stop_apache(self):
+        self._stop("apache", signal.SIGTERM, 15)
+
+    def apache_graceful(self):
+        pid = self.procs["apache"].pid
+        os.kill(pid, signal.SIGUSR1)
+
+    # -- whole stack --------------------------------------------------------
+
+    def start(self):
+        try:
+            self._prepare_dirs()
+            self.start_db()
+            self.provision_db()
+            self.start_eventd()
+            self.start_apache()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _stop(self, part, sig, timeout):
+        proc = self.procs.pop(part, None)
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc else None
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            return proc.wait()
+
+    def stop(self):
+        """Apache first (no new requests), then the daemon, then MariaDB."""
+        errors = []
+        for part, step in (("apache", self.stop_apache),
+                           ("eventd", self.stop_eventd),
+                           ("mariadb", self.stop_db)):
+            try:
+                step()
+            except Exception as e:     # keep tearing down the rest
+                errors.append("%s: %s" % (part, e))
+        for f in self.logs.values():
+            f.close()
+        self.logs.clear()
+        if errors:
+            raise StackError("; ".join(errors))
+
+
+def run_dir_for(state_dir):
+    """A short, fixed socket directory per checkout: unix socket paths are
+    limited to 107 bytes, and Apache's user must be able to reach it."""
+    tag = hashlib.sha1(state_dir.encode()).hexdigest()[:8]
+    return os.path.join("/tmp", "timing-%d-%s" % (os.getuid(), tag))
+
+
+def run(port):
+    state = os.path.join(CHECKOUT, "state")
+    hosts = ("127.0.0.1", "::1") if ipv6_loopback_usable() else ("127.0.0.1",)
+    stack = Stack(state, run_dir_for(state), port, listen_hosts=hosts,
+                  console=True,
+                  admin_email=os.environ.get("TIMING_ADMIN_EMAIL"),
+                  admin_password=os.environ.get("TIMING_ADMIN_PASSWORD"))
+    stopping = []
+
+    def on_signal(signum, frame):
+        stopping.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        print("timing: starting MariaDB, timing-eventd and Apache ...",
+              flush=True)
+        stack.start()
+        print("""
+  Timing is up:   http://localhost:%d/
+  Health:         http://localhost:%d/api/health
+  Admin login:    %s
+  Admin password: %s
+  State:          %s  (database, secrets, logs)%s
+
+  Ctrl-C stops everything.
+""" % (port, port, stack.admin_email, stack.admin_password, state,
+       "\n  Note: running as root, Apache serves a copy of web/ from "
+       + stack.run_dir + "; restart after editing web/."
+       if getattr(stack, "web_copied", False) else ""), flush=True)
+        while True:
+            for part, proc in list(stack.procs.items()):
+                if proc.poll() is not None:
+                    raise StackError("%s stopped (status %s); see %s"
+                                     % (part, proc.returncode,
+                                        stack.log_path(part)))
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\ntiming: stopping ...", flush=True)
+        stack.stop()
+        print("timing: stopped", flush=True)
+        return 0
+    except StackError as e:
+        print("timing: %s" % e, file=sys.stderr, flush=True)
+        try:
+            stack.stop()
+        except StackError as e2:
+            print("timing: %s" % e2, file=sys.stderr)
+        return 1
+
+
+def main(argv):
+    if len(argv) == 2 and argv[1] == "run":
+        return run(int(os.environ.get("PORT", "8000")))
+    print("usage: stack.py run   (PORT=8000)", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
