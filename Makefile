@@ -83,7 +83,7 @@ integration: deps build
 # `make test`: units under ASan/UBSan, then the real stack; ends with a
 # line "N passed, N failed" over both.
 test: deps build $(BUILD)/unit-tests
-	@mkdir -p $(BUILD)/results
+	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	@rc=0; \
 	$(BUILD)/unit-tests $(BUILD)/results/unit.txt || rc=1; \
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration \

@@ -446,7 +446,8 @@ def run_dir_for(state_dir):
 
 
 def run(port):
-    state = os.path.join(CHECKOUT, "state")
+    state = os.path.abspath(os.environ.get("TIMING_STATE_DIR")
+                            or os.path.join(CHECKOUT, "state"))
     hosts = ("127.0.0.1", "::1") if ipv6_loopback_usable() else ("127.0.0.1",)
     stack = Stack(state, run_dir_for(state), port, listen_hosts=hosts,
                   console=True,
@@ -463,6 +464,8 @@ def run(port):
         print("timing: starting MariaDB, timing-eventd and Apache ...",
               flush=True)
         stack.start()
+        with open(os.path.join(state, "run.pids"), "w") as f:
+            f.write(" ".join(str(p.pid) for p in stack.procs.values()) + "\n")
         print("""
   Timing is up:   http://localhost:%d/
   Health:         http://localhost:%d/api/health

@@ -1,0 +1,116 @@
+"""Small HTTP and WebSocket helpers for the integration tests, on the
+standard library and python3-websockets."""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import time
+import urllib.parse
+
+import websockets
+
+
+class Answer:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+def request(stack, method, path, body=None, headers=None, host=None):
+    """One HTTP/1.1 request on its own connection; never raises on status."""
+    conn = http.client.HTTPConnection(host or "127.0.0.1", stack.port,
+                                      timeout=30)
+    try:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            headers = dict(headers or {})
+            headers.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return Answer(resp.status,
+                      {k.lower(): v for k, v in resp.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def raw_request(stack, data, timeout=10):
+    """Sends raw bytes and returns the raw answer (for malformed HTTP)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", stack.port),
+                                  timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_jwt(secret, claims=None, header=None, key=None, **overrides):
+    """A compact JWT signed HS256 (or unsigned for alg none)."""
+    now = int(time.time())
+    body = {"sub": "1", "role": "admin", "name": "Test", "iat": now,
+            "exp": now + 3600, "iss": "timing"}
+    body.update(claims or {})
+    body.update(overrides)
+    for k in [k for k, v in body.items() if v is None]:
+        del body[k]
+    head = header or {"alg": "HS256", "typ": "JWT"}
+    signing = b64url(json.dumps(head).encode()) + "." + \
+        b64url(json.dumps(body).encode())
+    if head.get("alg") == "none":
+        return signing + "."
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384,
+              "HS512": hashlib.sha512}.get(head["alg"])
+    if digest is None:      # an algorithm we cannot sign with: fake it
+        return signing + "." + b64url(b"not-a-real-signature")
+    sig = hmac.new((key or secret).encode(), signing.encode(), digest).digest()
+    return signing + "." + b64url(sig)
+
+
+def jwt_secret(stack):
+    with open(stack.secrets_dir + "/jwt.secret") as f:
+        return f.read().strip()
+
+
+async def ws_open(stack, path, headers=None, subprotocols=None):
+    return await websockets.connect(
+        "ws://127.0.0.1:%d%s" % (stack.port, path),
+        extra_headers=headers or {}, subprotocols=subprotocols,
+        open_timeout=15, close_timeout=5)
+
+
+async def ws_next(ws, timeout=10):
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def quote(s):
+    return urllib.parse.quote(s, safe="")

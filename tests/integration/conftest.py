@@ -1,0 +1,72 @@
+"""Fixtures for the integration tests: one real stack per test session
+(MariaDB, Apache with the built mod_timing, the ASan build of
+timing-eventd) on a free port in a temporary directory, torn down even
+when tests fail."""
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHECKOUT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(CHECKOUT, "scripts"))
+sys.path.insert(0, HERE)
+
+import stack as stackmod  # noqa: E402
+
+ASAN_EVENTD = os.path.join(CHECKOUT, "build", "asan", "timing-eventd")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sanitizer_reports(path):
+    """Lines of a log that AddressSanitizer or UBSan wrote."""
+    if not os.path.exists(path):
+        return []
+    with open(path, errors="replace") as f:
+        return [line.rstrip() for line in f
+                if "AddressSanitizer" in line or "runtime error:" in line
+                or "LeakSanitizer" in line]
+
+
+def crash_reports(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, errors="replace") as f:
+        return [line.rstrip() for line in f
+                if "exit signal" in line or "Segmentation fault" in line]
+
+
+def make_stack(tmp, **kw):
+    return stackmod.Stack(os.path.join(tmp, "state"), os.path.join(tmp, "run"),
+                          free_port(), eventd_bin=ASAN_EVENTD, **kw)
+
+
+@pytest.fixture(scope="session")
+def tmp_root():
+    # Short and under /tmp: unix socket paths are limited to 107 bytes.
+    tmp = tempfile.mkdtemp(prefix="timing-it-", dir="/tmp")
+    os.chmod(tmp, 0o711)
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_root):
+    s = make_stack(os.path.join(tmp_root, "main"))
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+        problems = (sanitizer_reports(s.log_path("eventd"))
+                    + crash_reports(s.log_path("apache")))
+        assert not problems, "\n".join(problems)

@@ -1,0 +1,253 @@
+"""The stack as operators see it: only Apache on TCP, the database going
+away and coming back, the daemon's health, migrations, configuration
+checks, restarts that keep the data, and `make run`'s Ctrl-C."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from client import request
+from conftest import CHECKOUT, free_port, make_stack
+
+SCHEMA_MIGRATE = os.path.join(CHECKOUT, "schema", "migrate")
+
+
+def listening_tcp_inodes():
+    """Socket inodes in LISTEN state, over IPv4 and IPv6."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[3] == "0A":
+                    inodes.add(fields[9])
+    return inodes
+
+
+def socket_inodes(pid):
+    found = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        m = re.match(r"socket:\[(\d+)\]", target)
+        if m:
+            found.add(m.group(1))
+    return found
+
+
+def process_tree(pid):
+    pids = [pid]
+    for child in subprocess.run(["pgrep", "-P", str(pid)], text=True,
+                                capture_output=True).stdout.split():
+        pids += process_tree(int(child))
+    return pids
+
+
+def test_nothing_but_apache_listens_on_tcp(stack):
+    listening = listening_tcp_inodes()
+    for part in ("mariadb", "eventd"):
+        pid = stack.procs[part].pid
+        assert not socket_inodes(pid) & listening, part
+    apache_listening = set()
+    for pid in process_tree(stack.procs["apache"].pid):
+        apache_listening |= socket_inodes(pid) & listening
+    assert apache_listening, "Apache should listen"
+
+
+def test_database_down_gives_503_then_recovers(stack):
+    assert request(stack, "GET", "/api/health").status == 200
+    stack.stop_db()
+    try:
+        for path in ("/api/health", "/api/menu", "/api/shop"):
+            started = time.monotonic()
+            ans = request(stack, "GET", path)
+            assert ans.status == 503, (path, ans)
+            assert ans.json["error"]["code"] == "database_unavailable"
+            assert ans.header("retry-after")
+            assert time.monotonic() - started < 5, "503 must come quickly"
+    finally:
+        stack.start_db()
+    # No Apache restart: mod_dbd's pool replaces the dead connections.
+    deadline = time.monotonic() + 30
+    while request(stack, "GET", "/api/menu").status != 200:
+        assert time.monotonic() < deadline, "did not recover"
+        time.sleep(0.2)
+    assert request(stack, "GET", "/api/health").status == 200
+
+
+def test_daemon_down_degrades_health_only(stack):
+    stack.stop_eventd()
+    try:
+        ans = request(stack, "GET", "/api/health")
+        assert ans.status == 200, ans
+        assert ans.json["data"] == {"status": "degraded", "db": "up",
+                                    "events": "down"}
+        assert request(stack, "GET", "/api/menu").status == 200
+    finally:
+        stack.start_eventd()
+    assert request(stack, "GET", "/api/health").json["data"]["events"] == "up"
+
+
+def test_daemon_exits_cleanly_on_sigterm(stack):
+    status = stack.stop_eventd()
+    try:
+        assert status == 0
+        assert not os.path.exists(stack.ws_socket)
+        assert not os.path.exists(stack.event_socket)
+    finally:
+        stack.start_eventd()
+
+
+def test_migrations_recorded_and_idempotent(stack):
+    rows = stack.mariadb("SELECT version, name FROM schema_migrations")
+    assert ["1", "001_initial"] in rows
+    res = subprocess.run([SCHEMA_MIGRATE, "timing",
+                          "--socket=" + stack.db_socket,
+                          "--user=" + stack.os_user],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "0 applied" in res.stdout
+    assert stack.mariadb("SELECT COUNT(*) FROM schema_migrations") == [["1"]]
+
+
+def test_schema_is_innodb_utf8mb4_with_an_epoch(stack):
+    rows = stack.mariadb(
+        "SELECT table_name, engine, table_collation FROM "
+        "information_schema.tables WHERE table_schema = 'timing'")
+    tables = {r[0]: r for r in rows}
+    for name in ("users", "menu_items", "orders", "order_items",
+                 "order_status_history", "events", "shop", "timing_epoch",
+                 "idempotency_keys", "rate_events", "pickup_counters"):
+        assert name in tables, name
+        assert tables[name][1] == "InnoDB", name
+    assert tables["orders"][2].startswith("utf8mb4")
+    epoch = stack.mariadb("SELECT epoch FROM timing_epoch")
+    assert len(epoch) == 1 and re.fullmatch(r"[0-9a-f]{16}", epoch[0][0])
+
+
+def test_app_user_cannot_change_the_schema(stack):
+    with open(os.path.join(stack.secrets_dir, "db.password")) as f:
+        password = f.read().strip()
+    res = subprocess.run(
+        ["mariadb", "--no-defaults", "--socket=" + stack.db_socket,
+         "--user=timing", "--password=" + password, "timing", "-e",
+         "DROP TABLE events"], capture_output=True, text=True)
+    assert res.returncode != 0
+    assert "denied" in res.stderr
+
+
+def test_admin_account_is_provisioned_with_a_bcrypt_hash(stack):
+    rows = stack.mariadb("SELECT email, role, password_hash FROM users")
+    assert rows[0][0] == "admin@timing.local" and rows[0][1] == "admin"
+    assert rows[0][2].startswith("$2y$")
+    assert stack.admin_password not in rows[0][2]
+
+
+def config_check(stack, extra):
+    """apachectl -t on the stack's configuration plus extra lines."""
+    path = stack.httpd_conf + ".check"
+    with open(stack.httpd_conf) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text + "\n" + extra + "\n")
+    try:
+        return subprocess.run(["apache2", "-d", stack.server_root, "-f", path,
+                               "-t"], capture_output=True, text=True)
+    finally:
+        os.unlink(path)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("<VirtualHost *:1>\nTimingJWTSecret short\n</VirtualHost>",
+     "at least 32 bytes"),
+    ("TimingJWTSecretFile /nonexistent/secret", "cannot read"),
+    ("TimingEventSocket relative/events.sock", "absolute path"),
+    ("TimingEventSocket /" + "x" * 120, "longer than a unix socket path"),
+    ("TimingTokenLifetime 5", "between 60 seconds and 30 days"),
+    ("TimingBodyLimit lots", "TimingBodyLimit must be"),
+    ("<Location /x>\nTimingWebSocket everyone\n</Location>",
+     "'admin', 'order' or 'off'"),
+    ("TimingJWTIssuer \"\"", "1 to 200 characters"),
+])
+def test_bad_directives_fail_the_config_check(stack, line, message):
+    res = config_check(stack, line)
+    assert res.returncode != 0
+    assert message in res.stderr, res.stderr
+
+
+def test_good_configuration_passes_the_check(stack):
+    res = config_check(stack, "TimingTokenLifetime 8h\nTimingBodyLimit 32768")
+    assert res.returncode == 0, res.stderr
+    assert "Syntax OK" in res.stderr
+
+
+def test_second_start_reuses_the_data(tmp_root):
+    tmp = os.path.join(tmp_root, "restart")
+    first = make_stack(tmp, demo=True)
+    first.start()
+    try:
+        epoch = first.mariadb("SELECT epoch FROM timing_epoch")
+        first.mariadb("UPDATE menu_items SET name = 'Edited' WHERE id = 1")
+        password = first.admin_password
+    finally:
+        first.stop()
+    second = make_stack(tmp, demo=True)
+    second.start()
+    try:
+        assert second.admin_password == password
+        assert second.mariadb("SELECT epoch FROM timing_epoch") == epoch
+        menu = request(second, "GET", "/api/menu").json["data"]
+        assert menu[0]["name"] == "Edited"          # demo data not reloaded
+        assert second.mariadb("SELECT COUNT(*) FROM users") == [["1"]]
+    finally:
+        second.stop()
+
+
+def test_make_run_serves_and_stops_on_ctrl_c(tmp_root):
+    """`scripts/stack.py run` as `make run` starts it: prints the admin
+    account, serves the API, and stops every part on SIGINT."""
+    state = os.path.join(tmp_root, "makerun")
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), TIMING_STATE_DIR=state,
+               TIMING_ADMIN_EMAIL="boss@example.com",
+               TIMING_ADMIN_PASSWORD="correct horse battery")
+    proc = subprocess.Popen([sys.executable,
+                             os.path.join(CHECKOUT, "scripts", "stack.py"),
+                             "run"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    output = []
+    try:
+        deadline = time.monotonic() + 90
+        for line in proc.stdout:
+            output.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+            assert time.monotonic() < deadline, "".join(output)
+        text = "".join(output)
+        assert "boss@example.com" in text, text
+        assert "correct horse battery" in text
+        body = urllib.request.urlopen(
+            "http://127.0.0.1:%d/api/health" % port, timeout=10).read()
+        assert b'"db":"up"' in body
+        pids = [p for p in open(os.path.join(state, "run.pids")).read().split()]
+        os.killpg(proc.pid, signal.SIGINT)
+        rest, _ = proc.communicate(timeout=90)
+        assert proc.returncode == 0, text + rest
+        assert "stopped" in rest
+        for pid in pids:
+            assert not os.path.exists("/proc/" + pid), "left running: " + pid
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -1,0 +1,82 @@
+"""The WebSocket path through Apache: /admin is proxied to timing-eventd,
+whose first message is `connection`, and only mod_timing's X-Timing-*
+headers reach the daemon."""
+
+import re
+
+from client import request, run, ws_next, ws_open
+
+
+def test_admin_socket_gets_connection_first(stack):
+    epoch = stack.mariadb("SELECT epoch FROM timing_epoch")[0][0]
+
+    async def scenario():
+        ws = await ws_open(stack, "/admin")
+        try:
+            msg = await ws_next(ws)
+            await ws.send('{"type":"ping"}')
+            pong = await ws_next(ws)
+            return msg, pong
+        finally:
+            await ws.close()
+
+    msg, pong = run(scenario())
+    assert msg["type"] == "connection"
+    assert msg["epoch"] == epoch
+    assert isinstance(msg["client_id"], str) and msg["client_id"]
+    assert isinstance(msg["last_event_id"], int)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
+                        msg["server_time"])
+    assert pong == {"type": "pong"}
+
+
+def test_client_sent_timing_headers_are_replaced(stack):
+    """A client cannot choose its channel or epoch by sending the
+    daemon's headers itself."""
+    epoch = stack.mariadb("SELECT epoch FROM timing_epoch")[0][0]
+
+    async def scenario():
+        ws = await ws_open(stack, "/admin", headers={
+            "X-Timing-Channel": "order", "X-Timing-Epoch": "forged",
+            "X-Timing-Role": "admin", "x-timing-user": "1"})
+        try:
+            return await ws_next(ws)
+        finally:
+            await ws.close()
+
+    msg = run(scenario())
+    assert msg["type"] == "connection"
+    assert msg["epoch"] == epoch
+
+
+def test_subprotocol_is_answered(stack):
+    async def scenario():
+        ws = await ws_open(stack, "/admin", subprotocols=["timing.v1"])
+        try:
+            first = await ws_next(ws)
+            return ws.subprotocol, first
+        finally:
+            await ws.close()
+
+    proto, first = run(scenario())
+    assert proto == "timing.v1"
+    assert first["type"] == "connection"
+
+
+def test_plain_get_on_socket_path_is_refused(stack):
+    ans = request(stack, "GET", "/admin")
+    assert 400 <= ans.status < 500, ans
+
+
+def test_many_sockets_and_health_still_answers(stack):
+    async def scenario():
+        sockets = [await ws_open(stack, "/admin") for _ in range(20)]
+        try:
+            for ws in sockets:
+                assert (await ws_next(ws))["type"] == "connection"
+        finally:
+            for ws in sockets:
+                await ws.close()
+
+    run(scenario())
+    assert request(stack, "GET", "/api/health").status == 200
