@@ -30,7 +30,7 @@ UNIT_PURE   := $(wildcard mod_timing/tm_valid.c mod_timing/tm_time.c \
                  timing-eventd/handshake.c timing-eventd/hub.c)
 UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all deps build module eventd run test unit integration clean
+.PHONY: all deps build module eventd run test unit integration bench clean
 
 all: build
 
@@ -90,6 +90,11 @@ test: deps build $(BUILD)/unit-tests
 	    --junitxml=$(BUILD)/results/integration.xml || rc=1; \
 	$(PYTHON) scripts/summary.py $(BUILD)/results || rc=1; \
 	exit $$rc
+
+# Figures, not assertions: throughput and latency beside a static-file
+# baseline, and memory per WebSocket.
+bench: deps build
+	$(PYTHON) bench/run.py
 
 clean:
 	rm -rf $(BUILD) mod_timing/.libs mod_timing/*.la mod_timing/*.lo \

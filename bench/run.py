@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""run.py -- `make bench`: figures for Timing on a private stack.
+
+Starts the same stack as the tests (release build of the daemon) on a free
+port and prints, for each endpoint, throughput and latency percentiles from
+ApacheBench (ab, apache2-utils) beside the baseline of a static file served
+by the same Apache in the same run; then the memory each open /admin
+WebSocket costs the daemon and Apache.  Figures only: nothing is asserted.
+
+  BENCH_REQUESTS=20000 BENCH_CONCURRENCY=32 BENCH_SOCKETS=200 make bench
+"""
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHECKOUT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(CHECKOUT, "scripts"))
+sys.path.insert(0, os.path.join(CHECKOUT, "tests", "integration"))
+
+import stack as stackmod  # noqa: E402
+from conftest import free_port  # noqa: E402
+
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "20000"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
+SOCKETS = int(os.environ.get("BENCH_SOCKETS", "200"))
+
+
+def ab(url):
+    """Requests per second and latency percentiles (ms) from ab -k."""
+    out = subprocess.run(["ab", "-q", "-k", "-n", str(REQUESTS), "-c",
+                          str(CONCURRENCY), url], capture_output=True,
+                         text=True, check=True).stdout
+    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    pct = dict(re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M))
+    return {"rps": rps, "p50": pct.get("50"), "p90": pct.get("90"),
+            "p99": pct.get("99"), "max": pct.get("100"),
+            "errors": failed + (int(non2xx.group(1)) if non2xx else 0)}
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                total += int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        except (OSError, AttributeError):
+            pass
+    return total
+
+
+def apache_pids(stack):
+    out = subprocess.run(["pgrep", "-g", str(stack.procs["apache"].pid)],
+                         capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+async def hold_sockets(stack, n):
+    import websockets
+    sockets = []
+    for _ in range(n):
+        ws = await websockets.connect("ws://127.0.0.1:%d/admin" % stack.port)
+        await ws.recv()
+        sockets.append(ws)
+    return sockets
+
+
+def socket_memory(stack):
+    daemon = [stack.procs["eventd"].pid]
+    before_d, before_a = rss_kib(daemon), rss_kib(apache_pids(stack))
+
+    async def scenario():
+        sockets = await hold_sockets(stack, SOCKETS)
+        await asyncio.sleep(1)
+        after = rss_kib(daemon), rss_kib(apache_pids(stack))
+        for ws in sockets:
+            await ws.close()
+        return after
+
+    after_d, after_a = asyncio.run(scenario())
+    return ((after_d - before_d) / SOCKETS, (after_a - before_a) / SOCKETS)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="timing-bench-", dir="/tmp")
+    os.chmod(tmp, 0o711)
+    stack = stackmod.Stack(os.path.join(tmp, "state"),
+                           os.path.join(tmp, "run"), free_port())
+    try:
+        stack.start()
+        base = stack.base_url
+        print("Timing bench: %d requests, concurrency %d, keep-alive "
+              "(ab)" % (REQUESTS, CONCURRENCY))
+        print("%-28s %10s %7s %7s %7s %7s %7s" % (
+            "endpoint", "req/s", "p50ms", "p90ms", "p99ms", "maxms",
+            "errors"))
+        for label, path in (("baseline: static index.html", "/index.html"),
+                            ("GET /api/health", "/api/health"),
+                            ("GET /api/shop", "/api/shop"),
+                            ("GET /api/menu", "/api/menu")):
+            ab(base + path)         # warm the pools and caches
+            r = ab(base + path)
+            print("%-28s %10.0f %7s %7s %7s %7s %7d" % (
+                label, r["rps"], r["p50"], r["p90"], r["p99"], r["max"],
+                r["errors"]))
+        daemon_kib, apache_kib = socket_memory(stack)
+        print("\n/admin WebSocket memory, %d open sockets:" % SOCKETS)
+        print("  timing-eventd  %6.1f KiB per socket" % daemon_kib)
+        print("  Apache         %6.1f KiB per socket (one worker thread "
+              "each)" % apache_kib)
+    finally:
+        stack.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
