@@ -118,7 +118,7 @@ apr_status_t tm_db_select(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
         return APR_EGENERAL;
     }
     *res = NULL;
-    rv = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1,
+    rv = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 0,
                          nargs, args);
     if (rv != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00104)
@@ -132,6 +132,8 @@ apr_status_t tm_db_select(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
 int tm_db_next(request_rec *r, ap_dbd_t *dbd, apr_dbd_results_t *res,
                apr_dbd_row_t **row)
 {
+    /* The driver allocates a row only when *row is NULL. */
+    *row = NULL;
     return apr_dbd_get_row(dbd->driver, r->pool, res, row, -1) == 0;
 }
 

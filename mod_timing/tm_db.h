@@ -28,13 +28,14 @@ apr_status_t tm_db_post_connect(apr_pool_t *p, dbd_cfg_t *cfg, ap_dbd_t *dbd);
  * (already logged). */
 ap_dbd_t *tm_db_acquire(request_rec *r);
 
-/* Runs a prepared SELECT with text arguments; all rows are fetched so
- * they can be read in any order.  Logs and returns an error on failure. */
+/* Runs a prepared SELECT with text arguments.  Rows stream from the
+ * server: read every one with tm_db_next before the next statement.
+ * Logs and returns an error on failure. */
 apr_status_t tm_db_select(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
                           apr_dbd_results_t **res, int nargs,
                           const char **args);
 
-/* Next row: 1 with *row set, 0 at the end. */
+/* Next row: 1 with *row set, 0 at the end (or on an error). */
 int tm_db_next(request_rec *r, ap_dbd_t *dbd, apr_dbd_results_t *res,
                apr_dbd_row_t **row);
 
