@@ -177,7 +177,7 @@ def config_check(stack, extra):
     ("TimingBodyLimit lots", "TimingBodyLimit must be"),
     ("<Location /x>\nTimingWebSocket everyone\n</Location>",
      "'admin', 'order' or 'off'"),
-    ("TimingJWTIssuer \"\"", "1 to 200 characters"),
+    ("TimingJWTIssuer " + "i" * 201, "1 to 200 characters"),
 ])
 def test_bad_directives_fail_the_config_check(stack, line, message):
     res = config_check(stack, line)
