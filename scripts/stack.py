@@ -337,8 +337,7 @@ class Stack:
             "TIMING_LISTEN": "%s:%d" % (self.listen_hosts[0], self.port),
             "TIMING_MODULES": apxs_query("LIBEXECDIR"),
             "TIMING_MODULE": self.module_so,
-            "TIMING_ERROR_LOG": "/dev/stderr" if self.console
-                                else self.log_path("apache"),
+            "TIMING_ERROR_LOG": self.log_path("apache"),
             "TIMING_WEB": self._web_root(),
             "TIMING_DBD_PARAMS": self.dbd_params,
             "TIMING_SECRET_FILE": os.path.join(self.secrets_dir,
@@ -382,6 +381,10 @@ class Stack:
         if res.returncode != 0:
             raise StackError("Apache refuses its configuration:\n"
                              + res.stderr)
+        if self.console:
+            # Apache's children may not be able to open our stderr (another
+            # user's file or pipe): it logs to a file, which we follow.
+            follow(self.log_path("apache"))
         self._spawn("apache", self.apache_argv("-DFOREGROUND"),
                     to_console=self.console)
         self._wait_until("apache", self._http_answers, 30,
@@ -436,6 +439,27 @@ class Stack:
         self.logs.clear()
         if errors:
             raise StackError("; ".join(errors))
+
+
+def follow(path):
+    """Copies lines appended to path onto stdout, from a daemon thread."""
+    import threading
+
+    with open(path, "a"):
+        start = os.path.getsize(path)
+
+    def loop():
+        with open(path, errors="replace") as f:
+            f.seek(start)
+            while True:
+                line = f.readline()
+                if line:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+                else:
+                    time.sleep(0.2)
+
+    threading.Thread(target=loop, daemon=True).start()
 
 
 def run_dir_for(state_dir):
