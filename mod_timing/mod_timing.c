@@ -23,6 +23,7 @@
 #include "tm_health.h"
 #include "tm_json.h"
 #include "tm_menu.h"
+#include "tm_orders.h"
 #include "tm_query.h"
 #include "timing_proto.h"
 
@@ -289,6 +290,8 @@ static const tm_route routes[] = {
     { M_GET, "health", tm_health_get },
     { M_GET, "shop",   tm_shop_get },
     { M_GET, "menu",   tm_menu_list },
+    { M_POST, "auth/login", tm_auth_login },
+    { M_POST, "orders", tm_orders_create },
 };
 
 #define N_ROUTES (sizeof routes / sizeof *routes)
@@ -348,8 +351,8 @@ static int api_handler(request_rec *r)
     const char *path, *allow;
     tm_ctx ctx = { 0 };
     tm_identity *who = NULL;
-    char *body;
-    apr_size_t len;
+    char *body = NULL;
+    apr_size_t len = 0;
     size_t i;
     int rv;
 
@@ -413,6 +416,8 @@ static int api_handler(request_rec *r)
         return tm_fail(r, HTTP_BAD_REQUEST, "bad_request",
                        "The request body could not be read.");
     }
+    ctx.body = body;
+    ctx.body_len = len;
     return route->fn(&ctx);
 }
 
@@ -471,7 +476,11 @@ static void timing_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_post_config(timing_post_config, NULL, before_dbd,
                         APR_HOOK_MIDDLE);
-    ap_hook_fixups(timing_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    /* The upgrade guard must see the request before mod_proxy turns it
+     * into the backend URL (query string included). */
+    static const char *const before_proxy[] = { "mod_proxy.c", NULL };
+
+    ap_hook_fixups(timing_fixups, NULL, before_proxy, APR_HOOK_FIRST);
     ap_hook_handler(api_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(dbd, post_connect, tm_db_post_connect, NULL, NULL,
                       APR_HOOK_MIDDLE);

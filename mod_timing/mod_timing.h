@@ -63,6 +63,8 @@ typedef struct tm_ctx {
     apr_table_t *query;             /* decoded query string */
     const tm_identity *who;         /* NULL without a credential */
     const char *params[2];          /* :id captures of the route */
+    const char *body;               /* request body, NUL-terminated */
+    apr_size_t body_len;
 } tm_ctx;
 
 /* A route handler writes its answer (success or envelope) and returns OK. */

@@ -12,13 +12,19 @@
 #include "tm_json.h"
 #include "timing_proto.h"
 
+#include "tm_query.h"
+#include "tm_time.h"
+#include "tm_valid.h"
+
 #include "apr_base64.h"
+#include "apr_md5.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
 #include "http_protocol.h"
 
 #include <errno.h>
 #include <jwt.h>
+#include <stdlib.h>
 #include <string.h>
 
 APLOG_USE_MODULE(timing);
@@ -26,6 +32,11 @@ APLOG_USE_MODULE(timing);
 #define TM_JWT_ALG          "HS256"
 #define TM_TOKEN_MAX_LEN    4096
 #define TM_CLOCK_SKEW_SEC   60
+
+/* Checked when the e-mail is unknown, so that answer takes as long as a
+ * wrong password (a bcrypt hash of random bytes, cost 10 like real ones). */
+static const char dummy_hash[] =
+    "$2y$10$YmIq3l95L28vpdxWnjU81.F3Zb1eHzn5aYHxv.a2sacL48xyuIKKe";
 
 static int is_b64url(char c)
 {
@@ -218,6 +229,129 @@ tm_cred tm_auth_bearer(request_rec *r, const tm_srv_conf *conf,
     return result;
 }
 
+const char *tm_auth_issue(apr_pool_t *p, const tm_srv_conf *conf,
+                          const char *user_id, const char *role,
+                          const char *name, apr_time_t *expires)
+{
+    apr_time_t now = apr_time_now();
+    long iat = (long)apr_time_sec(now);
+    long exp = (long)apr_time_sec(now + conf->token_lifetime);
+    jwt_t *jwt = NULL;
+    char *text = NULL;
+    const char *token = NULL;
+
+    if (jwt_new(&jwt) == 0
+        && jwt_add_grant(jwt, "sub", user_id) == 0
+        && jwt_add_grant(jwt, "role", role) == 0
+        && jwt_add_grant(jwt, "name", name) == 0
+        && jwt_add_grant(jwt, "iss", conf->jwt_issuer) == 0
+        && jwt_add_grant_int(jwt, "iat", iat) == 0
+        && jwt_add_grant_int(jwt, "exp", exp) == 0
+        && jwt_set_alg(jwt, JWT_ALG_HS256,
+                       (const unsigned char *)conf->jwt_secret,
+                       (int)conf->jwt_secret_len) == 0
+        && (text = jwt_encode_str(jwt)) != NULL) {
+        token = apr_pstrdup(p, text);
+        *expires = apr_time_from_sec(exp);
+    }
+    free(text);
+    jwt_free(jwt);
+    return token;
+}
+
+/* A user row (id, name, email, password_hash, role, disabled, created_at)
+ * as the API shows it: never the hash. */
+static json_object *user_json(ap_dbd_t *dbd, apr_dbd_row_t *row)
+{
+    json_object *u = json_object_new_object();
+    char iso[TM_ISO_LEN];
+
+    json_object_object_add(u, "id", json_object_new_int64(
+                               apr_atoi64(tm_db_col(dbd, row, 0))));
+    json_object_object_add(u, "name",
+                           json_object_new_string(tm_db_col(dbd, row, 1)));
+    json_object_object_add(u, "email",
+                           json_object_new_string(tm_db_col(dbd, row, 2)));
+    json_object_object_add(u, "role",
+                           json_object_new_string(tm_db_col(dbd, row, 4)));
+    json_object_object_add(u, "disabled", json_object_new_boolean(
+                               tm_db_col(dbd, row, 5)[0] == '1'));
+    if (tm_time_iso_from_db(tm_db_col(dbd, row, 6), iso) == 0) {
+        json_object_object_add(u, "created_at", json_object_new_string(iso));
+    }
+    return u;
+}
+
+int tm_auth_login(tm_ctx *c)
+{
+    request_rec *r = c->r;
+    json_object *body = tm_json_body(r, c->body, c->body_len);
+    json_object *user = NULL, *data;
+    const char *email, *password, *hash = dummy_hash, *args[1];
+    const char *user_id = NULL, *role = NULL, *name = NULL, *token;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    apr_time_t expires;
+    char iso[TM_ISO_LEN];
+    int disabled = 0;
+    tm_problems pr;
+    ap_dbd_t *dbd;
+
+    if (!body) {
+        return OK;
+    }
+    tm_problems_init(&pr, r->pool);
+    if (!json_object_is_type(body, json_type_object)) {
+        tm_problem_add(&pr, "", "the body must be a JSON object");
+        return tm_fail_problems(r, &pr);
+    }
+    email = tm_valid_text(&pr, body, "email", "email", &tm_rule_email, 1);
+    /* Any length up to the maximum: a too-short password is just wrong. */
+    password = tm_valid_text(&pr, body, "password", "password",
+                             &(tm_text_rule){ 1, 128, 0 }, 1);
+    if (pr.list->nelts) {
+        return tm_fail_problems(r, &pr);
+    }
+    dbd = tm_db_acquire(r);
+    args[0] = email;
+    if (!dbd || tm_db_select(r, dbd, TM_Q_USER_BY_EMAIL, &res, 1, args)
+                != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    while (tm_db_next(r, dbd, res, &row)) {
+        user = user_json(dbd, row);
+        tm_json_put_cleanup(r->pool, user);
+        user_id = apr_pstrdup(r->pool, tm_db_col(dbd, row, 0));
+        name = apr_pstrdup(r->pool, tm_db_col(dbd, row, 1));
+        hash = apr_pstrdup(r->pool, tm_db_col(dbd, row, 3));
+        role = apr_pstrdup(r->pool, tm_db_col(dbd, row, 4));
+        disabled = tm_db_col(dbd, row, 5)[0] == '1';
+    }
+    /* The same answer, after the same work, for an unknown address, a
+     * wrong password and a disabled account. */
+    if (apr_password_validate(password, hash) != APR_SUCCESS || !user
+        || disabled) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TMLOGNO(00203)
+                      "login refused for %s", user ? "a known account"
+                                                  : "an unknown address");
+        return tm_fail(r, HTTP_UNAUTHORIZED, "invalid_credentials",
+                       "The e-mail address or password is wrong.");
+    }
+    token = tm_auth_issue(r->pool, c->conf, user_id, role, name, &expires);
+    if (!token) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00204)
+                      "libjwt could not sign a token");
+        return tm_fail(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                       "A token could not be issued; try again.");
+    }
+    tm_time_iso_from_usec(expires, iso);
+    data = json_object_new_object();
+    json_object_object_add(data, "user", json_object_get(user));
+    json_object_object_add(data, "token", json_object_new_string(token));
+    json_object_object_add(data, "expires_at", json_object_new_string(iso));
+    return tm_send(r, HTTP_OK, data, NULL);
+}
+
 static int collect_timing_header(void *rec, const char *key,
                                  const char *value)
 {
@@ -257,20 +391,85 @@ static const char *current_epoch(request_rec *r)
     return epoch;
 }
 
+/* The credential of an upgrade: ?token= or the subprotocol pair
+ * "timing.v1, bearer.<JWT>".  Rewrites Sec-WebSocket-Protocol so the token
+ * goes no further than Apache. */
+static const char *upgrade_token(request_rec *r, apr_table_t *query)
+{
+    const char *offered = apr_table_get(r->headers_in,
+                                        "Sec-WebSocket-Protocol");
+    const char *token = apr_table_get(query, "token");
+    char *list, *item, *state;
+    int timing_v1 = 0;
+
+    if (offered) {
+        list = apr_pstrdup(r->pool, offered);
+        for (item = apr_strtok(list, ", \t", &state); item;
+             item = apr_strtok(NULL, ", \t", &state)) {
+            if (!strcmp(item, TP_SUBPROTOCOL)) {
+                timing_v1 = 1;
+            }
+            else if (!strncmp(item, "bearer.", 7) && !token) {
+                token = item + 7;
+            }
+        }
+        if (timing_v1) {
+            apr_table_setn(r->headers_in, "Sec-WebSocket-Protocol",
+                           TP_SUBPROTOCOL);
+        }
+        else {
+            apr_table_unset(r->headers_in, "Sec-WebSocket-Protocol");
+        }
+    }
+    return token;
+}
+
+static int refuse(request_rec *r, int status, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TMLOGNO(00205)
+                  "WebSocket upgrade refused (%d): %s", status, why);
+    return status;
+}
+
 int tm_auth_guard_upgrade(request_rec *r, const tm_srv_conf *conf,
                           tm_ws_channel channel)
 {
-    const char *epoch;
+    apr_table_t *query;
+    const char *epoch, *token, *why = NULL;
+    tm_identity *who = NULL;
 
-    (void)conf;
     strip_client_headers(r);
+    if (tm_query_parse(r->pool, r->args, &query) != APR_SUCCESS) {
+        return refuse(r, HTTP_BAD_REQUEST, "malformed query string");
+    }
+    token = upgrade_token(r, query);
+    /* Credentials stop here: the daemon gets trusted headers instead, and
+     * the query string (with any token) is not forwarded. */
+    r->args = NULL;
+
+    if (channel != TM_WS_ADMIN) {
+        /* The customer channel's credentials come with live order
+         * tracking; until then nobody may open it. */
+        return refuse(r, HTTP_NOT_FOUND, "customer channel not available");
+    }
+    if (!token) {
+        return refuse(r, HTTP_UNAUTHORIZED, "no credential");
+    }
+    if (tm_auth_check_token(r->pool, conf, token, &who, &why)
+        != TM_CRED_OK) {
+        return refuse(r, HTTP_UNAUTHORIZED, why);
+    }
+    if (strcmp(who->role, "admin") && strcmp(who->role, "staff")) {
+        return refuse(r, HTTP_FORBIDDEN, "role may not open /admin");
+    }
     epoch = current_epoch(r);
     if (!epoch) {
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    apr_table_setn(r->headers_in, TP_HDR_CHANNEL,
-                   channel == TM_WS_ADMIN ? "admin" : "order");
+    apr_table_setn(r->headers_in, TP_HDR_CHANNEL, "admin");
+    apr_table_setn(r->headers_in, TP_HDR_ROLE, who->role);
+    apr_table_setn(r->headers_in, TP_HDR_USER, who->user_id);
     apr_table_setn(r->headers_in, TP_HDR_EPOCH, epoch);
     return OK;
 }

@@ -24,6 +24,15 @@ tm_cred tm_auth_check_token(apr_pool_t *p, const tm_srv_conf *conf,
 tm_cred tm_auth_bearer(request_rec *r, const tm_srv_conf *conf,
                        tm_identity **who);
 
+/* Signs a token for a user with the configured key, issuer and lifetime.
+ * Returns the compact JWT in p (NULL when libjwt fails) and *expires. */
+const char *tm_auth_issue(apr_pool_t *p, const tm_srv_conf *conf,
+                          const char *user_id, const char *role,
+                          const char *name, apr_time_t *expires);
+
+/* POST /api/auth/login */
+int tm_auth_login(tm_ctx *c);
+
 /* Fixups on a TimingWebSocket path: removes every client-sent X-Timing-*
  * header and sets the trusted ones for timing-eventd.  Returns OK, or an
  * HTTP status that refuses the upgrade. */

@@ -141,3 +141,111 @@ const char *tm_db_col(ap_dbd_t *dbd, apr_dbd_row_t *row, int n)
 {
     return apr_dbd_get_entry(dbd->driver, row, n);
 }
+
+apr_status_t tm_db_exec(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
+                        int *nrows, int nargs, const char **args)
+{
+    apr_dbd_prepared_t *st = statement(r, dbd, q);
+    int rows = 0, rv;
+
+    if (!st) {
+        return APR_EGENERAL;
+    }
+    rv = apr_dbd_pquery(dbd->driver, r->pool, dbd->handle, &rows, st, nargs,
+                        args);
+    if (rv != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00105)
+                      "%s failed: %s", labels[q],
+                      apr_dbd_error(dbd->driver, dbd->handle, rv));
+        return APR_EGENERAL;
+    }
+    if (nrows) {
+        *nrows = rows;
+    }
+    return APR_SUCCESS;
+}
+
+const char *tm_db_value(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
+                        int nargs, const char **args, apr_status_t *rv)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    const char *value = NULL;
+
+    *rv = tm_db_select(r, dbd, q, &res, nargs, args);
+    if (*rv != APR_SUCCESS) {
+        return NULL;
+    }
+    while (tm_db_next(r, dbd, res, &row)) {
+        if (!value) {
+            const char *v = tm_db_col(dbd, row, 0);
+
+            value = v ? apr_pstrdup(r->pool, v) : NULL;
+        }
+    }
+    return value;
+}
+
+struct tm_txn {
+    request_rec *r;
+    ap_dbd_t *dbd;
+    apr_dbd_transaction_t *trans;
+    int open;
+};
+
+static apr_status_t txn_cleanup(void *data)
+{
+    tm_txn *txn = data;
+
+    if (txn->open) {
+        tm_db_rollback(txn);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t tm_db_begin(request_rec *r, ap_dbd_t *dbd, tm_txn **out)
+{
+    tm_txn *txn = apr_pcalloc(r->pool, sizeof *txn);
+    int rv;
+
+    txn->r = r;
+    txn->dbd = dbd;
+    rv = apr_dbd_transaction_start(dbd->driver, r->pool, dbd->handle,
+                                   &txn->trans);
+    if (rv != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00106)
+                      "cannot start a transaction: %s",
+                      apr_dbd_error(dbd->driver, dbd->handle, rv));
+        return APR_EGENERAL;
+    }
+    txn->open = 1;
+    /* Registered after mod_dbd's release of the connection, so it runs
+     * before it. */
+    apr_pool_cleanup_register(r->pool, txn, txn_cleanup,
+                              apr_pool_cleanup_null);
+    *out = txn;
+    return APR_SUCCESS;
+}
+
+apr_status_t tm_db_commit(tm_txn *txn)
+{
+    int rv;
+
+    txn->open = 0;
+    rv = apr_dbd_transaction_end(txn->dbd->driver, txn->r->pool, txn->trans);
+    if (rv != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, TMLOGNO(00107)
+                      "COMMIT failed: %s",
+                      apr_dbd_error(txn->dbd->driver, txn->dbd->handle, rv));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+void tm_db_rollback(tm_txn *txn)
+{
+    txn->open = 0;
+    apr_dbd_transaction_mode_set(txn->dbd->driver, txn->trans,
+                                 APR_DBD_TRANSACTION_ROLLBACK);
+    apr_dbd_transaction_end(txn->dbd->driver, txn->r->pool, txn->trans);
+}

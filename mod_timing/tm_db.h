@@ -35,6 +35,27 @@ apr_status_t tm_db_select(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
                           apr_dbd_results_t **res, int nargs,
                           const char **args);
 
+/* Runs a prepared INSERT, UPDATE or DELETE with text arguments (NULL for
+ * SQL NULL); *nrows gets the rows affected when not NULL. */
+apr_status_t tm_db_exec(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
+                        int *nrows, int nargs, const char **args);
+
+/* The first column of the first row of a SELECT, copied into r->pool;
+ * NULL when there is no row or the query failed (*rv says which). */
+const char *tm_db_value(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
+                        int nargs, const char **args, apr_status_t *rv);
+
+/* A transaction on the request's connection.  If the request ends before
+ * tm_db_commit, a pool cleanup rolls it back, so a connection never goes
+ * back to mod_dbd's pool inside a transaction. */
+typedef struct tm_txn tm_txn;
+apr_status_t tm_db_begin(request_rec *r, ap_dbd_t *dbd, tm_txn **txn);
+/* Commits.  Call it only when every statement succeeded (the caller
+ * checks each one and rolls back otherwise): the driver would silently
+ * roll back after a failed statement and report success. */
+apr_status_t tm_db_commit(tm_txn *txn);
+void tm_db_rollback(tm_txn *txn);
+
 /* Next row: 1 with *row set, 0 at the end (or on an error). */
 int tm_db_next(request_rec *r, ap_dbd_t *dbd, apr_dbd_results_t *res,
                apr_dbd_row_t **row);

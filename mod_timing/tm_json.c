@@ -11,6 +11,7 @@
 
 #include "http_protocol.h"
 #include "apr_strings.h"
+#include "tm_valid.h"
 
 APLOG_USE_MODULE(timing);
 
@@ -168,6 +169,95 @@ int tm_body_read(request_rec *r, apr_off_t limit, char **body,
     *body = buf;
     *len = have;
     return OK;
+}
+
+/* Deep enough for every body the API takes; deeper is an attack. */
+#define TM_JSON_MAX_DEPTH 16
+
+json_object *tm_json_body(request_rec *r, const char *body, apr_size_t len)
+{
+    const char *type = apr_table_get(r->headers_in, "Content-Type");
+    struct json_tokener *tok;
+    json_object *root;
+    enum json_tokener_error err;
+    size_t tlen;
+
+    tlen = type ? strcspn(type, "; \t") : 0;
+    if (!type || tlen != sizeof "application/json" - 1
+        || strncasecmp(type, "application/json", tlen)) {
+        tm_fail(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                "Send the body as Content-Type: application/json.");
+        return NULL;
+    }
+    if (!tm_utf8_valid(body, len)) {
+        tm_fail(r, HTTP_BAD_REQUEST, "invalid_utf8",
+                "The body is not valid UTF-8.");
+        return NULL;
+    }
+    tok = json_tokener_new_ex(TM_JSON_MAX_DEPTH);
+    if (!tok) {
+        tm_fail(r, HTTP_SERVICE_UNAVAILABLE, "unavailable", "Out of memory.");
+        return NULL;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    /* Including the terminating NUL tells json-c the input has ended, so a
+     * bare number or literal ("null") is complete. */
+    root = json_tokener_parse_ex(tok, body, (int)len + 1);
+    err = json_tokener_get_error(tok);
+    /* The whole body must be one value: nothing cut, nothing but white
+     * space after it. */
+    if (root && err == json_tokener_success) {
+        size_t end = json_tokener_get_parse_end(tok);
+
+        while (end < len && strchr(" \t\r\n", body[end]) && body[end]) {
+            end++;
+        }
+        if (end < len) {
+            json_object_put(root);
+            root = NULL;
+        }
+    }
+    json_tokener_free(tok);
+    if (!root && err == json_tokener_success) {
+        tm_fail(r, HTTP_UNPROCESSABLE_ENTITY, "validation_failed",
+                "The body must be a JSON object, not null.");
+        return NULL;
+    }
+    if (!root || err != json_tokener_success) {
+        if (root) {
+            json_object_put(root);
+        }
+        tm_fail(r, HTTP_BAD_REQUEST, "malformed_json",
+                err == json_tokener_error_depth
+                ? "The JSON body is nested too deeply."
+                : "The body is not well-formed JSON.");
+        return NULL;
+    }
+    tm_json_put_cleanup(r->pool, root);
+    return root;
+}
+
+int tm_fail_problems(request_rec *r, const struct tm_problems *pr)
+{
+    json_object *details = json_object_new_array();
+    int i;
+
+    for (i = 0; i < pr->list->nelts; i++) {
+        const tm_problem *p = &APR_ARRAY_IDX(pr->list, i, tm_problem);
+        json_object *d = json_object_new_object();
+
+        json_object_object_add(d, "field", json_object_new_string(p->field));
+        json_object_object_add(d, "message",
+                               json_object_new_string(p->message));
+        json_object_array_add(details, d);
+    }
+    if (pr->bad_utf8) {
+        return tm_fail_details(r, HTTP_BAD_REQUEST, "invalid_utf8",
+                               "A text field is not valid UTF-8.", details);
+    }
+    return tm_fail_details(r, HTTP_UNPROCESSABLE_ENTITY, "validation_failed",
+                           "Some fields are not valid; see details.",
+                           details);
 }
 
 const char *tm_error_body(apr_pool_t *p, const char *code,

@@ -38,6 +38,18 @@ int tm_fail_db(request_rec *r);
 int tm_body_read(request_rec *r, apr_off_t limit, char **body,
                  apr_size_t *len);
 
+/* The request body as a JSON value, tied to r->pool.  When the body is
+ * not JSON it answers 415 (wrong Content-Type) or 400 (malformed, invalid
+ * UTF-8, nested too deep) itself and returns NULL: the handler then
+ * returns OK. */
+json_object *tm_json_body(request_rec *r, const char *body, apr_size_t len);
+
+/* 422 validation_failed with details [{field, message}] from problems
+ * (an apr_array_header_t of tm_problem), or 400 when a string was not
+ * UTF-8. */
+struct tm_problems;
+int tm_fail_problems(request_rec *r, const struct tm_problems *pr);
+
 /* The body of an error envelope, for places that answer through Apache's
  * own error path (ErrorDocument, refused upgrades). */
 const char *tm_error_body(apr_pool_t *p, const char *code,

@@ -10,6 +10,7 @@
 #include "tm_json.h"
 #include "timing_proto.h"
 
+#include "apr_atomic.h"
 #include "apr_strings.h"
 
 #include <errno.h>
@@ -25,6 +26,9 @@ APLOG_USE_MODULE(timing);
 /* The stats answer is a few hundred bytes; a longer datagram is cut and
  * then refused by tp_decode. */
 #define STATS_ANSWER_MAX (TP_HEADER_LEN + 16384)
+
+/* Sends that failed in this process since one last got through. */
+static volatile apr_uint32_t failed_sends;
 
 static apr_status_t close_fd(void *data)
 {
@@ -114,5 +118,60 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
         tm_json_put_cleanup(r->pool, o);
         *answer = o;
         return APR_SUCCESS;
+    }
+}
+
+void tm_notify_event(request_rec *r, const char *socket_path,
+                     const char *epoch, apr_int64_t event_id,
+                     apr_int64_t order_id, const char *type,
+                     json_object *staff, json_object *customer)
+{
+    json_object *body = tm_json_object(r->pool);
+    apr_uint32_t failed = apr_atomic_read32(&failed_sends);
+    struct sockaddr_un daemon;
+    const char *text;
+    size_t len;
+    unsigned char *datagram;
+    int fd;
+
+    json_object_object_add(body, "epoch", json_object_new_string(epoch));
+    json_object_object_add(body, "event_id", json_object_new_int64(event_id));
+    json_object_object_add(body, "order_id", json_object_new_int64(order_id));
+    json_object_object_add(body, "type", json_object_new_string(type));
+    json_object_object_add(body, "failed_sends",
+                           json_object_new_int64(failed));
+    json_object_object_add(body, "staff", json_object_get(staff));
+    if (customer) {
+        json_object_object_add(body, "customer", json_object_get(customer));
+    }
+    text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN
+                                             | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                             &len);
+    if (len > TP_MAX_BODY) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00401)
+                      "event %" APR_INT64_T_FMT " is %lu bytes, over the "
+                      "protocol's limit: not sent", event_id,
+                      (unsigned long)len);
+        apr_atomic_inc32(&failed_sends);
+        return;
+    }
+    datagram = apr_palloc(r->pool, TP_HEADER_LEN + len);
+    tp_encode_header(datagram, TP_EVENT, (uint32_t)len);
+    memcpy(datagram + TP_HEADER_LEN, text, len);
+
+    fd = dgram_socket(r->pool);
+    if (fd < 0 || socket_address(socket_path, &daemon) != 0
+        || sendto(fd, datagram, TP_HEADER_LEN + len, 0,
+                  (struct sockaddr *)&daemon, sizeof daemon)
+           != (ssize_t)(TP_HEADER_LEN + len)) {
+        /* Down or full: the event is in the log, clients will resync. */
+        apr_atomic_inc32(&failed_sends);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00402)
+                      "event %" APR_INT64_T_FMT " not delivered to "
+                      "timing-eventd at %s", event_id, socket_path);
+        return;
+    }
+    if (failed) {
+        apr_atomic_sub32(&failed_sends, failed);
     }
 }

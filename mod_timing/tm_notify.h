@@ -15,4 +15,13 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
                              apr_interval_time_t timeout,
                              json_object **answer);
 
+/* Sends one committed event to the daemon, without waiting: staff is the
+ * WebSocket message for staff, customer (or NULL) the one for the order's
+ * customer.  A failure is counted and reported in the next message that
+ * gets through, so the daemon can tell its clients to resync. */
+void tm_notify_event(request_rec *r, const char *socket_path,
+                     const char *epoch, apr_int64_t event_id,
+                     apr_int64_t order_id, const char *type,
+                     json_object *staff, json_object *customer);
+
 #endif /* TM_NOTIFY_H */

@@ -1,9 +1,21 @@
 /*
- * tm_valid.c -- validation of text that comes from clients.
+ * tm_valid.c -- validation of what clients send.
  *
- * Pure functions: the handlers decide which status a failure maps to.
+ * Pure functions over json-c objects and APR pools: no request, no
+ * database.  Text is trimmed, measured in characters, and refused when it
+ * holds control characters (tab and newline are allowed in notes only).
  */
+#include <string.h>
+
+#include "apr_strings.h"
 #include "tm_valid.h"
+
+const tm_text_rule tm_rule_name = { 1, 100, 0 };
+const tm_text_rule tm_rule_email = { 1, 254, 0 };
+const tm_text_rule tm_rule_phone = { 1, 30, 0 };
+const tm_text_rule tm_rule_order_note = { 1, 500, 1 };
+const tm_text_rule tm_rule_item_note = { 1, 200, 1 };
+const tm_text_rule tm_rule_password = { 8, 128, 0 };
 
 int tm_utf8_valid(const char *str, size_t len)
 {
@@ -48,6 +60,18 @@ int tm_utf8_valid(const char *str, size_t len)
     return 1;
 }
 
+size_t tm_utf8_length(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++) {
+        if (((unsigned char)*s & 0xC0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
+}
+
 int tm_parse_id(const char *s, unsigned long *id)
 {
     unsigned long long v = 0;
@@ -67,4 +91,235 @@ int tm_parse_id(const char *s, unsigned long *id)
     }
     *id = (unsigned long)v;
     return 1;
+}
+
+void tm_problems_init(tm_problems *pr, apr_pool_t *p)
+{
+    pr->pool = p;
+    pr->list = apr_array_make(p, 4, sizeof(tm_problem));
+    pr->bad_utf8 = 0;
+}
+
+void tm_problem_add(tm_problems *pr, const char *field, const char *message)
+{
+    tm_problem *problem = apr_array_push(pr->list);
+
+    problem->field = field;
+    problem->message = message;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+           || c == '\v';
+}
+
+/* A control character other than what the rule allows (C0, DEL, and the
+ * C1 range U+0080..U+009F, which is 0xC2 0x80..0x9F in UTF-8). */
+static int has_control(const char *s, int multiline)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    for (; *u; u++) {
+        if ((*u < 0x20 && !(multiline && (*u == '\t' || *u == '\n')))
+            || *u == 0x7F || (*u == 0xC2 && u[1] >= 0x80 && u[1] <= 0x9F)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *tm_valid_text(tm_problems *pr, json_object *obj, const char *key,
+                          const char *field, const tm_text_rule *rule,
+                          int required)
+{
+    json_object *v = NULL;
+    const char *s, *end;
+    size_t len, chars;
+    char *out;
+
+    if (!obj || !json_object_object_get_ex(obj, key, &v) || v == NULL) {
+        if (required) {
+            tm_problem_add(pr, field, "is required");
+        }
+        return NULL;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        tm_problem_add(pr, field, "must be a string");
+        return NULL;
+    }
+    s = json_object_get_string(v);
+    len = (size_t)json_object_get_string_len(v);
+    /* json-c keeps a \u0000 escape inside the string: a length longer than
+     * strlen means an embedded NUL. */
+    if (!tm_utf8_valid(s, len)) {
+        pr->bad_utf8 = 1;
+        tm_problem_add(pr, field, "is not valid UTF-8");
+        return NULL;
+    }
+    if (strlen(s) != len) {
+        tm_problem_add(pr, field, "must not contain control characters");
+        return NULL;
+    }
+    end = s + len;
+    while (s < end && is_space(*s)) {
+        s++;
+    }
+    while (end > s && is_space(end[-1])) {
+        end--;
+    }
+    out = apr_pstrmemdup(pr->pool, s, (apr_size_t)(end - s));
+    if (has_control(out, rule->multiline)) {
+        tm_problem_add(pr, field, "must not contain control characters");
+        return NULL;
+    }
+    chars = tm_utf8_length(out);
+    if (chars == 0 && !required) {
+        return NULL;
+    }
+    if (chars < rule->min || chars > rule->max) {
+        tm_problem_add(pr, field, rule->min > 1
+            ? apr_psprintf(pr->pool, "must be %lu to %lu characters",
+                           (unsigned long)rule->min, (unsigned long)rule->max)
+            : chars == 0 ? "must not be empty"
+            : apr_psprintf(pr->pool, "must be at most %lu characters",
+                           (unsigned long)rule->max));
+        return NULL;
+    }
+    return out;
+}
+
+int tm_valid_email(const char *s)
+{
+    const char *at = strchr(s, '@');
+    const char *p;
+
+    if (!at || at == s || strchr(at + 1, '@') || !at[1]) {
+        return 0;
+    }
+    for (p = s; *p; p++) {
+        if (is_space(*p)) {
+            return 0;
+        }
+    }
+    p = strrchr(at + 1, '.');
+    return p && p > at + 1 && p[1] != '\0';
+}
+
+int tm_valid_phone(const char *s)
+{
+    int digits = 0;
+
+    for (; *s; s++) {
+        if (*s >= '0' && *s <= '9') {
+            digits++;
+        }
+        else if (!strchr(" +-()", *s)) {
+            return 0;
+        }
+    }
+    return digits > 0;
+}
+
+/* An integer member in [min, max]; records a problem otherwise. */
+static int valid_int(tm_problems *pr, json_object *obj, const char *key,
+                     const char *field, long min, long max, long *out)
+{
+    json_object *v;
+    int64_t n;
+
+    if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
+        tm_problem_add(pr, field, "is required");
+        return 0;
+    }
+    if (!json_object_is_type(v, json_type_int)) {
+        tm_problem_add(pr, field, "must be an integer");
+        return 0;
+    }
+    n = json_object_get_int64(v);
+    if (n < min || n > max) {
+        tm_problem_add(pr, field, apr_psprintf(pr->pool,
+                                               "must be from %ld to %ld",
+                                               min, max));
+        return 0;
+    }
+    *out = (long)n;
+    return 1;
+}
+
+static void valid_line(tm_problems *pr, json_object *item, int i,
+                       tm_order_line *line)
+{
+    const char *at = apr_psprintf(pr->pool, "items[%d]", i);
+    long v;
+
+    if (!json_object_is_type(item, json_type_object)) {
+        tm_problem_add(pr, at, "must be an object");
+        return;
+    }
+    if (valid_int(pr, item, "menu_id",
+                  apr_pstrcat(pr->pool, at, ".menu_id", NULL), 1,
+                  4294967295L, &v)) {
+        line->menu_id = (unsigned long)v;
+    }
+    if (valid_int(pr, item, "quantity",
+                  apr_pstrcat(pr->pool, at, ".quantity", NULL), 1,
+                  TM_QUANTITY_MAX, &v)) {
+        line->quantity = (int)v;
+    }
+    line->note = tm_valid_text(pr, item, "note",
+                               apr_pstrcat(pr->pool, at, ".note", NULL),
+                               &tm_rule_item_note, 0);
+}
+
+void tm_valid_order(tm_problems *pr, json_object *body, tm_order_input *in)
+{
+    json_object *customer = NULL, *items = NULL;
+    size_t n, i;
+
+    memset(in, 0, sizeof *in);
+    if (!json_object_is_type(body, json_type_object)) {
+        tm_problem_add(pr, "", "the body must be a JSON object");
+        return;
+    }
+    if (!json_object_object_get_ex(body, "customer_info", &customer)
+        || !json_object_is_type(customer, json_type_object)) {
+        tm_problem_add(pr, "customer_info", "is required: an object with "
+                       "name, and phone or email if you like");
+    }
+    else {
+        in->name = tm_valid_text(pr, customer, "name", "customer_info.name",
+                                 &tm_rule_name, 1);
+        in->phone = tm_valid_text(pr, customer, "phone",
+                                  "customer_info.phone", &tm_rule_phone, 0);
+        if (in->phone && !tm_valid_phone(in->phone)) {
+            tm_problem_add(pr, "customer_info.phone",
+                           "may hold digits, spaces and + - ( ) only");
+        }
+        in->email = tm_valid_text(pr, customer, "email",
+                                  "customer_info.email", &tm_rule_email, 0);
+        if (in->email && !tm_valid_email(in->email)) {
+            tm_problem_add(pr, "customer_info.email",
+                           "is not an e-mail address");
+        }
+    }
+    in->note = tm_valid_text(pr, body, "note", "note", &tm_rule_order_note, 0);
+
+    if (!json_object_object_get_ex(body, "items", &items)
+        || !json_object_is_type(items, json_type_array)) {
+        tm_problem_add(pr, "items", "is required: a list of "
+                       "{menu_id, quantity, note?}");
+        return;
+    }
+    n = json_object_array_length(items);
+    if (n == 0 || n > TM_ORDER_MAX_LINES) {
+        tm_problem_add(pr, "items", apr_psprintf(pr->pool,
+                       "must hold 1 to %d lines", TM_ORDER_MAX_LINES));
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        valid_line(pr, json_object_array_get_idx(items, i), (int)i,
+                   &in->lines[i]);
+    }
+    in->nlines = (int)n;
 }

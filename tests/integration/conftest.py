@@ -70,3 +70,14 @@ def stack(tmp_root):
         problems = (sanitizer_reports(s.log_path("eventd"))
                     + crash_reports(s.log_path("apache")))
         assert not problems, "\n".join(problems)
+
+
+@pytest.fixture(scope="session")
+def admin_token(stack):
+    """A token from POST /api/auth/login with the provisioned admin."""
+    from client import request
+    ans = request(stack, "POST", "/api/auth/login",
+                  body={"email": stack.admin_email,
+                        "password": stack.admin_password})
+    assert ans.status == 200, ans
+    return ans.json["data"]["token"]

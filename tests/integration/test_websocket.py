@@ -7,11 +7,11 @@ import re
 from client import request, run, ws_next, ws_open
 
 
-def test_admin_socket_gets_connection_first(stack):
+def test_admin_socket_gets_connection_first(stack, admin_token):
     epoch = stack.mariadb("SELECT epoch FROM timing_epoch")[0][0]
 
     async def scenario():
-        ws = await ws_open(stack, "/admin")
+        ws = await ws_open(stack, "/admin?token=" + admin_token)
         try:
             msg = await ws_next(ws)
             await ws.send('{"type":"ping"}')
@@ -30,13 +30,13 @@ def test_admin_socket_gets_connection_first(stack):
     assert pong == {"type": "pong"}
 
 
-def test_client_sent_timing_headers_are_replaced(stack):
+def test_client_sent_timing_headers_are_replaced(stack, admin_token):
     """A client cannot choose its channel or epoch by sending the
     daemon's headers itself."""
     epoch = stack.mariadb("SELECT epoch FROM timing_epoch")[0][0]
 
     async def scenario():
-        ws = await ws_open(stack, "/admin", headers={
+        ws = await ws_open(stack, "/admin?token=" + admin_token, headers={
             "X-Timing-Channel": "order", "X-Timing-Epoch": "forged",
             "X-Timing-Role": "admin", "x-timing-user": "1"})
         try:
@@ -49,9 +49,10 @@ def test_client_sent_timing_headers_are_replaced(stack):
     assert msg["epoch"] == epoch
 
 
-def test_subprotocol_is_answered(stack):
+def test_subprotocol_is_answered(stack, admin_token):
     async def scenario():
-        ws = await ws_open(stack, "/admin", subprotocols=["timing.v1"])
+        ws = await ws_open(stack, "/admin",
+                           subprotocols=["timing.v1", "bearer." + admin_token])
         try:
             first = await ws_next(ws)
             return ws.subprotocol, first
@@ -63,14 +64,16 @@ def test_subprotocol_is_answered(stack):
     assert first["type"] == "connection"
 
 
-def test_plain_get_on_socket_path_is_refused(stack):
-    ans = request(stack, "GET", "/admin")
+def test_plain_get_on_socket_path_is_refused(stack, admin_token):
+    assert request(stack, "GET", "/admin").status == 401
+    ans = request(stack, "GET", "/admin?token=" + admin_token)
     assert 400 <= ans.status < 500, ans
 
 
-def test_many_sockets_and_health_still_answers(stack):
+def test_many_sockets_and_health_still_answers(stack, admin_token):
     async def scenario():
-        sockets = [await ws_open(stack, "/admin") for _ in range(20)]
+        sockets = [await ws_open(stack, "/admin?token=" + admin_token)
+                   for _ in range(20)]
         try:
             for ws in sockets:
                 assert (await ws_next(ws))["type"] == "connection"
