@@ -3,3 +3,4 @@
  * that adds its suite and returns 0 (or -1 when CUnit fails). */
 SUITE(proto)
 SUITE(module_pure)
+SUITE(handshake)
