@@ -4,3 +4,4 @@
 SUITE(proto)
 SUITE(module_pure)
 SUITE(handshake)
+SUITE(hub)
