@@ -1,0 +1,21 @@
+/*
+ * events.h -- the events socket: datagrams from mod_timing.
+ *
+ * TP_EVENT is fanned out to the subscribed sessions, TP_STATS_REQUEST is
+ * answered.  main.c creates (and closes) the socket; this reads it.
+ */
+#ifndef TIMING_EVENTS_H
+#define TIMING_EVENTS_H
+
+#include "hub.h"
+#include "loop.h"
+
+typedef struct events events;
+
+/* Starts reading the bound SOCK_DGRAM socket fd; NULL on failure. */
+events *events_create(loop *l, hub *h, int fd);
+/* Stops reading (shutdown); safe to call twice. */
+void events_stop(events *ev);
+void events_destroy(events *ev);
+
+#endif /* TIMING_EVENTS_H */

@@ -1,0 +1,42 @@
+/*
+ * stats.h -- the daemon's counters and the TP_STATS_ANSWER they go out in.
+ *
+ * One process, one set of figures: the counters are a single global that
+ * the files bump directly (as redis does with server.stat_*), which is
+ * plainer than threading a pointer through every call.  Connection counts
+ * are not kept here but asked of the hub when answering.
+ */
+#ifndef TIMING_STATS_H
+#define TIMING_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct stats_counters {
+    uint64_t events_received;       /* TP_EVENT datagrams accepted */
+    uint64_t messages_sent;         /* JSON messages queued to clients */
+    uint64_t replays;               /* (the replay ring's, later) */
+    uint64_t resyncs;               /* (the gap watch's, later) */
+    uint64_t slow_clients_dropped;
+    uint64_t bad_datagrams;         /* refused: header, JSON or fields */
+    size_t peak_connections;
+    long long started_ms;           /* loop_now_ms() at start */
+} stats_counters;
+
+extern stats_counters stats;
+
+void stats_init(void);
+
+/* Call when the number of subscribed sessions may have grown. */
+void stats_note_connections(size_t total);
+
+/* The answer body: a malloc'd JSON text the caller frees, or NULL. */
+char *stats_json(size_t admin, size_t order);
+
+/* Sends TP_STATS_ANSWER to a requester on the events socket: 0 or -1.
+ * A requester that did not bind (no address to answer to) gets nothing. */
+int stats_answer(int fd, const struct sockaddr *to, socklen_t tolen,
+                 size_t admin, size_t order);
+
+#endif /* TIMING_STATS_H */

@@ -1,0 +1,264 @@
+/*
+ * ws_server.c -- accepts WebSocket connections and keeps every session.
+ *
+ * Holds three lists of sessions: all that are not yet closed (for the
+ * heartbeat sweep and shutdown), those with freshly queued output (sent
+ * from the before-sleep hook, so a fan-out to many sessions costs one
+ * write per session per loop turn, not one per message), and those closed
+ * during this batch of events (freed from the same hook, once no handler
+ * can still hold them).  A session's own life is ws_session.c's.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ws_server.h"
+#include "ws_session.h"
+
+#define SWEEP_MS                1000    /* heartbeat resolution */
+#define ACCEPTS_PER_WAKEUP      64
+#define ACCEPT_PAUSE_MS         100     /* after running out of fds */
+
+struct ws_server {
+    loop *loop;
+    hub *hub;
+    ws_config cfg;
+    int listen_fd;              /* -1 when not accepting */
+    long long sweep_timer, resume_timer;
+    long long last_emfile_log;
+    size_t count;
+    ws_session *sessions;
+    ws_session *dirty;
+    ws_session *dead;
+};
+
+static void on_accept(loop *l, int lfd, void *data, int mask);
+
+void ws_server_mark_dirty(ws_server *srv, ws_session *s)
+{
+    if (s->dirty) {
+        return;
+    }
+    s->dirty = 1;
+    s->dirty_prev = NULL;
+    s->dirty_next = srv->dirty;
+    if (srv->dirty) {
+        srv->dirty->dirty_prev = s;
+    }
+    srv->dirty = s;
+}
+
+static void unmark_dirty(ws_server *srv, ws_session *s)
+{
+    if (!s->dirty) {
+        return;
+    }
+    if (s->dirty_prev) {
+        s->dirty_prev->dirty_next = s->dirty_next;
+    }
+    else {
+        srv->dirty = s->dirty_next;
+    }
+    if (s->dirty_next) {
+        s->dirty_next->dirty_prev = s->dirty_prev;
+    }
+    s->dirty = 0;
+    s->dirty_prev = s->dirty_next = NULL;
+}
+
+void ws_server_closed(ws_server *srv, ws_session *s)
+{
+    unmark_dirty(srv, s);
+    if (s->prev) {
+        s->prev->next = s->next;
+    }
+    else {
+        srv->sessions = s->next;
+    }
+    if (s->next) {
+        s->next->prev = s->prev;
+    }
+    s->prev = s->next = NULL;
+    srv->count--;
+    s->dead_next = srv->dead;
+    srv->dead = s;
+}
+
+static long long resume_accepting(loop *l, long long id, void *data)
+{
+    ws_server *srv = data;
+
+    (void)id;
+    srv->resume_timer = 0;
+    if (srv->listen_fd != -1
+        && loop_add_file(l, srv->listen_fd, LOOP_READABLE, on_accept,
+                         srv) == -1) {
+        log_msg(LOG_ERROR, "cannot watch the WebSocket socket again: %s",
+                strerror(errno));
+    }
+    return LOOP_NOMORE;
+}
+
+/* Out of fds (or kernel memory): the listener would stay readable and
+ * spin the loop, so stop watching it for a moment instead. */
+static void pause_accepting(ws_server *srv, int err)
+{
+    long long now = loop_now_ms();
+
+    if (now - srv->last_emfile_log >= 10000) {
+        log_msg(LOG_WARN, "cannot accept: %s; pausing", strerror(err));
+        srv->last_emfile_log = now;
+    }
+    if (srv->resume_timer) {
+        return;
+    }
+    srv->resume_timer = loop_add_timer(srv->loop, ACCEPT_PAUSE_MS,
+                                       resume_accepting, srv);
+    if (srv->resume_timer == -1) {
+        srv->resume_timer = 0;      /* keep accepting rather than stop */
+        return;
+    }
+    loop_del_file(srv->loop, srv->listen_fd, LOOP_READABLE);
+}
+
+static void on_accept(loop *l, int lfd, void *data, int mask)
+{
+    ws_server *srv = data;
+    int i;
+
+    (void)mask;
+    for (i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+        ws_session *s;
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd == -1) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+                || errno == ENOMEM) {
+                pause_accepting(srv, errno);
+            }
+            else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                log_msg(LOG_WARN, "accept: %s", strerror(errno));
+            }
+            return;
+        }
+        s = ws_session_new(srv, l, srv->hub, &srv->cfg, fd);
+        if (!s) {
+            log_msg(LOG_WARN, "cannot take a connection: out of memory");
+            continue;
+        }
+        s->next = srv->sessions;
+        if (srv->sessions) {
+            srv->sessions->prev = s;
+        }
+        srv->sessions = s;
+        srv->count++;
+    }
+}
+
+static long long sweep(loop *l, long long id, void *data)
+{
+    ws_server *srv = data;
+    ws_session *s, *next;
+    long long now = loop_now_ms();
+
+    (void)l;
+    (void)id;
+    /* next is taken first: a tick may close (unlink) its session. */
+    for (s = srv->sessions; s; s = next) {
+        next = s->next;
+        ws_session_tick(s, now);
+    }
+    return SWEEP_MS;
+}
+
+ws_server *ws_server_create(loop *l, hub *h, const ws_config *cfg)
+{
+    ws_server *srv = calloc(1, sizeof *srv);
+
+    if (!srv) {
+        return NULL;
+    }
+    srv->loop = l;
+    srv->hub = h;
+    srv->cfg = *cfg;
+    srv->listen_fd = -1;
+    srv->sweep_timer = loop_add_timer(l, SWEEP_MS, sweep, srv);
+    if (srv->sweep_timer == -1) {
+        free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+int ws_server_listen(ws_server *srv, int fd)
+{
+    if (loop_add_file(srv->loop, fd, LOOP_READABLE, on_accept, srv) == -1) {
+        return -1;
+    }
+    srv->listen_fd = fd;
+    return 0;
+}
+
+void ws_server_stop_accepting(ws_server *srv)
+{
+    if (srv->listen_fd == -1) {
+        return;
+    }
+    loop_del_file(srv->loop, srv->listen_fd, LOOP_READABLE);
+    if (srv->resume_timer) {
+        loop_del_timer(srv->loop, srv->resume_timer);
+        srv->resume_timer = 0;
+    }
+    srv->listen_fd = -1;
+}
+
+void ws_server_shutdown(ws_server *srv, long long grace_ms)
+{
+    ws_session *s, *next;
+
+    for (s = srv->sessions; s; s = next) {
+        next = s->next;
+        ws_session_shutdown(s, grace_ms);
+    }
+}
+
+size_t ws_server_sessions(const ws_server *srv)
+{
+    return srv->count;
+}
+
+void ws_server_before_sleep(ws_server *srv)
+{
+    ws_session *s;
+
+    /* Flushing may close a session: it then moves to the dead list, which
+     * is emptied only after this. */
+    while ((s = srv->dirty) != NULL) {
+        unmark_dirty(srv, s);
+        ws_session_flush(s);
+    }
+    while ((s = srv->dead) != NULL) {
+        srv->dead = s->dead_next;
+        ws_session_free(s);
+    }
+}
+
+void ws_server_destroy(ws_server *srv)
+{
+    if (!srv) {
+        return;
+    }
+    ws_server_stop_accepting(srv);
+    while (srv->sessions) {
+        ws_session_close(srv->sessions, "daemon exiting");
+    }
+    ws_server_before_sleep(srv);
+    loop_del_timer(srv->loop, srv->sweep_timer);
+    free(srv);
+}

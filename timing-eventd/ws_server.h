@@ -1,0 +1,53 @@
+/*
+ * ws_server.h -- the WebSocket server: accepts on the WebSocket socket and
+ * owns every session.
+ *
+ * main.c creates and closes the listening socket; the server watches it,
+ * runs the once-a-second heartbeat sweep, sends what fan-out queued and
+ * frees closed sessions from the loop's before-sleep hook.  What happens
+ * inside one session is ws_session.c's business.
+ */
+#ifndef TIMING_WS_SERVER_H
+#define TIMING_WS_SERVER_H
+
+#include <stddef.h>
+
+#include "hub.h"
+#include "loop.h"
+
+typedef struct ws_config {
+    size_t max_queue;           /* bytes wslay may hold for one client */
+    size_t max_message;         /* largest message a client may send */
+    long long ping_interval_ms;
+    long long pong_timeout_ms;  /* silence after which a tunnel is dead */
+} ws_config;
+
+typedef struct ws_server ws_server;
+typedef struct ws_session ws_session;
+
+ws_server *ws_server_create(loop *l, hub *h, const ws_config *cfg);
+/* Closes and frees every session; the listening fd is left to main. */
+void ws_server_destroy(ws_server *srv);
+
+/* Starts accepting on a listening unix socket: 0 or -1. */
+int ws_server_listen(ws_server *srv, int fd);
+void ws_server_stop_accepting(ws_server *srv);
+
+/* Tells every open session {"type":"disconnect","reason":"shutdown"},
+ * closes with 1001, and gives them grace_ms to get it out. */
+void ws_server_shutdown(ws_server *srv, long long grace_ms);
+
+/* Sessions not yet closed, in any state. */
+size_t ws_server_sessions(const ws_server *srv);
+
+/* Flushes sessions with freshly queued output, then frees the sessions
+ * closed since the last call.  Called from the loop's before-sleep hook,
+ * when no handler holds a session pointer. */
+void ws_server_before_sleep(ws_server *srv);
+
+/* For ws_session.c: a session has output to send / has closed its fd and
+ * may be freed after the batch. */
+void ws_server_mark_dirty(ws_server *srv, ws_session *s);
+void ws_server_closed(ws_server *srv, ws_session *s);
+
+#endif /* TIMING_WS_SERVER_H */

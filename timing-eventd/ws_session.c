@@ -1,0 +1,619 @@
+/*
+ * ws_session.c -- one WebSocket session, from the accepted fd to close.
+ *
+ * A session reads the upgrade request (parsed by handshake.c), answers it,
+ * then lets wslay do the framing on its non-blocking fd: wslay's callbacks
+ * read and write the fd, and after every event the epoll mask is
+ * recomputed from wslay_event_want_read/_write (both false: done, close).
+ * This file holds the per-session policy: the connection message, the
+ * JSON ping/pong, the output cap, the heartbeat, and saying goodbye.  What
+ * to send to whom is decided by events.c and the hub; accepting, lists and
+ * freeing are ws_server.c's.
+ *
+ * Closing is in two steps.  ws_session_close() closes the fd and leaves
+ * the hub at once, but the memory (and the wslay context, which may be in
+ * the middle of a call) is freed by the server after the batch of events:
+ * another handler may still hold the pointer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "messages.h"
+#include "stats.h"
+#include "ws_session.h"
+
+#define HANDSHAKE_TIMEOUT_MS    10000   /* accept to a decided request */
+#define SLOW_DRAIN_MS           5000    /* slow client: last words */
+#define READ_BUDGET             65536   /* bytes per session per wakeup */
+
+static void on_io(loop *l, int fd, void *data, int mask);
+
+/* ---- life and death ---- */
+
+static void mark_dirty(ws_session *s)
+{
+    if (s->state != WS_DEAD) {
+        ws_server_mark_dirty(s->srv, s);
+    }
+}
+
+void ws_session_close(ws_session *s, const char *why)
+{
+    if (s->state == WS_DEAD) {
+        return;
+    }
+    log_msg(LOG_DEBUG, "session %s closed: %s",
+            s->client_id[0] ? s->client_id : "(handshake)", why);
+    hub_forget(s->hub, &s->member);
+    loop_del_file(s->loop, s->fd, LOOP_READABLE | LOOP_WRITABLE);
+    close(s->fd);
+    s->fd = -1;
+    s->state = WS_DEAD;
+    ws_server_closed(s->srv, s);
+}
+
+ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
+                           const ws_config *cfg, int fd)
+{
+    ws_session *s = calloc(1, sizeof *s);
+
+    if (s) {
+        s->hs = malloc(sizeof *s->hs);
+    }
+    if (!s || !s->hs || loop_add_file(l, fd, LOOP_READABLE, on_io, s)) {
+        if (s) {
+            free(s->hs);
+        }
+        free(s);
+        close(fd);
+        return NULL;
+    }
+    hs_init(s->hs);
+    s->srv = srv;
+    s->loop = l;
+    s->hub = h;
+    s->cfg = cfg;
+    s->fd = fd;
+    s->state = WS_HANDSHAKE;
+    s->created_ms = loop_now_ms();
+    return s;
+}
+
+void ws_session_free(ws_session *s)
+{
+    if (s->ctx) {
+        wslay_event_context_free(s->ctx);
+    }
+    free(s->hs);
+    free(s->raw);
+    free(s->pre);
+    free(s);
+}
+
+/* ---- queueing ---- */
+
+static void begin_close(ws_session *s, const char *reason, int code,
+                        long long grace_ms);
+static void drop_slow(ws_session *s);
+
+/* Queues one text message.  With the cap in force, a message that would
+ * take the session past --max-queue turns it into a slow client instead.
+ * Returns 0 when queued, -1 when not (the session may then be closing). */
+static int session_queue(ws_session *s, const char *msg, size_t len,
+                         int bypass_cap)
+{
+    struct wslay_event_msg m;
+    int rc;
+
+    if (s->state != WS_OPEN && !(bypass_cap && s->state == WS_CLOSING)) {
+        return -1;
+    }
+    /* wslay queues without limit, so the bound is ours to keep. */
+    if (!bypass_cap && wslay_event_get_queued_msg_length(s->ctx) + len
+                       > s->cfg->max_queue) {
+        drop_slow(s);
+        return -1;
+    }
+    m.opcode = WSLAY_TEXT_FRAME;
+    m.msg = (const uint8_t *)msg;
+    m.msg_length = len;
+    rc = wslay_event_queue_msg(s->ctx, &m);
+    if (rc == WSLAY_ERR_NO_MORE_MSG) {
+        return -1;      /* a close is already on its way */
+    }
+    if (rc != 0) {
+        ws_session_close(s, "cannot queue a message: out of memory");
+        return -1;
+    }
+    stats.messages_sent++;
+    mark_dirty(s);
+    return 0;
+}
+
+/* Says goodbye with {"type":"disconnect","reason":...}, then a close
+ * frame.  wslay sends control frames ahead of queued messages, so the close
+ * frame is queued only once the queue has drained (flush does that);
+ * grace_ms bounds the whole goodbye. */
+static void begin_close(ws_session *s, const char *reason, int code,
+                        long long grace_ms)
+{
+    char *msg;
+
+    if (s->state != WS_OPEN) {
+        return;
+    }
+    hub_forget(s->hub, &s->member);
+    s->state = WS_CLOSING;
+    s->close_code = code;
+    s->close_reason = reason;
+    s->deadline_ms = loop_now_ms() + grace_ms;
+    msg = msg_typed("disconnect", reason);
+    if (msg) {
+        session_queue(s, msg, strlen(msg), 1);
+        free(msg);
+    }
+    mark_dirty(s);
+}
+
+/* Over --max-queue: the client is not keeping up.  It is told why, after
+ * what it already has queued, and gets SLOW_DRAIN_MS to take it all. */
+static void drop_slow(ws_session *s)
+{
+    log_msg(LOG_INFO, "session %s: more than %zu bytes waiting, dropping a "
+            "slow client", s->client_id, s->cfg->max_queue);
+    stats.slow_clients_dropped++;
+    begin_close(s, "slow_client", WSLAY_CODE_POLICY_VIOLATION, SLOW_DRAIN_MS);
+}
+
+void ws_session_deliver(void *session, const char *msg, size_t len,
+                        void *baton)
+{
+    (void)baton;
+    session_queue(session, msg, len, 0);
+}
+
+/* The first message of every session. */
+static int queue_connection(ws_session *s, const char *epoch,
+                            int64_t last_event_id)
+{
+    struct timespec now;
+    char *msg;
+    int rc;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    msg = msg_connection(s->client_id, epoch, last_event_id, &now);
+    if (!msg) {
+        return -1;
+    }
+    rc = session_queue(s, msg, strlen(msg), 1);
+    free(msg);
+    return rc;
+}
+
+/* ---- wslay callbacks ---- */
+
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf,
+                       size_t len, int flags, void *user_data)
+{
+    ws_session *s = user_data;
+    ssize_t n;
+
+    (void)flags;
+    if (s->pre) {
+        n = (ssize_t)(s->pre_len - s->pre_off < len ? s->pre_len - s->pre_off
+                                                    : len);
+        memcpy(buf, s->pre + s->pre_off, (size_t)n);
+        s->pre_off += (size_t)n;
+        if (s->pre_off == s->pre_len) {
+            free(s->pre);
+            s->pre = NULL;
+        }
+        return n;
+    }
+    if (s->fd == -1) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    /* Pretending the socket is empty once the budget is spent keeps one
+     * chatty client from holding the loop; epoll is level-triggered, so
+     * the rest is read on the next wakeup. */
+    if (s->read_budget == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    if (len > s->read_budget) {
+        len = s->read_budget;
+    }
+    do {
+        n = recv(s->fd, buf, len, 0);
+    } while (n == -1 && errno == EINTR);
+    if (n > 0) {
+        s->read_budget -= (size_t)n;
+        s->last_recv_ms = loop_now_ms();
+        return n;
+    }
+    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    }
+    else {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+    }
+    return -1;
+}
+
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
+                       size_t len, int flags, void *user_data)
+{
+    ws_session *s = user_data;
+    ssize_t n;
+
+    (void)flags;
+    if (s->fd == -1) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    do {
+        n = send(s->fd, data, len, MSG_NOSIGNAL);
+    } while (n == -1 && errno == EINTR);
+    if (n >= 0) {
+        return n;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    }
+    else {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+    }
+    return -1;
+}
+
+/* Clients may send {"type":"ping"} (browsers cannot send protocol pings);
+ * anything else, binary frames and broken JSON included, is ignored. */
+static void on_msg_recv_cb(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_msg_recv_arg *arg,
+                           void *user_data)
+{
+    ws_session *s = user_data;
+    json_tokener *tok;
+    json_object *o, *type;
+    char *pong;
+
+    (void)ctx;
+    if (arg->opcode != WSLAY_TEXT_FRAME || s->state != WS_OPEN
+        || arg->msg_length == 0) {
+        return;
+    }
+    tok = json_tokener_new_ex(8);
+    if (!tok) {
+        return;
+    }
+    o = json_tokener_parse_ex(tok, (const char *)arg->msg,
+                              (int)arg->msg_length);
+    json_tokener_free(tok);
+    if (!o) {
+        log_msg(LOG_DEBUG, "session %s: ignoring a message that is not JSON",
+                s->client_id);
+        return;
+    }
+    if (json_object_object_get_ex(o, "type", &type)
+        && json_object_is_type(type, json_type_string)
+        && strcmp(json_object_get_string(type), "ping") == 0) {
+        pong = msg_typed("pong", NULL);
+        if (pong) {
+            session_queue(s, pong, strlen(pong), 0);
+            free(pong);
+        }
+    }
+    json_object_put(o);
+}
+
+/* ---- I/O ---- */
+
+/* Writes the pending HTTP answer: 1 when all of it is out, 0 when the
+ * socket is full, -1 on error. */
+static int flush_raw(ws_session *s)
+{
+    while (s->raw && s->raw_off < s->raw_len) {
+        ssize_t n = send(s->fd, s->raw + s->raw_off, s->raw_len - s->raw_off,
+                         MSG_NOSIGNAL);
+
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+        }
+        s->raw_off += (size_t)n;
+    }
+    free(s->raw);
+    s->raw = NULL;
+    return 1;
+}
+
+/* Sends what can be sent and sets the epoll mask from what wslay wants. */
+void ws_session_flush(ws_session *s)
+{
+    int raw, mask = LOOP_NONE;
+
+    if (s->state != WS_OPEN && s->state != WS_CLOSING) {
+        return;
+    }
+    raw = flush_raw(s);
+    if (raw == -1) {
+        ws_session_close(s, "write failed");
+        return;
+    }
+    if (raw == 1) {
+        if (wslay_event_send(s->ctx) != 0) {
+            ws_session_close(s, "write failed");
+            return;
+        }
+        /* The goodbye message is out: now the close frame may follow. */
+        if (s->state == WS_CLOSING && s->close_code
+            && wslay_event_get_queued_msg_count(s->ctx) == 0) {
+            wslay_event_queue_close(s->ctx, (uint16_t)s->close_code,
+                                    (const uint8_t *)s->close_reason,
+                                    strlen(s->close_reason));
+            s->close_code = 0;
+            if (wslay_event_send(s->ctx) != 0) {
+                ws_session_close(s, "write failed");
+                return;
+            }
+        }
+    }
+    if (wslay_event_want_read(s->ctx)) {
+        mask |= LOOP_READABLE;
+    }
+    if (raw == 0 || wslay_event_want_write(s->ctx)) {
+        mask |= LOOP_WRITABLE;
+    }
+    if (mask == LOOP_NONE) {
+        ws_session_close(s, "closed");
+    }
+    else if (loop_set_file(s->loop, s->fd, mask) == -1) {
+        ws_session_close(s, "cannot watch the socket");
+    }
+}
+
+/* The request was good: answer 101, start wslay, subscribe, greet. */
+static void open_session(ws_session *s, const char *extra, size_t nextra)
+{
+    static const struct wslay_event_callbacks callbacks = {
+        .recv_callback = recv_cb,
+        .send_callback = send_cb,
+        .on_msg_recv_callback = on_msg_recv_cb
+    };
+    hs_request *hs = s->hs;
+    int64_t last;
+    int n, rc;
+
+    msg_client_id(s->client_id);
+    s->raw = malloc(HS_RESPONSE_MAX);
+    if (!s->raw || (n = hs_response(hs, s->raw, HS_RESPONSE_MAX)) < 0) {
+        ws_session_close(s, "cannot build the 101 answer");
+        return;
+    }
+    s->raw_len = (size_t)n;
+    if (nextra) {
+        s->pre = malloc(nextra);
+        if (!s->pre) {
+            ws_session_close(s, "out of memory");
+            return;
+        }
+        memcpy(s->pre, extra, nextra);
+        s->pre_len = nextra;
+    }
+    if (wslay_event_context_server_init(&s->ctx, &callbacks, s) != 0) {
+        s->ctx = NULL;
+        ws_session_close(s, "cannot create a wslay context");
+        return;
+    }
+    wslay_event_config_set_max_recv_msg_length(s->ctx, s->cfg->max_message);
+
+    if (hs->channel == HS_CHANNEL_ADMIN) {
+        rc = hub_add_admin(s->hub, &s->member, s);
+        last = hub_last_admin(s->hub);
+        log_msg(LOG_DEBUG, "session %s opened on the admin channel",
+                s->client_id);
+    }
+    else {
+        rc = hub_add_order(s->hub, &s->member, s, hs->order_id);
+        last = hub_last_order(s->hub, hs->order_id);
+        log_msg(LOG_DEBUG, "session %s opened on order %lld", s->client_id,
+                (long long)hs->order_id);
+    }
+    if (rc != 0) {
+        ws_session_close(s, "cannot subscribe: out of memory");
+        return;
+    }
+    stats_note_connections(hub_count_admin(s->hub)
+                           + hub_count_order(s->hub));
+    s->state = WS_OPEN;
+    s->last_recv_ms = loop_now_ms();
+    s->next_ping_ms = s->last_recv_ms + s->cfg->ping_interval_ms;
+    /* X-Timing-Last-Event and -Resume-Epoch wait for the replay ring. */
+    if (queue_connection(s, hs->epoch ? hs->epoch : "", last) != 0) {
+        ws_session_close(s, "cannot queue the connection message");
+        return;
+    }
+    free(s->hs);
+    s->hs = NULL;
+    /* Frames that came with the request are already off the socket, so
+     * epoll will not report them: hand them to wslay now. */
+    if (s->pre) {
+        s->read_budget = READ_BUDGET;
+        if (wslay_event_recv(s->ctx) != 0) {
+            ws_session_close(s, "peer left or read failed");
+            return;
+        }
+    }
+    ws_session_flush(s);
+}
+
+static void refuse_session(ws_session *s)
+{
+    int n;
+
+    log_msg(LOG_INFO, "refused an upgrade with %d: %s", s->hs->status,
+            s->hs->reason);
+    s->raw = malloc(HS_RESPONSE_MAX);
+    if (!s->raw || (n = hs_response(s->hs, s->raw, HS_RESPONSE_MAX)) < 0) {
+        ws_session_close(s, "cannot build the refusal");
+        return;
+    }
+    s->raw_len = (size_t)n;
+    free(s->hs);
+    s->hs = NULL;
+    s->state = WS_REFUSING;
+    if (flush_raw(s) != 0) {
+        ws_session_close(s, "refused");
+        return;
+    }
+    if (loop_set_file(s->loop, s->fd, LOOP_WRITABLE) == -1) {
+        ws_session_close(s, "cannot watch the socket");
+    }
+}
+
+static void read_handshake(ws_session *s)
+{
+    char buf[4096];
+
+    for (;;) {
+        ssize_t n = recv(s->fd, buf, sizeof buf, 0);
+        size_t used;
+        int rc;
+
+        if (n == 0) {
+            ws_session_close(s, "peer left during the handshake");
+            return;
+        }
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                ws_session_close(s, "read failed during the handshake");
+            }
+            return;
+        }
+        rc = hs_feed(s->hs, buf, (size_t)n, &used);
+        if (rc == HS_DONE) {
+            open_session(s, buf + used, (size_t)n - used);
+            return;
+        }
+        if (rc == HS_ERROR) {
+            refuse_session(s);
+            return;
+        }
+    }
+}
+
+static void on_io(loop *l, int fd, void *data, int mask)
+{
+    ws_session *s = data;
+
+    (void)l;
+    (void)fd;
+    switch (s->state) {
+    case WS_HANDSHAKE:
+        if (mask & LOOP_READABLE) {
+            read_handshake(s);
+        }
+        break;
+    case WS_REFUSING:
+        if (flush_raw(s) != 0) {
+            ws_session_close(s, "refused");
+        }
+        break;
+    case WS_OPEN:
+    case WS_CLOSING:
+        if (mask & LOOP_READABLE) {
+            s->read_budget = READ_BUDGET;
+            if (wslay_event_recv(s->ctx) != 0) {
+                ws_session_close(s, "peer left or read failed");
+                return;
+            }
+        }
+        ws_session_flush(s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- the heartbeat and shutdown ---- */
+
+/* Called once a second by the server: handshake timeouts, pings, dead
+ * tunnels, overdue goodbyes, and queues that grew behind our back (wslay
+ * answers a flood of protocol pings with pongs nobody reads). */
+void ws_session_tick(ws_session *s, long long now)
+{
+    static const struct wslay_event_msg ping = {
+        WSLAY_PING, (const uint8_t *)"", 0
+    };
+
+    switch (s->state) {
+    case WS_HANDSHAKE:
+    case WS_REFUSING:
+        if (now - s->created_ms >= HANDSHAKE_TIMEOUT_MS) {
+            log_msg(LOG_INFO, "closing a connection that did not finish its "
+                    "handshake in time");
+            ws_session_close(s, "handshake timeout");
+        }
+        break;
+    case WS_OPEN:
+        if (now - s->last_recv_ms >= s->cfg->pong_timeout_ms) {
+            log_msg(LOG_INFO, "session %s: nothing heard for %lld s, closing "
+                    "a dead tunnel", s->client_id,
+                    s->cfg->pong_timeout_ms / 1000);
+            ws_session_close(s, "pong timeout");
+        }
+        else if (wslay_event_get_queued_msg_length(s->ctx)
+                 > s->cfg->max_queue) {
+            drop_slow(s);
+        }
+        else if (now >= s->next_ping_ms) {
+            s->next_ping_ms = now + s->cfg->ping_interval_ms;
+            if (wslay_event_queue_msg(s->ctx, &ping) == 0) {
+                mark_dirty(s);
+            }
+        }
+        break;
+    case WS_CLOSING:
+        if (now >= s->deadline_ms) {
+            log_msg(LOG_INFO, "session %s: goodbye not taken in time, "
+                    "closing", s->client_id);
+            ws_session_close(s, "close deadline");
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void ws_session_shutdown(ws_session *s, long long grace_ms)
+{
+    long long deadline = loop_now_ms() + grace_ms;
+
+    switch (s->state) {
+    case WS_OPEN:
+        begin_close(s, "shutdown", WSLAY_CODE_GOING_AWAY, grace_ms);
+        break;
+    case WS_CLOSING:
+        if (s->deadline_ms > deadline) {
+            s->deadline_ms = deadline;
+        }
+        break;
+    default:
+        ws_session_close(s, "shutting down");
+        break;
+    }
+}

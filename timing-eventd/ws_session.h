@@ -1,0 +1,80 @@
+/*
+ * ws_session.h -- one WebSocket session: the upgrade, then wslay.
+ *
+ * A session owns its fd, its handshake state and its wslay context; the
+ * hub borrows it (hub_member) and the server lists it.  The struct is
+ * public only so ws_server.c can keep its list links; every other field
+ * is ws_session.c's.
+ */
+#ifndef TIMING_WS_SESSION_H
+#define TIMING_WS_SESSION_H
+
+#include <stddef.h>
+#include <wslay/wslay.h>
+
+#include "handshake.h"
+#include "hub.h"
+#include "messages.h"
+#include "ws_server.h"
+
+enum ws_state {
+    WS_HANDSHAKE,       /* reading the upgrade request */
+    WS_REFUSING,        /* writing an HTTP error, then close */
+    WS_OPEN,            /* subscribed, wslay running */
+    WS_CLOSING,         /* disconnect said, close frame to follow */
+    WS_DEAD             /* fd closed, waiting to be freed */
+};
+
+struct ws_session {
+    ws_server *srv;
+    loop *loop;
+    hub *hub;
+    const ws_config *cfg;
+    int fd;
+    int state;                  /* enum ws_state */
+    hub_member member;
+    hs_request *hs;             /* WS_HANDSHAKE only */
+    wslay_event_context_ptr ctx;/* from WS_OPEN on */
+
+    char *raw;                  /* HTTP answer not yet written */
+    size_t raw_len, raw_off;
+    char *pre;                  /* bytes read past the request head */
+    size_t pre_len, pre_off;
+
+    int close_code;             /* close frame to queue once drained */
+    const char *close_reason;
+    long long created_ms, last_recv_ms, next_ping_ms, deadline_ms;
+    size_t read_budget;
+    char client_id[MSG_CLIENT_ID_LEN + 1];
+
+    /* ws_server.c's links */
+    ws_session *prev, *next;    /* every session not yet dead */
+    ws_session *dirty_prev, *dirty_next;
+    int dirty;
+    ws_session *dead_next;
+};
+
+/* Takes a freshly accepted fd and starts reading the upgrade; NULL (fd
+ * closed) when out of memory. */
+ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
+                           const ws_config *cfg, int fd);
+void ws_session_free(ws_session *s);
+
+/* Closes the fd and leaves the hub now; the server frees it later. */
+void ws_session_close(ws_session *s, const char *why);
+
+/* Sends what can be sent and rewatches the fd accordingly. */
+void ws_session_flush(ws_session *s);
+
+/* The heartbeat's look at one session: timeouts, pings, the cap. */
+void ws_session_tick(ws_session *s, long long now);
+
+/* Says goodbye for a daemon shutdown (1001) within grace_ms. */
+void ws_session_shutdown(ws_session *s, long long grace_ms);
+
+/* A hub_send_fn: queues one text message to a session (the hub's owner
+ * pointer), subject to the output cap. */
+void ws_session_deliver(void *session, const char *msg, size_t len,
+                        void *baton);
+
+#endif /* TIMING_WS_SESSION_H */
