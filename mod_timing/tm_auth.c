@@ -377,7 +377,7 @@ static void strip_client_headers(request_rec *r)
 
 static const char *current_epoch(request_rec *r)
 {
-    ap_dbd_t *dbd = tm_db_acquire(r);
+    ap_dbd_t *dbd = tm_db_borrow(r);
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
     const char *epoch = NULL;
@@ -388,6 +388,7 @@ static const char *current_epoch(request_rec *r)
             epoch = apr_pstrdup(r->pool, tm_db_col(dbd, row, 0));
         }
     }
+    tm_db_release(r, dbd);
     return epoch;
 }
 

@@ -37,12 +37,16 @@ static const char *const session_settings[] = {
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
 
 const char *tm_db_init(void)
 {
     dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    if (!dbd_prepare || !dbd_acquire) {
+    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!dbd_prepare || !dbd_acquire || !dbd_open || !dbd_close) {
         return "mod_timing needs mod_dbd: add "
                "'LoadModule dbd_module modules/mod_dbd.so' before it";
     }
@@ -91,6 +95,24 @@ ap_dbd_t *tm_db_acquire(request_rec *r)
                       "no database connection (see mod_dbd's messages)");
     }
     return dbd;
+}
+
+ap_dbd_t *tm_db_borrow(request_rec *r)
+{
+    ap_dbd_t *dbd = dbd_open(r->pool, r->server);
+
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00108)
+                      "no database connection (see mod_dbd's messages)");
+    }
+    return dbd;
+}
+
+void tm_db_release(request_rec *r, ap_dbd_t *dbd)
+{
+    if (dbd) {
+        dbd_close(r->server, dbd);
+    }
 }
 
 static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,

@@ -28,6 +28,13 @@ apr_status_t tm_db_post_connect(apr_pool_t *p, dbd_cfg_t *cfg, ap_dbd_t *dbd);
  * (already logged). */
 ap_dbd_t *tm_db_acquire(request_rec *r);
 
+/* A connection for a short piece of work in a request that outlives it: a
+ * WebSocket upgrade's request lasts as long as the socket, and must not
+ * hold a pooled connection all that time.  Give it back with
+ * tm_db_release.  NULL when the database is unreachable (logged). */
+ap_dbd_t *tm_db_borrow(request_rec *r);
+void tm_db_release(request_rec *r, ap_dbd_t *dbd);
+
 /* Runs a prepared SELECT with text arguments.  Rows stream from the
  * server: read every one with tm_db_next before the next statement.
  * Logs and returns an error on failure. */
