@@ -5,6 +5,8 @@ daemon is down still succeeds."""
 
 import asyncio
 import json
+import os
+import re
 
 import pytest
 
@@ -14,6 +16,20 @@ ORDER = {"customer_info": {"name": "สมชาย", "phone": "0812345678"},
          "items": [{"menu_id": 1, "quantity": 2, "note": "no peanuts"},
                    {"menu_id": 9, "quantity": 1}],
          "note": "pickup at 12"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_server_errors(stack):
+    """No request of this module gets a 5xx: the access log says so."""
+    log = stack.server_root + "/logs/access.log"
+    start = os.path.getsize(log)
+    yield
+    with open(log, errors="replace") as f:
+        f.seek(start)
+        lines = f.read().splitlines()
+    assert lines, "the access log should show this module's requests"
+    errors = [l for l in lines if re.search(r'" 5\d\d ', l)]
+    assert not errors, "\n".join(errors)
 
 
 def post_order(stack, body=None, headers=None):
