@@ -16,8 +16,10 @@ APR_CFLAGS = $(shell pkg-config --cflags apr-1 apr-util-1)
 APR_LIBS   = $(shell pkg-config --libs apr-1 apr-util-1)
 JSON_CFLAGS = $(shell pkg-config --cflags json-c)
 
-EVENTD_SRC  := $(sort $(wildcard timing-eventd/*.c))
-EVENTD_HDR  := $(wildcard timing-eventd/*.h)
+# loop_epoll.c is the loop's backend, compiled inside loop.c.
+EVENTD_SRC  := $(sort $(filter-out timing-eventd/loop_epoll.c,\
+                 $(wildcard timing-eventd/*.c)))
+EVENTD_HDR  := $(wildcard timing-eventd/*.h) timing-eventd/loop_epoll.c
 EVENTD_LIBS  = -lwslay -ljson-c $(APR_LIBS)
 
 MODULE_SRC  := $(sort $(wildcard mod_timing/*.c))
