@@ -25,6 +25,8 @@
 #include "tm_menu.h"
 #include "tm_orders.h"
 #include "tm_query.h"
+#include "tm_users.h"
+#include "tm_valid.h"
 #include "timing_proto.h"
 
 #include "apr_file_io.h"
@@ -33,6 +35,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 
+#include <stdlib.h>
 #include <sys/un.h>
 
 #define TM_HANDLER "timing-api"
@@ -50,6 +53,9 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->token_lifetime = TM_DEFAULT_TOKEN_LIFETIME;
     conf->event_socket = TP_DEFAULT_EVENT_SOCKET;
     conf->body_limit = TM_DEFAULT_BODY_LIMIT;
+    conf->order_rate_limit = TM_DEFAULT_ORDER_RATE;
+    conf->event_horizon = TM_DEFAULT_EVENT_HORIZON;
+    conf->cors_origins = apr_array_make(p, 2, sizeof(const char *));
     return conf;
 }
 
@@ -68,6 +74,9 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TM_MERGE(event_socket);
     TM_MERGE(body_limit);
     TM_MERGE(jwt_secret);
+    TM_MERGE(order_rate_limit);
+    TM_MERGE(event_horizon);
+    TM_MERGE(cors_origins);
 #undef TM_MERGE
     conf->jwt_secret_len = add->jwt_secret_set ? add->jwt_secret_len
                                                : base->jwt_secret_len;
@@ -237,6 +246,70 @@ static const char *set_body_limit(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_order_rate_limit(cmd_parms *cmd, void *dummy,
+                                        const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    (void)dummy;
+    if (!*arg || *end || n < 0 || n > 1000000) {
+        return "TimingOrderRateLimit must be a number of orders a minute "
+               "per client address, 0 (no limit) to 1000000";
+    }
+    conf->order_rate_limit = (int)n;
+    conf->order_rate_limit_set = 1;
+    return NULL;
+}
+
+static const char *set_event_horizon(cmd_parms *cmd, void *dummy,
+                                     const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    apr_interval_time_t t;
+
+    (void)dummy;
+    if (ap_timeout_parameter_parse(arg, &t, "ms") != APR_SUCCESS
+        || t < apr_time_from_msec(100) || t > apr_time_from_sec(60)) {
+        return "TimingEventHorizon must be from 100ms to 60s (a number is "
+               "milliseconds; or 2s)";
+    }
+    conf->event_horizon = t;
+    conf->event_horizon_set = 1;
+    return NULL;
+}
+
+/* An origin as browsers send it: scheme://host[:port], where the port
+ * may be "*" (any port: development's http://localhost:*). */
+static const char *add_cors_origin(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    const char *host;
+
+    (void)dummy;
+    if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
+        return apr_psprintf(cmd->pool, "TimingCorsOrigins: '%s' is not an "
+                            "origin (http://host[:port] or https://...)",
+                            arg);
+    }
+    host = strstr(arg, "://") + 3;
+    if (!*host || strchr(host, '/') || (strchr(host, '*')
+                                        && strcmp(strrchr(host, ':'), ":*"))) {
+        return apr_psprintf(cmd->pool, "TimingCorsOrigins: '%s' must be "
+                            "scheme://host[:port] with no path; only the "
+                            "port may be '*'", arg);
+    }
+    if (!conf->cors_origins_set) {
+        conf->cors_origins = apr_array_make(cmd->pool, 2,
+                                            sizeof(const char *));
+        conf->cors_origins_set = 1;
+    }
+    *(const char **)apr_array_push(conf->cors_origins) = arg;
+    return NULL;
+}
+
 static const char *set_websocket(cmd_parms *cmd, void *dirv, const char *arg)
 {
     tm_dir_conf *dir = dirv;
@@ -271,6 +344,14 @@ static const command_rec timing_cmds[] = {
                   "timing-eventd's event socket (unix datagram)"),
     AP_INIT_TAKE1("TimingBodyLimit", set_body_limit, NULL, RSRC_CONF,
                   "Largest request body accepted, in bytes (default 65536)"),
+    AP_INIT_TAKE1("TimingOrderRateLimit", set_order_rate_limit, NULL,
+                  RSRC_CONF, "Orders a minute one client address may place "
+                  "(default 30; 0: no limit)"),
+    AP_INIT_TAKE1("TimingEventHorizon", set_event_horizon, NULL, RSRC_CONF,
+                  "How long a gap in event ids may still fill (default 2s)"),
+    AP_INIT_ITERATE("TimingCorsOrigins", add_cors_origin, NULL, RSRC_CONF,
+                    "Origins whose pages may call the API (CORS); the port "
+                    "may be *"),
     AP_INIT_TAKE1("TimingWebSocket", set_websocket, NULL, ACCESS_CONF,
                   "Guard this location's WebSocket upgrade: admin, order "
                   "or off"),
@@ -280,18 +361,32 @@ static const command_rec timing_cmds[] = {
 /* ---------------------------------------------------------------------- */
 /* Routes                                                                 */
 
+/* Who may call a route; a valid token is always welcome. */
+typedef enum {
+    TM_OPEN,                /* anyone */
+    TM_TOKEN,               /* any valid token */
+    TM_STAFF,               /* staff or admin */
+    TM_ADMIN
+} tm_access;
+
 typedef struct tm_route {
     int method;             /* M_GET, M_POST, ... */
     const char *path;       /* below /api/, ":id" matches an id */
+    tm_access access;
     tm_route_fn fn;
 } tm_route;
 
 static const tm_route routes[] = {
-    { M_GET, "health", tm_health_get },
-    { M_GET, "shop",   tm_shop_get },
-    { M_GET, "menu",   tm_menu_list },
-    { M_POST, "auth/login", tm_auth_login },
-    { M_POST, "orders", tm_orders_create },
+    { M_GET,   "health",                TM_OPEN,  tm_health_get },
+    { M_GET,   "shop",                  TM_OPEN,  tm_shop_get },
+    { M_GET,   "menu",                  TM_OPEN,  tm_menu_list },
+    { M_POST,  "auth/register",         TM_OPEN,  tm_users_register },
+    { M_POST,  "auth/login",            TM_OPEN,  tm_auth_login },
+    { M_GET,   "auth/me",               TM_TOKEN, tm_users_me },
+    { M_POST,  "orders",                TM_OPEN,  tm_orders_create },
+    { M_GET,   "admin/users",           TM_ADMIN, tm_users_list },
+    { M_POST,  "admin/users",           TM_ADMIN, tm_users_create },
+    { M_PATCH, "admin/users/:id",       TM_ADMIN, tm_users_update },
 };
 
 #define N_ROUTES (sizeof routes / sizeof *routes)
@@ -306,10 +401,15 @@ static int path_matches(const char *pattern, const char *path,
         size_t plen = strcspn(pattern, "/"), len = strcspn(path, "/");
 
         if (!strncmp(pattern, ":id", plen) && plen == 3) {
-            if (len == 0 || n == 2) {
+            unsigned long id;
+            const char *seg = apr_pstrmemdup(p, path, len);
+
+            /* An id that does not parse, overflows or is negative names
+             * nothing: a 404 like any unknown path. */
+            if (n == 2 || !tm_parse_id(seg, &id)) {
                 return 0;
             }
-            params[n++] = apr_pstrmemdup(p, path, len);
+            params[n++] = apr_psprintf(p, "%lu", id);
         }
         else if (plen != len || strncmp(pattern, path, len)) {
             return 0;
@@ -390,14 +490,31 @@ static int api_handler(request_rec *r)
                                     "allowed: %s.", r->method, allow));
     }
 
-    /* 2. Credential: present but invalid is a 401 everywhere. */
-    if (tm_auth_bearer(r, ctx.conf, &who) == TM_CRED_INVALID) {
+    /* 2. Credential: present but invalid is a 401 everywhere; a valid one
+     * must still belong to an enabled user. */
+    rv = tm_auth_bearer(r, ctx.conf, &who) == TM_CRED_INVALID
+         ? HTTP_UNAUTHORIZED : who ? tm_users_refresh(r, who) : OK;
+    if (rv == HTTP_SERVICE_UNAVAILABLE) {
+        return tm_fail_db(r);
+    }
+    if (rv != OK) {
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "Bearer error=\"invalid_token\"");
         return tm_fail(r, HTTP_UNAUTHORIZED, "invalid_token",
                        "The token is invalid or has expired.");
     }
     ctx.who = who;
+    if (route->access != TM_OPEN && !who) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate", "Bearer");
+        return tm_fail(r, HTTP_UNAUTHORIZED, "unauthorized",
+                       "This needs a token: Authorization: Bearer <token>.");
+    }
+    if ((route->access == TM_STAFF && strcmp(who->role, "staff")
+         && strcmp(who->role, "admin"))
+        || (route->access == TM_ADMIN && strcmp(who->role, "admin"))) {
+        return tm_fail(r, HTTP_FORBIDDEN, "forbidden",
+                       "Your role may not do this.");
+    }
 
     /* 3. Input: query string and body. */
     if (tm_query_parse(r->pool, r->args, &ctx.query) != APR_SUCCESS) {

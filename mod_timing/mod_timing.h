@@ -24,17 +24,25 @@ typedef struct tm_srv_conf {
     apr_interval_time_t token_lifetime;
     const char *event_socket;
     apr_off_t body_limit;
+    int order_rate_limit;           /* creations a minute per address */
+    apr_interval_time_t event_horizon;
+    apr_array_header_t *cors_origins;   /* of const char *; "*" wildcards */
     unsigned int jwt_secret_set:1;
     unsigned int jwt_issuer_set:1;
     unsigned int token_lifetime_set:1;
     unsigned int event_socket_set:1;
     unsigned int body_limit_set:1;
+    unsigned int order_rate_limit_set:1;
+    unsigned int event_horizon_set:1;
+    unsigned int cors_origins_set:1;
 } tm_srv_conf;
 
 #define TM_DEFAULT_ISSUER          "timing"
 #define TM_DEFAULT_TOKEN_LIFETIME  apr_time_from_sec(12 * 3600)
 #define TM_DEFAULT_BODY_LIMIT      (64 * 1024)
 #define TM_MIN_SECRET_LEN          32
+#define TM_DEFAULT_ORDER_RATE      30
+#define TM_DEFAULT_EVENT_HORIZON   apr_time_from_sec(2)
 
 /* Which WebSocket channel a <Location> guards (TimingWebSocket). */
 typedef enum {

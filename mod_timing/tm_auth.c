@@ -13,6 +13,8 @@
 #include "timing_proto.h"
 
 #include "tm_query.h"
+#include "tm_ratelimit.h"
+#include "tm_users.h"
 #include "tm_time.h"
 #include "tm_valid.h"
 
@@ -32,6 +34,10 @@ APLOG_USE_MODULE(timing);
 #define TM_JWT_ALG          "HS256"
 #define TM_TOKEN_MAX_LEN    4096
 #define TM_CLOCK_SKEW_SEC   60
+/* API.md: 10 failures per account, 50 per address, in 15 minutes. */
+#define TM_LOGIN_ACCOUNT_LIMIT  10
+#define TM_LOGIN_ADDRESS_LIMIT  50
+#define TM_LOGIN_WINDOW         (15 * 60)
 
 /* Checked when the e-mail is unknown, so that answer takes as long as a
  * wrong password (a bcrypt hash of random bytes, cost 10 like real ones). */
@@ -259,29 +265,6 @@ const char *tm_auth_issue(apr_pool_t *p, const tm_srv_conf *conf,
     return token;
 }
 
-/* A user row (id, name, email, password_hash, role, disabled, created_at)
- * as the API shows it: never the hash. */
-static json_object *user_json(ap_dbd_t *dbd, apr_dbd_row_t *row)
-{
-    json_object *u = json_object_new_object();
-    char iso[TM_ISO_LEN];
-
-    json_object_object_add(u, "id", json_object_new_int64(
-                               apr_atoi64(tm_db_col(dbd, row, 0))));
-    json_object_object_add(u, "name",
-                           json_object_new_string(tm_db_col(dbd, row, 1)));
-    json_object_object_add(u, "email",
-                           json_object_new_string(tm_db_col(dbd, row, 2)));
-    json_object_object_add(u, "role",
-                           json_object_new_string(tm_db_col(dbd, row, 4)));
-    json_object_object_add(u, "disabled", json_object_new_boolean(
-                               tm_db_col(dbd, row, 5)[0] == '1'));
-    if (tm_time_iso_from_db(tm_db_col(dbd, row, 6), iso) == 0) {
-        json_object_object_add(u, "created_at", json_object_new_string(iso));
-    }
-    return u;
-}
-
 int tm_auth_login(tm_ctx *c)
 {
     request_rec *r = c->r;
@@ -292,10 +275,12 @@ int tm_auth_login(tm_ctx *c)
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
     apr_time_t expires;
-    char iso[TM_ISO_LEN];
-    int disabled = 0;
+    char iso[TM_ISO_LEN], *account;
+    const char *address;
+    int disabled = 0, retry = 1;
     tm_problems pr;
     ap_dbd_t *dbd;
+    apr_status_t rv;
 
     if (!body) {
         return OK;
@@ -313,13 +298,30 @@ int tm_auth_login(tm_ctx *c)
         return tm_fail_problems(r, &pr);
     }
     dbd = tm_db_acquire(r);
+    if (!dbd) {
+        return tm_fail_db(r);
+    }
+    account = apr_pstrcat(r->pool, "login:account:", email, NULL);
+    ap_str_tolower(account);
+    address = apr_pstrcat(r->pool, "login:address:", r->useragent_ip, NULL);
+    /* While limited, even the right password gets 429. */
+    if ((rv = tm_rate_check(r, dbd, account, TM_LOGIN_ACCOUNT_LIMIT,
+                            TM_LOGIN_WINDOW, &retry)) == APR_SUCCESS) {
+        rv = tm_rate_check(r, dbd, address, TM_LOGIN_ADDRESS_LIMIT,
+                           TM_LOGIN_WINDOW, &retry);
+    }
+    if (rv == APR_EAGAIN) {
+        return tm_fail_rate_limited(r, retry, "Too many failed logins; "
+                                    "try again later.");
+    }
     args[0] = email;
-    if (!dbd || tm_db_select(r, dbd, TM_Q_USER_BY_EMAIL, &res, 1, args)
-                != APR_SUCCESS) {
+    if (rv != APR_SUCCESS
+        || tm_db_select(r, dbd, TM_Q_USER_BY_EMAIL, &res, 1, args)
+           != APR_SUCCESS) {
         return tm_fail_db(r);
     }
     while (tm_db_next(r, dbd, res, &row)) {
-        user = user_json(dbd, row);
+        user = tm_user_json(dbd, row);
         tm_json_put_cleanup(r->pool, user);
         user_id = apr_pstrdup(r->pool, tm_db_col(dbd, row, 0));
         name = apr_pstrdup(r->pool, tm_db_col(dbd, row, 1));
@@ -334,9 +336,14 @@ int tm_auth_login(tm_ctx *c)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TMLOGNO(00203)
                       "login refused for %s", user ? "a known account"
                                                   : "an unknown address");
+        if (tm_rate_add(r, dbd, account) != APR_SUCCESS
+            || tm_rate_add(r, dbd, address) != APR_SUCCESS) {
+            return tm_fail_db(r);
+        }
         return tm_fail(r, HTTP_UNAUTHORIZED, "invalid_credentials",
                        "The e-mail address or password is wrong.");
     }
+    tm_rate_clear(r, dbd, account);
     token = tm_auth_issue(r->pool, c->conf, user_id, role, name, &expires);
     if (!token) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00204)

@@ -14,6 +14,9 @@
 
 APLOG_USE_MODULE(timing);
 
+/* MySQL's and MariaDB's error number for a duplicate unique key. */
+#define TM_ER_DUP_ENTRY 1062
+
 static const char *const labels[TM_Q_COUNT] = {
 #define TM_SQL(id, label, sql) label,
     TM_SQL_LIST
@@ -175,6 +178,9 @@ apr_status_t tm_db_exec(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
     }
     rv = apr_dbd_pquery(dbd->driver, r->pool, dbd->handle, &rows, st, nargs,
                         args);
+    if (rv == TM_ER_DUP_ENTRY) {
+        return APR_EEXIST;      /* a unique key said no: the caller's case */
+    }
     if (rv != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00105)
                       "%s failed: %s", labels[q],

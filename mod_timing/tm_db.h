@@ -43,7 +43,8 @@ apr_status_t tm_db_select(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
                           const char **args);
 
 /* Runs a prepared INSERT, UPDATE or DELETE with text arguments (NULL for
- * SQL NULL); *nrows gets the rows affected when not NULL. */
+ * SQL NULL); *nrows gets the rows affected when not NULL.  Returns
+ * APR_EEXIST, unlogged, when a unique key refused the row. */
 apr_status_t tm_db_exec(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
                         int *nrows, int nargs, const char **args);
 

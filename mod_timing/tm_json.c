@@ -49,15 +49,10 @@ json_object *tm_json_string_or_null(const char *s)
     return s ? json_object_new_string(s) : NULL;
 }
 
-static int write_json(request_rec *r, int status, json_object *root)
+int tm_send_text(request_rec *r, int status, const char *text)
 {
-    size_t len;
-    const char *text;
+    size_t len = strlen(text);
 
-    tm_json_put_cleanup(r->pool, root);
-    text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN
-                                             | JSON_C_TO_STRING_NOSLASHESCAPE,
-                                             &len);
     r->status = status;
     ap_set_content_type(r, TM_JSON_CONTENT_TYPE);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
@@ -67,6 +62,25 @@ static int write_json(request_rec *r, int status, json_object *root)
         ap_rwrite(text, (int)len, r);
     }
     return OK;
+}
+
+static int write_json(request_rec *r, int status, json_object *root)
+{
+    tm_json_put_cleanup(r->pool, root);
+    return tm_send_text(r, status, json_object_to_json_string_ext(
+                            root, JSON_C_TO_STRING_PLAIN
+                                  | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+const char *tm_envelope_text(apr_pool_t *p, json_object *data)
+{
+    json_object *root = json_object_new_object();
+
+    json_object_object_add(root, "success", json_object_new_boolean(1));
+    json_object_object_add(root, "data", data);
+    tm_json_put_cleanup(p, root);
+    return json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN
+                                          | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 int tm_send(request_rec *r, int status, json_object *data, json_object *meta)

@@ -50,6 +50,12 @@ json_object *tm_json_body(request_rec *r, const char *body, apr_size_t len);
 struct tm_problems;
 int tm_fail_problems(request_rec *r, const struct tm_problems *pr);
 
+/* The text of {"success":true,"data":data}, taking data; in p. */
+const char *tm_envelope_text(apr_pool_t *p, json_object *data);
+
+/* Writes a JSON text already built (a stored answer) with status. */
+int tm_send_text(request_rec *r, int status, const char *text);
+
 /* The body of an error envelope, for places that answer through Apache's
  * own error path (ErrorDocument, refused upgrades). */
 const char *tm_error_body(apr_pool_t *p, const char *code,

@@ -4,29 +4,31 @@
  * The order, its lines, its first status-history row and its newOrder
  * event are written in one transaction; only after COMMIT is the event
  * sent to timing-eventd.  Prices and totals come from the menu in integer
- * minor units; a client never sends a price.
+ * minor units; a client never sends a price.  An Idempotency-Key claims
+ * its row first in the same transaction, so a retry racing the original
+ * waits for it and then replays its answer.
  */
 #include "mod_timing.h"
 #include "tm_orders.h"
 #include "tm_db.h"
 #include "tm_json.h"
-#include "tm_money.h"
-#include "tm_notify.h"
-#include "tm_time.h"
+#include "tm_order_change.h"
+#include "tm_order_view.h"
+#include "tm_ratelimit.h"
 #include "tm_valid.h"
 
 #include "apr_base64.h"
 #include "apr_hash.h"
+#include "apr_lib.h"
 #include "apr_sha1.h"
 #include "apr_strings.h"
 #include "http_protocol.h"
 
-#include <stdlib.h>
-
 APLOG_USE_MODULE(timing);
 
-#define TM_TRACKING_BYTES   18              /* 24 base64url characters */
-#define TM_TRACKING_COOKIE_AGE (7 * 86400)
+#define TM_TRACKING_BYTES       18          /* 24 base64url characters */
+#define TM_TRACKING_COOKIE_AGE  (7 * 86400)
+#define TM_IDEM_KEY_MAX         200
 
 typedef struct menu_price {
     const char *name;
@@ -34,88 +36,19 @@ typedef struct menu_price {
     int available;
 } menu_price;
 
-typedef struct order_line {
-    const char *item_id;
-    unsigned long menu_id;
-    const char *menu_name;
-    apr_int64_t price;
-    int quantity;
-    const char *note;
-} order_line;
+/* What one placement needs beyond the validated input. */
+typedef struct placement {
+    tm_ctx *c;
+    ap_dbd_t *dbd;
+    const tm_order_input *in;
+    tm_order o;
+    const char *token, *idem_key, *request_hash;
+    tm_announcement a;
+} placement;
 
-/* What an order object is built from. */
-typedef struct order_view {
-    apr_int64_t id, pickup_number, version, total;
-    const char *status, *name, *phone, *email, *note, *currency;
-    const char *created_at, *updated_at;        /* database text */
-    order_line *lines;
-    int nlines;
-} order_view;
-
-static json_object *money(apr_int64_t minor)
+static const char *i64(apr_pool_t *p, apr_int64_t v)
 {
-    char buf[TM_MONEY_LEN];
-
-    tm_money_format(minor, buf);
-    return json_object_new_double_s(atof(buf), buf);
-}
-
-static json_object *time_json(const char *db)
-{
-    char iso[TM_ISO_LEN];
-
-    return tm_time_iso_from_db(db, iso) == 0 ? json_object_new_string(iso)
-                                             : NULL;
-}
-
-/* The order object of API.md, as staff (and the creator) see it. */
-static json_object *order_json(const order_view *o)
-{
-    json_object *order = json_object_new_object();
-    json_object *customer = json_object_new_object();
-    json_object *items = json_object_new_array();
-    int i;
-
-    json_object_object_add(order, "id", json_object_new_int64(o->id));
-    json_object_object_add(order, "pickup_number",
-                           json_object_new_int64(o->pickup_number));
-    json_object_object_add(order, "version",
-                           json_object_new_int64(o->version));
-    json_object_object_add(order, "status",
-                           json_object_new_string(o->status));
-    json_object_object_add(customer, "name",
-                           json_object_new_string(o->name));
-    json_object_object_add(customer, "phone",
-                           tm_json_string_or_null(o->phone));
-    json_object_object_add(customer, "email",
-                           tm_json_string_or_null(o->email));
-    json_object_object_add(order, "customer_info", customer);
-    for (i = 0; i < o->nlines; i++) {
-        const order_line *l = &o->lines[i];
-        json_object *item = json_object_new_object();
-
-        json_object_object_add(item, "id",
-                               json_object_new_int64(apr_atoi64(l->item_id)));
-        json_object_object_add(item, "menu_id",
-                               json_object_new_int64((int64_t)l->menu_id));
-        json_object_object_add(item, "menu_name",
-                               json_object_new_string(l->menu_name));
-        json_object_object_add(item, "price", money(l->price));
-        json_object_object_add(item, "quantity",
-                               json_object_new_int(l->quantity));
-        json_object_object_add(item, "note", tm_json_string_or_null(l->note));
-        json_object_object_add(item, "subtotal",
-                               money(l->price * l->quantity));
-        json_object_array_add(items, item);
-    }
-    json_object_object_add(order, "items", items);
-    json_object_object_add(order, "total", money(o->total));
-    json_object_object_add(order, "currency",
-                           json_object_new_string(o->currency));
-    json_object_object_add(order, "note", tm_json_string_or_null(o->note));
-    json_object_object_add(order, "created_at", time_json(o->created_at));
-    json_object_object_add(order, "updated_at", time_json(o->updated_at));
-    return order;
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
 
 /* The menu by id, as text keys. */
@@ -141,55 +74,71 @@ static apr_hash_t *load_menu(request_rec *r, ap_dbd_t *dbd)
     return menu;
 }
 
-/* A fresh tracking token and the hex SHA-1 the database keeps of it. */
-static apr_status_t tracking_token(apr_pool_t *p, const char **token,
-                                   const char **hash_hex)
+/* A fresh tracking token (base64url of random bytes). */
+static const char *tracking_token(apr_pool_t *p)
 {
-    unsigned char raw[TM_TRACKING_BYTES], digest[APR_SHA1_DIGESTSIZE];
+    unsigned char raw[TM_TRACKING_BYTES];
     char *b64 = apr_palloc(p, apr_base64_encode_len(sizeof raw));
+    char *c;
+
+    if (apr_generate_random_bytes(raw, sizeof raw) != APR_SUCCESS) {
+        return NULL;
+    }
+    apr_base64_encode(b64, (const char *)raw, sizeof raw);
+    for (c = b64; *c; c++) {
+        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+    }
+    return b64;
+}
+
+static const char *sha1_hex(apr_pool_t *p, const char *data, apr_size_t len)
+{
+    unsigned char digest[APR_SHA1_DIGESTSIZE];
     char *hex = apr_palloc(p, 2 * sizeof digest + 1);
     apr_sha1_ctx_t sha;
     int i;
 
-    if (apr_generate_random_bytes(raw, sizeof raw) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    apr_base64_encode(b64, (const char *)raw, sizeof raw);
-    for (i = 0; b64[i]; i++) {          /* base64url: safe in URLs */
-        b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-    }
     apr_sha1_init(&sha);
-    apr_sha1_update(&sha, b64, (unsigned int)strlen(b64));
+    apr_sha1_update_binary(&sha, (const unsigned char *)data,
+                           (unsigned int)len);
     apr_sha1_final(digest, &sha);
     for (i = 0; i < APR_SHA1_DIGESTSIZE; i++) {
-        apr_snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        apr_snprintf(hex + 2 * i, 3, "%02X", digest[i]);
     }
-    *token = b64;
-    *hash_hex = hex;
-    return APR_SUCCESS;
+    return hex;
 }
 
-static const char *i64(apr_pool_t *p, apr_int64_t v)
+/* Everything inside the transaction.  Returns OK, HTTP_CONFLICT (shop
+ * closed), HTTP_SEE_OTHER (the Idempotency-Key is taken: replay it) or
+ * HTTP_SERVICE_UNAVAILABLE. */
+static int write_order(placement *pl)
 {
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
-}
-
-/* Everything inside the transaction; returns an HTTP status to answer
- * with an envelope, or OK with *o and *event_id filled. */
-static int write_order(tm_ctx *c, ap_dbd_t *dbd, const tm_order_input *in,
-                       order_view *o, const char *tracking_hash,
-                       apr_int64_t *event_id, const char **epoch,
-                       const char **message_text)
-{
-    request_rec *r = c->r;
+    request_rec *r = pl->c->r;
     apr_pool_t *p = r->pool;
+    ap_dbd_t *dbd = pl->dbd;
+    tm_order *o = &pl->o;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
-    const char *now, *shop_date = NULL, *v, *args[13];
-    json_object *message;
+    const char *now, *shop_date = NULL, *v, *args[12];
+    apr_array_header_t *ids;
     apr_status_t rv;
     int accepting = 0, i;
 
+    if (pl->idem_key) {
+        args[0] = pl->idem_key;
+        args[1] = pl->request_hash;
+        if (tm_db_exec(r, dbd, TM_Q_IDEM_EXPIRE, NULL, 1, args)
+            != APR_SUCCESS) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+        rv = tm_db_exec(r, dbd, TM_Q_IDEM_CLAIM, NULL, 2, args);
+        if (rv == APR_EEXIST) {
+            return HTTP_SEE_OTHER;
+        }
+        if (rv != APR_SUCCESS) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
     now = tm_db_value(r, dbd, TM_Q_NOW, 0, NULL, &rv);
     if (!now) {
         return HTTP_SERVICE_UNAVAILABLE;
@@ -204,7 +153,7 @@ static int write_order(tm_ctx *c, ap_dbd_t *dbd, const tm_order_input *in,
         shop_date = v ? apr_pstrdup(p, v) : NULL;
         o->currency = apr_pstrdup(p, tm_db_col(dbd, row, 1));
         accepting = tm_db_col(dbd, row, 2)[0] == '1';
-        *epoch = apr_pstrdup(p, tm_db_col(dbd, row, 3));
+        pl->a.epoch = apr_pstrdup(p, tm_db_col(dbd, row, 3));
     }
     if (!shop_date) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00501)
@@ -226,14 +175,14 @@ static int write_order(tm_ctx *c, ap_dbd_t *dbd, const tm_order_input *in,
 
     args[0] = shop_date;
     args[1] = i64(p, o->pickup_number);
-    args[2] = in->name;
-    args[3] = in->phone;
-    args[4] = in->email;
-    args[5] = in->note;
+    args[2] = o->name;
+    args[3] = o->phone;
+    args[4] = o->email;
+    args[5] = o->note;
     args[6] = i64(p, o->total);
     args[7] = o->currency;
-    args[8] = c->who ? c->who->user_id : NULL;
-    args[9] = tracking_hash;
+    args[8] = o->user_id;
+    args[9] = tm_tracking_hash(p, pl->token);
     args[10] = now;
     args[11] = now;
     if (tm_db_exec(r, dbd, TM_Q_ORDER_INSERT, NULL, 12, args) != APR_SUCCESS
@@ -242,8 +191,8 @@ static int write_order(tm_ctx *c, ap_dbd_t *dbd, const tm_order_input *in,
     }
     o->id = apr_atoi64(v);
 
-    for (i = 0; i < o->nlines; i++) {
-        const order_line *l = &o->lines[i];
+    for (i = 0; i < o->nitems; i++) {
+        const tm_item *l = &o->items[i];
 
         args[0] = i64(p, o->id);
         args[1] = apr_itoa(p, i + 1);
@@ -261,19 +210,22 @@ static int write_order(tm_ctx *c, ap_dbd_t *dbd, const tm_order_input *in,
     if (tm_db_select(r, dbd, TM_Q_ITEM_IDS, &res, 1, args) != APR_SUCCESS) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    for (i = 0; tm_db_next(r, dbd, res, &row); i++) {
-        if (i < o->nlines) {
-            o->lines[i].item_id = apr_pstrdup(p, tm_db_col(dbd, row, 0));
-        }
+    ids = apr_array_make(p, o->nitems, sizeof(apr_int64_t));
+    while (tm_db_next(r, dbd, res, &row)) {
+        *(apr_int64_t *)apr_array_push(ids) =
+            apr_atoi64(tm_db_col(dbd, row, 0));
     }
-    if (i != o->nlines) {
+    if (ids->nelts != o->nitems) {
         return HTTP_SERVICE_UNAVAILABLE;
+    }
+    for (i = 0; i < o->nitems; i++) {
+        o->items[i].id = APR_ARRAY_IDX(ids, i, apr_int64_t);
     }
 
     args[0] = i64(p, o->id);
     args[1] = NULL;
     args[2] = "pending";
-    args[3] = c->who ? c->who->user_id : NULL;
+    args[3] = o->user_id;
     args[4] = NULL;
     args[5] = now;
     if (tm_db_exec(r, dbd, TM_Q_HISTORY_INSERT, NULL, 6, args)
@@ -282,90 +234,217 @@ static int write_order(tm_ctx *c, ap_dbd_t *dbd, const tm_order_input *in,
     }
 
     o->created_at = o->updated_at = now;
-    message = tm_json_object(p);
-    json_object_object_add(message, "type",
+    pl->a.order_id = o->id;
+    pl->a.type = "newOrder";
+    pl->a.staff = tm_json_object(p);
+    json_object_object_add(pl->a.staff, "type",
                            json_object_new_string("newOrder"));
-    json_object_object_add(message, "order", order_json(o));
-    *message_text = json_object_to_json_string_ext(
-        message, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    args[0] = "newOrder";
-    args[1] = i64(p, o->id);
-    args[2] = *message_text;
-    args[3] = NULL;
-    args[4] = now;
-    if (tm_db_exec(r, dbd, TM_Q_EVENT_INSERT, NULL, 5, args) != APR_SUCCESS
-        || !(v = tm_db_value(r, dbd, TM_Q_LAST_ID, 0, NULL, &rv))) {
+    json_object_object_add(pl->a.staff, "order", tm_order_json(p, o, 0));
+    pl->a.customer = NULL;      /* newOrder is for staff only */
+    if (tm_order_event_insert(r, dbd, now, &pl->a) != APR_SUCCESS) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    *event_id = apr_atoi64(v);
     return OK;
 }
 
-int tm_orders_create(tm_ctx *c)
+static void set_order_headers(request_rec *r, apr_int64_t id,
+                              const char *token)
 {
-    request_rec *r = c->r;
-    json_object *body = tm_json_body(r, c->body, c->body_len);
-    json_object *answer, *staff;
-    const char *token, *hash, *epoch = NULL, *message_text = NULL;
-    apr_int64_t event_id = 0;
-    order_view o = { 0 };
-    tm_order_input in;
-    tm_problems pr;
-    apr_hash_t *menu;
-    ap_dbd_t *dbd;
-    tm_txn *txn;
-    int i, status;
+    apr_table_setn(r->headers_out, "Location",
+                   apr_psprintf(r->pool, "/api/orders/%" APR_INT64_T_FMT
+                                "/status", id));
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   apr_psprintf(r->pool, "timing_track_%" APR_INT64_T_FMT
+                                "=%s; Path=/; Max-Age=%d; HttpOnly; "
+                                "SameSite=Lax", id, token,
+                                TM_TRACKING_COOKIE_AGE));
+}
 
-    if (!body) {
-        return OK;
-    }
-    tm_problems_init(&pr, r->pool);
-    tm_valid_order(&pr, body, &in);
-    if (pr.list->nelts) {
-        return tm_fail_problems(r, &pr);
-    }
-    dbd = tm_db_acquire(r);
-    if (!dbd || !(menu = load_menu(r, dbd))) {
+/* The Idempotency-Key was used before: its first answer again, or 422
+ * when it came with another body. */
+static int replay(placement *pl)
+{
+    request_rec *r = pl->c->r;
+    const char *args[1] = { pl->idem_key };
+    const char *hash = NULL, *response = NULL;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    json_object *answer, *data, *id, *token;
+    int status = 0;
+
+    if (tm_db_select(r, pl->dbd, TM_Q_IDEM_GET, &res, 1, args)
+        != APR_SUCCESS) {
         return tm_fail_db(r);
     }
-    o.lines = apr_pcalloc(r->pool, sizeof(order_line) * in.nlines);
-    o.nlines = in.nlines;
-    for (i = 0; i < in.nlines; i++) {
-        const tm_order_line *l = &in.lines[i];
+    while (tm_db_next(r, pl->dbd, res, &row)) {
+        hash = apr_pstrdup(r->pool, tm_db_col(pl->dbd, row, 0));
+        status = atoi(tm_db_col(pl->dbd, row, 1));
+        response = apr_pstrdup(r->pool, tm_db_col(pl->dbd, row, 2));
+    }
+    if (!hash || status == 0) {
+        /* Gone (expired meanwhile) or its first request rolled back. */
+        return tm_fail(r, HTTP_CONFLICT, "idempotency_conflict",
+                       "A request with this Idempotency-Key did not finish; "
+                       "send it again.");
+    }
+    if (strcmp(hash, pl->request_hash)) {
+        return tm_fail(r, HTTP_UNPROCESSABLE_ENTITY, "idempotency_key_reused",
+                       "This Idempotency-Key was used with another body.");
+    }
+    answer = json_tokener_parse(response);
+    if (answer) {
+        tm_json_put_cleanup(r->pool, answer);
+        if (json_object_object_get_ex(answer, "data", &data)
+            && json_object_object_get_ex(data, "id", &id)
+            && json_object_object_get_ex(data, "tracking_token", &token)) {
+            set_order_headers(r, json_object_get_int64(id),
+                              json_object_get_string(token));
+        }
+    }
+    apr_table_setn(r->headers_out, "Idempotent-Replayed", "true");
+    return tm_send_text(r, status, response);
+}
+
+/* The Idempotency-Key header: printable ASCII, scoped to the caller so
+ * one client's key never finds another's order. */
+static int idempotency_key(placement *pl, tm_problems *pr)
+{
+    request_rec *r = pl->c->r;
+    const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
+    const char *k;
+
+    if (!key) {
+        return 1;
+    }
+    for (k = key; *k; k++) {
+        if (*k < 0x21 || *k > 0x7E) {
+            break;
+        }
+    }
+    if (*k || k == key || k - key > TM_IDEM_KEY_MAX) {
+        tm_problem_add(pr, "Idempotency-Key", "must be 1 to 200 printable "
+                       "ASCII characters");
+        return 0;
+    }
+    pl->idem_key = apr_psprintf(r->pool, "%s:%s",
+                                pl->c->who ? apr_pstrcat(r->pool, "user ",
+                                                         pl->c->who->user_id,
+                                                         NULL)
+                                           : r->useragent_ip, key);
+    pl->request_hash = sha1_hex(r->pool, pl->c->body, pl->c->body_len);
+    return 1;
+}
+
+/* Prices and names from the menu; problems for unknown or unavailable
+ * items. */
+static int price_lines(placement *pl, apr_hash_t *menu, tm_problems *pr)
+{
+    request_rec *r = pl->c->r;
+    const tm_order_input *in = pl->in;
+    int i;
+
+    pl->o.items = apr_pcalloc(r->pool, sizeof(tm_item) * in->nlines);
+    pl->o.nitems = in->nlines;
+    for (i = 0; i < in->nlines; i++) {
+        const tm_order_line *l = &in->lines[i];
         menu_price *m = apr_hash_get(menu, apr_psprintf(r->pool, "%lu",
                                                         l->menu_id),
                                      APR_HASH_KEY_STRING);
 
         if (!m || !m->available) {
-            tm_problem_add(&pr, apr_psprintf(r->pool, "items[%d].menu_id", i),
+            tm_problem_add(pr, apr_psprintf(r->pool, "items[%d].menu_id", i),
                            m ? "is not available now" : "is not on the menu");
             continue;
         }
-        o.lines[i] = (order_line){ NULL, l->menu_id, m->name, m->price,
-                                   l->quantity, l->note };
-        o.total += m->price * l->quantity;
+        pl->o.items[i] = (tm_item){ 0, m->price, l->menu_id, l->quantity,
+                                    m->name, l->note };
+        pl->o.total += m->price * l->quantity;
     }
-    if (pr.list->nelts) {
+    return pr->list->nelts == 0;
+}
+
+int tm_orders_create(tm_ctx *c)
+{
+    request_rec *r = c->r;
+    json_object *body = tm_json_body(r, c->body, c->body_len), *answer;
+    const char *bucket, *text;
+    placement pl = { 0 };
+    tm_order_input in;
+    tm_problems pr;
+    apr_hash_t *menu;
+    tm_txn *txn;
+    int status, retry = 1;
+    apr_status_t rv;
+
+    if (!body) {
+        return OK;
+    }
+    pl.c = c;
+    pl.in = &in;
+    tm_problems_init(&pr, r->pool);
+    tm_valid_order(&pr, body, &in);
+    if (!idempotency_key(&pl, &pr) || pr.list->nelts) {
         return tm_fail_problems(r, &pr);
     }
-    o.version = 1;
-    o.status = "pending";
-    o.name = in.name;
-    o.phone = in.phone;
-    o.email = in.email;
-    o.note = in.note;
-    if (tracking_token(r->pool, &token, &hash) != APR_SUCCESS) {
+    pl.dbd = tm_db_acquire(r);
+    if (!pl.dbd) {
+        return tm_fail_db(r);
+    }
+    bucket = apr_pstrcat(r->pool, "orders:address:", r->useragent_ip, NULL);
+    if (c->conf->order_rate_limit > 0) {
+        rv = tm_rate_check(r, pl.dbd, bucket, c->conf->order_rate_limit, 60,
+                           &retry);
+        if (rv == APR_EAGAIN && !pl.idem_key) {
+            return tm_fail_rate_limited(r, retry, "Too many orders from this "
+                                        "address; try again shortly.");
+        }
+        if (rv != APR_SUCCESS && rv != APR_EAGAIN) {
+            return tm_fail_db(r);
+        }
+    }
+    if (!(menu = load_menu(r, pl.dbd))) {
+        return tm_fail_db(r);
+    }
+    if (!price_lines(&pl, menu, &pr)) {
+        return tm_fail_problems(r, &pr);
+    }
+    pl.o.version = 1;
+    pl.o.status = "pending";
+    pl.o.name = in.name;
+    pl.o.phone = in.phone;
+    pl.o.email = in.email;
+    pl.o.note = in.note;
+    pl.o.user_id = c->who ? c->who->user_id : NULL;
+    if (!(pl.token = tracking_token(r->pool))) {
         return tm_fail(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                        "No random bytes for a tracking token; try again.");
     }
 
-    if (tm_db_begin(r, dbd, &txn) != APR_SUCCESS) {
+    if (tm_db_begin(r, pl.dbd, &txn) != APR_SUCCESS) {
         return tm_fail_db(r);
     }
-    status = write_order(c, dbd, &in, &o, hash, &event_id, &epoch,
-                         &message_text);
+    status = write_order(&pl);
+    if (status == OK) {
+        answer = tm_order_json(r->pool, &pl.o, 0);
+        json_object_object_add(answer, "tracking_token",
+                               json_object_new_string(pl.token));
+        text = tm_envelope_text(r->pool, answer);
+        if (pl.idem_key) {
+            const char *args[4] = { apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                                 pl.o.id),
+                                    "201", text, pl.idem_key };
+
+            if (tm_db_exec(r, pl.dbd, TM_Q_IDEM_SAVE, NULL, 4, args)
+                != APR_SUCCESS) {
+                status = HTTP_SERVICE_UNAVAILABLE;
+            }
+        }
+    }
     if (status != OK) {
         tm_db_rollback(txn);
+        if (status == HTTP_SEE_OTHER) {
+            return replay(&pl);
+        }
         if (status == HTTP_CONFLICT) {
             return tm_fail(r, HTTP_CONFLICT, "shop_closed",
                            "The shop is not taking orders right now.");
@@ -376,25 +455,11 @@ int tm_orders_create(tm_ctx *c)
         return tm_fail_db(r);
     }
 
-    /* Committed: the order exists whatever happens to the notification. */
-    staff = tm_json_object(r->pool);
-    json_object_object_add(staff, "type", json_object_new_string("newOrder"));
-    json_object_object_add(staff, "event_id", json_object_new_int64(event_id));
-    json_object_object_add(staff, "order", order_json(&o));
-    tm_notify_event(r, c->conf->event_socket, epoch, event_id, o.id,
-                    "newOrder", staff, NULL);
-
-    answer = order_json(&o);
-    json_object_object_add(answer, "tracking_token",
-                           json_object_new_string(token));
-    apr_table_setn(r->headers_out, "Location",
-                   apr_psprintf(r->pool, "/api/orders/%" APR_INT64_T_FMT
-                                "/status", o.id));
-    apr_table_addn(r->err_headers_out, "Set-Cookie",
-                   apr_psprintf(r->pool, "timing_track_%" APR_INT64_T_FMT
-                                "=%s; Path=/; Max-Age=%d; HttpOnly; "
-                                "SameSite=Lax", o.id, token,
-                                TM_TRACKING_COOKIE_AGE));
-    (void)message_text;
-    return tm_send(r, HTTP_CREATED, answer, NULL);
+    /* Committed: the order exists whatever happens next. */
+    tm_order_announce(r, c->conf, &pl.a);
+    if (c->conf->order_rate_limit > 0) {
+        tm_rate_add(r, pl.dbd, bucket);
+    }
+    set_order_headers(r, pl.o.id, pl.token);
+    return tm_send_text(r, HTTP_CREATED, text);
 }

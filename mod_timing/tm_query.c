@@ -2,8 +2,11 @@
  * tm_query.c -- strict decoding of application/x-www-form-urlencoded
  * query strings.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "apr_base64.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
 
@@ -86,4 +89,85 @@ apr_status_t tm_query_parse(apr_pool_t *p, const char *args,
     }
     *out = t;
     return APR_SUCCESS;
+}
+
+#define CURSOR_PREFIX "tm1:"
+
+const char *tm_cursor_encode(apr_pool_t *p, apr_int64_t id)
+{
+    const char *plain = apr_psprintf(p, CURSOR_PREFIX "%" APR_INT64_T_FMT, id);
+    char *out = apr_palloc(p, apr_base64_encode_len((int)strlen(plain)));
+    char *c;
+
+    apr_base64_encode(out, plain, (int)strlen(plain));
+    for (c = out; *c; c++) {
+        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+    }
+    while (c > out && c[-1] == '=') {
+        *--c = '\0';
+    }
+    return out;
+}
+
+int tm_cursor_decode(apr_pool_t *p, const char *cursor, apr_int64_t *id)
+{
+    size_t len = strlen(cursor), i;
+    char *std, *plain, *end;
+    apr_int64_t v;
+
+    if (len == 0 || len > 64) {
+        return 0;
+    }
+    std = apr_palloc(p, len + 4);
+    for (i = 0; i < len; i++) {
+        char c = cursor[i];
+
+        if (!apr_isalnum(c) && c != '-' && c != '_') {
+            return 0;
+        }
+        std[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    while (i % 4) {
+        std[i++] = '=';
+    }
+    std[i] = '\0';
+    plain = apr_palloc(p, apr_base64_decode_len(std) + 1);
+    plain[apr_base64_decode(plain, std)] = '\0';
+    if (strncmp(plain, CURSOR_PREFIX, sizeof CURSOR_PREFIX - 1)) {
+        return 0;
+    }
+    plain += sizeof CURSOR_PREFIX - 1;
+    if (!apr_isdigit(*plain)) {
+        return 0;
+    }
+    errno = 0;
+    v = apr_strtoi64(plain, &end, 10);
+    if (*end || v < 1 || errno == ERANGE) {
+        return 0;
+    }
+    *id = v;
+    return 1;
+}
+
+int tm_query_int(apr_table_t *query, const char *name, long min, long max,
+                 long dflt, long *out)
+{
+    const char *s = apr_table_get(query, name);
+    char *end;
+    long v;
+
+    if (!s) {
+        *out = dflt;
+        return 1;
+    }
+    if (!apr_isdigit(*s) && *s != '-') {
+        return 0;
+    }
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*end || errno == ERANGE || v < min || v > max) {
+        return 0;
+    }
+    *out = v;
+    return 1;
 }

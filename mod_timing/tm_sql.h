@@ -9,6 +9,14 @@
 #ifndef TM_SQL_H
 #define TM_SQL_H
 
+/* The columns tm_orders_read expects, in its order. */
+#define TM_ORDER_SELECT \
+    "SELECT o.id, o.pickup_number, o.version, o.status, o.customer_name," \
+    " o.customer_phone, o.customer_email, o.note, o.total_minor," \
+    " o.currency, o.user_id, HEX(o.tracking_hash), o.created_at," \
+    " o.updated_at, i.id, i.menu_id, i.menu_name, i.price_minor," \
+    " i.quantity, i.note"
+
 #define TM_SQL_LIST \
     TM_SQL(EPOCH_GET, "timing_epoch_get", \
         "SELECT epoch FROM timing_epoch WHERE id = 1") \
@@ -21,6 +29,86 @@
     TM_SQL(USER_BY_EMAIL, "timing_user_by_email", \
         "SELECT id, name, email, password_hash, role, disabled, created_at" \
         " FROM users WHERE email = %s") \
+    TM_SQL(USER_BY_ID, "timing_user_by_id", \
+        "SELECT id, name, email, password_hash, role, disabled, created_at" \
+        " FROM users WHERE id = %s") \
+    TM_SQL(USER_INSERT, "timing_user_insert", \
+        "INSERT INTO users (name, email, password_hash, role, disabled," \
+        " created_at, updated_at) VALUES (%s, %s, %s, %s, FALSE," \
+        " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))") \
+    TM_SQL(STAFF_LIST, "timing_staff_list", \
+        "SELECT id, name, email, password_hash, role, disabled, created_at" \
+        " FROM users WHERE role IN ('staff', 'admin') ORDER BY id") \
+    /* Locks the admins, so two requests cannot each disable "another" \
+     * admin and leave none. */ \
+    TM_SQL(OTHER_ADMINS, "timing_other_admins", \
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled" \
+        " AND id <> %s FOR UPDATE") \
+    TM_SQL(USER_FOR_UPDATE, "timing_user_for_update", \
+        "SELECT id, name, email, password_hash, role, disabled, created_at" \
+        " FROM users WHERE id = %s FOR UPDATE") \
+    TM_SQL(USER_UPDATE, "timing_user_update", \
+        "UPDATE users SET name = %s, role = %s, disabled = %s," \
+        " password_hash = COALESCE(%s, password_hash)," \
+        " updated_at = UTC_TIMESTAMP(3) WHERE id = %s") \
+    /* Rate limits: one row per attempt, a sliding window per bucket. \
+     * Second column: seconds until the oldest attempt leaves the window. */ \
+    TM_SQL(RATE_COUNT, "timing_rate_count", \
+        "SELECT COUNT(*), %s - TIMESTAMPDIFF(SECOND, MIN(created_at)," \
+        " UTC_TIMESTAMP(3)) FROM rate_events WHERE bucket = %s" \
+        " AND created_at > UTC_TIMESTAMP(3) - INTERVAL %s SECOND") \
+    TM_SQL(RATE_ADD, "timing_rate_add", \
+        "INSERT INTO rate_events (bucket, created_at)" \
+        " VALUES (%s, UTC_TIMESTAMP(3))") \
+    TM_SQL(RATE_CLEAR, "timing_rate_clear", \
+        "DELETE FROM rate_events WHERE bucket = %s") \
+    TM_SQL(RATE_PURGE, "timing_rate_purge", \
+        "DELETE FROM rate_events" \
+        " WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL 1 DAY LIMIT 1000") \
+    /* Orders come back joined to their lines, ordered by order then \
+     * line (tm_order_view.c folds them). */ \
+    TM_SQL(ORDER_GET, "timing_order_get", TM_ORDER_SELECT \
+        " FROM orders o JOIN order_items i ON i.order_id = o.id" \
+        " WHERE o.id = %s ORDER BY i.line_no") \
+    TM_SQL(ORDER_GET_LOCKED, "timing_order_get_locked", TM_ORDER_SELECT \
+        " FROM orders o JOIN order_items i ON i.order_id = o.id" \
+        " WHERE o.id = %s ORDER BY i.line_no FOR UPDATE") \
+    /* Newest first, after a cursor (an id), optionally by status list. */ \
+    TM_SQL(ORDERS_PAGE, "timing_orders_page", TM_ORDER_SELECT \
+        " FROM (SELECT * FROM orders WHERE id < %s" \
+        " AND (%s = '' OR FIND_IN_SET(status, %s) > 0)" \
+        " ORDER BY id DESC LIMIT %s) o" \
+        " JOIN order_items i ON i.order_id = o.id" \
+        " ORDER BY o.id DESC, i.line_no") \
+    TM_SQL(ORDERS_OF_USER, "timing_orders_of_user", TM_ORDER_SELECT \
+        " FROM (SELECT * FROM orders WHERE user_id = %s AND id < %s" \
+        " ORDER BY id DESC LIMIT %s) o" \
+        " JOIN order_items i ON i.order_id = o.id" \
+        " ORDER BY o.id DESC, i.line_no") \
+    TM_SQL(ORDER_SET_STATUS, "timing_order_set_status", \
+        "UPDATE orders SET status = %s, version = version + 1," \
+        " updated_at = %s WHERE id = %s") \
+    TM_SQL(ORDER_HISTORY, "timing_order_history", \
+        "SELECT h.from_status, h.to_status, h.by_user_id, u.name, h.reason," \
+        " h.created_at FROM order_status_history h" \
+        " LEFT JOIN users u ON u.id = h.by_user_id" \
+        " WHERE h.order_id = %s ORDER BY h.id") \
+    TM_SQL(NOW_EPOCH, "timing_now_epoch", \
+        "SELECT UTC_TIMESTAMP(3), epoch FROM timing_epoch WHERE id = 1") \
+    /* Idempotency-Key: the first answer to a key, for 24 hours. */ \
+    TM_SQL(IDEM_EXPIRE, "timing_idem_expire", \
+        "DELETE FROM idempotency_keys WHERE idem_key = %s" \
+        " AND created_at < UTC_TIMESTAMP(3) - INTERVAL 1 DAY") \
+    TM_SQL(IDEM_CLAIM, "timing_idem_claim", \
+        "INSERT INTO idempotency_keys (idem_key, request_hash, order_id," \
+        " status, response, created_at)" \
+        " VALUES (%s, UNHEX(%s), NULL, 0, '', UTC_TIMESTAMP(3))") \
+    TM_SQL(IDEM_GET, "timing_idem_get", \
+        "SELECT HEX(request_hash), status, response FROM idempotency_keys" \
+        " WHERE idem_key = %s") \
+    TM_SQL(IDEM_SAVE, "timing_idem_save", \
+        "UPDATE idempotency_keys SET order_id = %s, status = %s," \
+        " response = %s WHERE idem_key = %s") \
     TM_SQL(NOW, "timing_now", \
         "SELECT UTC_TIMESTAMP(3)") \
     TM_SQL(LAST_ID, "timing_last_id", \

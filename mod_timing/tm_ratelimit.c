@@ -1,0 +1,70 @@
+/*
+ * tm_ratelimit.c -- rate limits kept in the database (rate_events).
+ *
+ * A per-process counter would let each Apache child allow the full limit;
+ * the database is already shared by all of them and the rows are few.
+ */
+#include "mod_timing.h"
+#include "tm_ratelimit.h"
+#include "tm_db.h"
+#include "tm_json.h"
+
+#include "apr_strings.h"
+#include "http_protocol.h"
+
+APLOG_USE_MODULE(timing);
+
+apr_status_t tm_rate_check(request_rec *r, ap_dbd_t *dbd, const char *bucket,
+                           int limit, int window, int *retry_after)
+{
+    const char *args[3];
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    long count = 0, retry = 1;
+
+    args[0] = apr_itoa(r->pool, window);
+    args[1] = bucket;
+    args[2] = args[0];
+    if (tm_db_select(r, dbd, TM_Q_RATE_COUNT, &res, 3, args)
+        != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    while (tm_db_next(r, dbd, res, &row)) {
+        const char *left = tm_db_col(dbd, row, 1);
+
+        count = atol(tm_db_col(dbd, row, 0));
+        retry = left ? atol(left) : 1;
+    }
+    if (count < limit) {
+        return APR_SUCCESS;
+    }
+    *retry_after = retry < 1 ? 1 : (int)retry;
+    return APR_EAGAIN;
+}
+
+apr_status_t tm_rate_add(request_rec *r, ap_dbd_t *dbd, const char *bucket)
+{
+    const char *args[1] = { bucket };
+    apr_uint32_t dice;
+
+    /* About one add in a hundred also drops rows older than a day. */
+    if (apr_generate_random_bytes((unsigned char *)&dice, sizeof dice)
+        == APR_SUCCESS && dice % 100 == 0) {
+        tm_db_exec(r, dbd, TM_Q_RATE_PURGE, NULL, 0, NULL);
+    }
+    return tm_db_exec(r, dbd, TM_Q_RATE_ADD, NULL, 1, args);
+}
+
+apr_status_t tm_rate_clear(request_rec *r, ap_dbd_t *dbd, const char *bucket)
+{
+    const char *args[1] = { bucket };
+
+    return tm_db_exec(r, dbd, TM_Q_RATE_CLEAR, NULL, 1, args);
+}
+
+int tm_fail_rate_limited(request_rec *r, int retry_after, const char *message)
+{
+    apr_table_setn(r->headers_out, "Retry-After",
+                   apr_itoa(r->pool, retry_after));
+    return tm_fail(r, HTTP_TOO_MANY_REQUESTS, "rate_limited", message);
+}
