@@ -33,6 +33,9 @@
 #define HANDSHAKE_TIMEOUT_MS    10000   /* accept to a decided request */
 #define SLOW_DRAIN_MS           5000    /* slow client: last words */
 #define READ_BUDGET             65536   /* bytes per session per wakeup */
+/* What one queued message costs beyond its payload: wslay's message struct
+ * and queue cell with their malloc headers (about 100 bytes on 64-bit). */
+#define MSG_OVERHEAD            128
 
 static void on_io(loop *l, int fd, void *data, int mask);
 
@@ -104,6 +107,16 @@ static void begin_close(ws_session *s, const char *reason, int code,
                         long long grace_ms);
 static void drop_slow(ws_session *s);
 
+/* What wslay holds for the client, as memory.  Payload bytes alone are not
+ * enough: wslay answers every protocol ping with a pong of the same
+ * (possibly empty) payload, so a client that sends empty pings and never
+ * reads would pile up pongs that count as nothing. */
+static size_t queued_bytes(const ws_session *s)
+{
+    return wslay_event_get_queued_msg_length(s->ctx)
+           + wslay_event_get_queued_msg_count(s->ctx) * MSG_OVERHEAD;
+}
+
 /* Queues one text message.  With the cap in force, a message that would
  * take the session past --max-queue turns it into a slow client instead.
  * Returns 0 when queued, -1 when not (the session may then be closing). */
@@ -117,8 +130,7 @@ static int session_queue(ws_session *s, const char *msg, size_t len,
         return -1;
     }
     /* wslay queues without limit, so the bound is ours to keep. */
-    if (!bypass_cap && wslay_event_get_queued_msg_length(s->ctx) + len
-                       > s->cfg->max_queue) {
+    if (!bypass_cap && queued_bytes(s) + len > s->cfg->max_queue) {
         drop_slow(s);
         return -1;
     }
@@ -383,6 +395,30 @@ void ws_session_flush(ws_session *s)
     }
 }
 
+/* Reads what the budget allows and hands it to wslay: 0, or -1 when the
+ * session is gone.  Reading can queue output behind our back (wslay pongs
+ * every ping), so the cap is checked here and not only by the heartbeat: a
+ * client flooding pings without reading would otherwise grow its queue by
+ * a read budget per wakeup for a whole second.  One still flooding after
+ * it was told to go is not waited for. */
+static int session_recv(ws_session *s)
+{
+    s->read_budget = READ_BUDGET;
+    if (wslay_event_recv(s->ctx) != 0) {
+        ws_session_close(s, "peer left or read failed");
+        return -1;
+    }
+    if (s->state == WS_OPEN && queued_bytes(s) > s->cfg->max_queue) {
+        drop_slow(s);
+    }
+    else if (s->state == WS_CLOSING
+             && queued_bytes(s) > 2 * s->cfg->max_queue) {
+        ws_session_close(s, "output still growing while closing");
+        return -1;
+    }
+    return 0;
+}
+
 /* The request was good: answer 101, start wslay, subscribe, greet. */
 static void open_session(ws_session *s, const char *extra, size_t nextra)
 {
@@ -448,12 +484,8 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
     s->hs = NULL;
     /* Frames that came with the request are already off the socket, so
      * epoll will not report them: hand them to wslay now. */
-    if (s->pre) {
-        s->read_budget = READ_BUDGET;
-        if (wslay_event_recv(s->ctx) != 0) {
-            ws_session_close(s, "peer left or read failed");
-            return;
-        }
+    if (s->pre && session_recv(s) != 0) {
+        return;
     }
     ws_session_flush(s);
 }
@@ -535,12 +567,8 @@ static void on_io(loop *l, int fd, void *data, int mask)
         break;
     case WS_OPEN:
     case WS_CLOSING:
-        if (mask & LOOP_READABLE) {
-            s->read_budget = READ_BUDGET;
-            if (wslay_event_recv(s->ctx) != 0) {
-                ws_session_close(s, "peer left or read failed");
-                return;
-            }
+        if ((mask & LOOP_READABLE) && session_recv(s) != 0) {
+            return;
         }
         ws_session_flush(s);
         break;
@@ -576,8 +604,7 @@ void ws_session_tick(ws_session *s, long long now)
                     s->cfg->pong_timeout_ms / 1000);
             ws_session_close(s, "pong timeout");
         }
-        else if (wslay_event_get_queued_msg_length(s->ctx)
-                 > s->cfg->max_queue) {
+        else if (queued_bytes(s) > s->cfg->max_queue) {
             drop_slow(s);
         }
         else if (now >= s->next_ping_ms) {
