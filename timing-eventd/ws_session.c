@@ -117,6 +117,28 @@ static size_t queued_bytes(const ws_session *s)
            + wslay_event_get_queued_msg_count(s->ctx) * MSG_OVERHEAD;
 }
 
+/* Is s over limit with extra more bytes queued?  Only what the socket will
+ * not take counts as falling behind: events.c fans out a batch of
+ * datagrams per wakeup before the loop flushes, and a client that reads
+ * at once must not look slow for that.  So, past the limit, what can be
+ * sent is sent first (never from inside wslay_event_recv, which is
+ * mid-call).  1 over, 0 within, -1 when the write failed and s is closed. */
+static int over_limit(ws_session *s, size_t extra, size_t limit)
+{
+    if (queued_bytes(s) + extra <= limit) {
+        return 0;
+    }
+    if (!s->raw && !s->in_recv) {
+        if (wslay_event_send(s->ctx) != 0) {
+            ws_session_close(s, "write failed");
+            return -1;
+        }
+        /* The epoll mask follows what is left: the flush recomputes it. */
+        mark_dirty(s);
+    }
+    return queued_bytes(s) + extra > limit;
+}
+
 /* Queues one text message.  With the cap in force, a message that would
  * take the session past --max-queue turns it into a slow client instead.
  * Returns 0 when queued, -1 when not (the session may then be closing). */
@@ -130,9 +152,15 @@ static int session_queue(ws_session *s, const char *msg, size_t len,
         return -1;
     }
     /* wslay queues without limit, so the bound is ours to keep. */
-    if (!bypass_cap && queued_bytes(s) + len > s->cfg->max_queue) {
-        drop_slow(s);
-        return -1;
+    if (!bypass_cap) {
+        int over = over_limit(s, len, s->cfg->max_queue);
+
+        if (over != 0) {
+            if (over == 1) {
+                drop_slow(s);
+            }
+            return -1;
+        }
     }
     m.opcode = WSLAY_TEXT_FRAME;
     m.msg = (const uint8_t *)msg;
@@ -403,18 +431,29 @@ void ws_session_flush(ws_session *s)
  * it was told to go is not waited for. */
 static int session_recv(ws_session *s)
 {
+    int rc, over;
+
     s->read_budget = READ_BUDGET;
-    if (wslay_event_recv(s->ctx) != 0) {
+    s->in_recv = 1;
+    rc = wslay_event_recv(s->ctx);
+    s->in_recv = 0;
+    if (rc != 0) {
         ws_session_close(s, "peer left or read failed");
         return -1;
     }
-    if (s->state == WS_OPEN && queued_bytes(s) > s->cfg->max_queue) {
-        drop_slow(s);
+    if (s->state == WS_OPEN) {
+        over = over_limit(s, 0, s->cfg->max_queue);
+        if (over == 1) {
+            drop_slow(s);
+        }
+        return over == -1 ? -1 : 0;
     }
-    else if (s->state == WS_CLOSING
-             && queued_bytes(s) > 2 * s->cfg->max_queue) {
-        ws_session_close(s, "output still growing while closing");
-        return -1;
+    if (s->state == WS_CLOSING) {
+        over = over_limit(s, 0, 2 * s->cfg->max_queue);
+        if (over == 1) {
+            ws_session_close(s, "output still growing while closing");
+        }
+        return over == 0 ? 0 : -1;
     }
     return 0;
 }
@@ -587,6 +626,7 @@ void ws_session_tick(ws_session *s, long long now)
     static const struct wslay_event_msg ping = {
         WSLAY_PING, (const uint8_t *)"", 0
     };
+    int over;
 
     switch (s->state) {
     case WS_HANDSHAKE:
@@ -604,10 +644,10 @@ void ws_session_tick(ws_session *s, long long now)
                     s->cfg->pong_timeout_ms / 1000);
             ws_session_close(s, "pong timeout");
         }
-        else if (queued_bytes(s) > s->cfg->max_queue) {
+        else if ((over = over_limit(s, 0, s->cfg->max_queue)) == 1) {
             drop_slow(s);
         }
-        else if (now >= s->next_ping_ms) {
+        else if (over == 0 && now >= s->next_ping_ms) {
             s->next_ping_ms = now + s->cfg->ping_interval_ms;
             if (wslay_event_queue_msg(s->ctx, &ping) == 0) {
                 mark_dirty(s);

@@ -45,6 +45,7 @@ struct ws_session {
     const char *close_reason;
     long long created_ms, last_recv_ms, next_ping_ms, deadline_ms;
     size_t read_budget;
+    int in_recv;                /* inside wslay_event_recv: no sending */
     char client_id[MSG_CLIENT_ID_LEN + 1];
 
     /* ws_server.c's links */
