@@ -23,6 +23,8 @@
 #include "tm_health.h"
 #include "tm_json.h"
 #include "tm_menu.h"
+#include "tm_admin_orders.h"
+#include "tm_customer_orders.h"
 #include "tm_orders.h"
 #include "tm_query.h"
 #include "tm_users.h"
@@ -384,6 +386,12 @@ static const tm_route routes[] = {
     { M_POST,  "auth/login",            TM_OPEN,  tm_auth_login },
     { M_GET,   "auth/me",               TM_TOKEN, tm_users_me },
     { M_POST,  "orders",                TM_OPEN,  tm_orders_create },
+    { M_GET,   "orders",                TM_TOKEN, tm_orders_mine },
+    { M_GET,   "orders/:id/status",     TM_OPEN,  tm_orders_status },
+    { M_POST,  "orders/:id/cancel",     TM_OPEN,  tm_orders_cancel },
+    { M_GET,   "admin/orders",          TM_STAFF, tm_admin_orders_list },
+    { M_GET,   "admin/orders/:id",      TM_STAFF, tm_admin_orders_get },
+    { M_PUT,   "admin/orders/:id/status", TM_STAFF, tm_admin_orders_status },
     { M_GET,   "admin/users",           TM_ADMIN, tm_users_list },
     { M_POST,  "admin/users",           TM_ADMIN, tm_users_create },
     { M_PATCH, "admin/users/:id",       TM_ADMIN, tm_users_update },

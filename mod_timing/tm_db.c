@@ -89,9 +89,21 @@ apr_status_t tm_db_post_connect(apr_pool_t *p, dbd_cfg_t *cfg, ap_dbd_t *dbd)
     return APR_SUCCESS;
 }
 
+/* After the database restarts, every pooled connection is dead, and
+ * mod_dbd finds out one acquire at a time (it pings, drops the connection
+ * and returns NULL).  A few more tries reach a fresh connection instead
+ * of failing a request per dead one; with the database down, each try is
+ * an immediate refusal on its socket. */
+#define TM_DB_TRIES 8
+
 ap_dbd_t *tm_db_acquire(request_rec *r)
 {
-    ap_dbd_t *dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+    ap_dbd_t *dbd = NULL;
+    int i;
+
+    for (i = 0; !dbd && i < TM_DB_TRIES; i++) {
+        dbd = dbd_acquire(r);
+    }
 
     if (!dbd) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00102)
@@ -102,7 +114,12 @@ ap_dbd_t *tm_db_acquire(request_rec *r)
 
 ap_dbd_t *tm_db_borrow(request_rec *r)
 {
-    ap_dbd_t *dbd = dbd_open(r->pool, r->server);
+    ap_dbd_t *dbd = NULL;
+    int i;
+
+    for (i = 0; !dbd && i < TM_DB_TRIES; i++) {
+        dbd = dbd_open(r->pool, r->server);
+    }
 
     if (!dbd) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00108)

@@ -76,7 +76,7 @@
     /* Newest first, after a cursor (an id), optionally by status list. */ \
     TM_SQL(ORDERS_PAGE, "timing_orders_page", TM_ORDER_SELECT \
         " FROM (SELECT * FROM orders WHERE id < %s" \
-        " AND (%s = '' OR FIND_IN_SET(status, %s) > 0)" \
+        " AND FIND_IN_SET(status, %s) > 0" \
         " ORDER BY id DESC LIMIT %s) o" \
         " JOIN order_items i ON i.order_id = o.id" \
         " ORDER BY o.id DESC, i.line_no") \

@@ -30,10 +30,14 @@ class Answer:
         return "<%d %s>" % (self.status, self.body[:300])
 
 
-def request(stack, method, path, body=None, headers=None, host=None):
-    """One HTTP/1.1 request on its own connection; never raises on status."""
-    conn = http.client.HTTPConnection(host or "127.0.0.1", stack.port,
-                                      timeout=30)
+def request(stack, method, path, body=None, headers=None, host=None,
+            source=None):
+    """One HTTP/1.1 request on its own connection; never raises on status.
+    source: the loopback address to send from (127.x.y.z), for tests of
+    per-address limits."""
+    conn = http.client.HTTPConnection(
+        host or "127.0.0.1", stack.port, timeout=30,
+        source_address=(source, 0) if source else None)
     try:
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()

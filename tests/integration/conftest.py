@@ -56,7 +56,10 @@ def tmp_root():
     tmp = tempfile.mkdtemp(prefix="timing-it-", dir="/tmp")
     os.chmod(tmp, 0o711)
     yield tmp
-    shutil.rmtree(tmp, ignore_errors=True)
+    if os.environ.get("TIMING_KEEP_TMP"):
+        print("\nkept the test stack's files in", tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,261 @@
+/*
+ * tm_admin_orders.c -- what staff do with orders.
+ *
+ * Pages run newest first by id with an opaque cursor (the last id seen):
+ * orders created while a client pages appear at the top, never between
+ * pages, so nothing that existed is skipped or repeated.  A status change
+ * locks the order, checks If-Match against its version, and writes the
+ * change, its history and its event in one transaction.
+ */
+#include "mod_timing.h"
+#include "tm_admin_orders.h"
+#include "tm_customer_orders.h"
+#include "tm_db.h"
+#include "tm_json.h"
+#include "tm_order_change.h"
+#include "tm_status.h"
+#include "tm_time.h"
+#include "tm_valid.h"
+
+#include "apr_strings.h"
+#include "http_protocol.h"
+
+#include <stdlib.h>
+
+APLOG_USE_MODULE(timing);
+
+#define TM_INT64_MAX_TEXT "9223372036854775807"
+
+static void set_etag(request_rec *r, const tm_order *o)
+{
+    apr_table_setn(r->headers_out, "ETag",
+                   apr_psprintf(r->pool, "\"%" APR_INT64_T_FMT "\"",
+                                o->version));
+}
+
+int tm_admin_orders_list(tm_ctx *c)
+{
+    request_rec *r = c->r;
+    const char *status = apr_table_get(c->query, "status"), *args[3];
+    apr_array_header_t *orders;
+    json_object *list;
+    apr_int64_t before, last = 0;
+    ap_dbd_t *dbd;
+    long limit;
+    int i;
+
+    if (status && *status && !tm_status_list_valid(status)) {
+        tm_problems pr;
+
+        tm_problems_init(&pr, r->pool);
+        tm_problem_add(&pr, "status", "must be a comma-separated list of "
+                       "pending, preparing, ready, completed, cancelled");
+        return tm_fail_problems(r, &pr);
+    }
+    if (!tm_page_params(c, 200, 50, &limit, &before)) {
+        return OK;
+    }
+    dbd = tm_db_acquire(r);
+    args[0] = before ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT, before)
+                     : TM_INT64_MAX_TEXT;
+    args[1] = status && *status ? status
+              : "pending,preparing,ready,completed,cancelled";
+    args[2] = apr_ltoa(r->pool, limit);
+    if (!dbd || tm_orders_read(r, dbd, TM_Q_ORDERS_PAGE, 3, args, &orders)
+                != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    list = json_object_new_array();
+    for (i = 0; i < orders->nelts; i++) {
+        const tm_order *o = APR_ARRAY_IDX(orders, i, tm_order *);
+
+        json_object_array_add(list, tm_order_json(r->pool, o, 0));
+        last = o->id;
+    }
+    return tm_send(r, HTTP_OK, list,
+                   tm_page_meta(r->pool, orders->nelts, limit, last));
+}
+
+static json_object *history(request_rec *r, ap_dbd_t *dbd, const char *id)
+{
+    const char *args[1] = { id };
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    json_object *list;
+
+    if (tm_db_select(r, dbd, TM_Q_ORDER_HISTORY, &res, 1, args)
+        != APR_SUCCESS) {
+        return NULL;
+    }
+    list = tm_json_array(r->pool);
+    while (tm_db_next(r, dbd, res, &row)) {
+        json_object *h = json_object_new_object(), *by = NULL;
+        const char *from = tm_db_col(dbd, row, 0);
+        const char *user = tm_db_col(dbd, row, 2);
+        const char *reason = tm_db_col(dbd, row, 4);
+        char iso[TM_ISO_LEN];
+
+        json_object_object_add(h, "from",
+                               from ? json_object_new_string(from) : NULL);
+        json_object_object_add(h, "to", json_object_new_string(
+                                   tm_db_col(dbd, row, 1)));
+        if (user) {
+            const char *name = tm_db_col(dbd, row, 3);
+
+            by = json_object_new_object();
+            json_object_object_add(by, "id", json_object_new_int64(
+                                       apr_atoi64(user)));
+            json_object_object_add(by, "name",
+                                   name ? json_object_new_string(name)
+                                        : NULL);
+        }
+        json_object_object_add(h, "by", by);
+        json_object_object_add(h, "reason",
+                               reason ? json_object_new_string(reason)
+                                      : NULL);
+        json_object_object_add(h, "at",
+                               tm_time_iso_from_db(tm_db_col(dbd, row, 5),
+                                                   iso) == 0
+                               ? json_object_new_string(iso) : NULL);
+        json_object_array_add(list, h);
+    }
+    return list;
+}
+
+int tm_admin_orders_get(tm_ctx *c)
+{
+    request_rec *r = c->r;
+    ap_dbd_t *dbd = tm_db_acquire(r);
+    json_object *order, *hist;
+    tm_order *o;
+
+    if (!dbd || tm_order_load(r, dbd, c->params[0], 0, &o) != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    if (!o) {
+        return tm_fail(r, HTTP_NOT_FOUND, "not_found", "No such order.");
+    }
+    if (!(hist = history(r, dbd, c->params[0]))) {
+        return tm_fail_db(r);
+    }
+    order = tm_order_json(r->pool, o, 0);
+    json_object_object_add(order, "status_history", json_object_get(hist));
+    set_etag(r, o);
+    return tm_send(r, HTTP_OK, order, NULL);
+}
+
+/* If-Match: "<version>" (or W/"<version>", or *).  Returns 1 when the
+ * order's version matches, 0 when it does not, -1 when malformed. */
+static int if_match(request_rec *r, apr_int64_t version)
+{
+    const char *h = apr_table_get(r->headers_in, "If-Match");
+    char *list, *tag, *state;
+
+    if (!h) {
+        return 1;
+    }
+    list = apr_pstrdup(r->pool, h);
+    for (tag = apr_strtok(list, ", ", &state); tag;
+         tag = apr_strtok(NULL, ", ", &state)) {
+        size_t len;
+        char *end;
+        apr_int64_t v;
+
+        if (!strcmp(tag, "*")) {
+            return 1;
+        }
+        if (!strncmp(tag, "W/", 2)) {
+            tag += 2;
+        }
+        len = strlen(tag);
+        if (len < 3 || tag[0] != '"' || tag[len - 1] != '"') {
+            return -1;
+        }
+        tag[len - 1] = '\0';
+        v = apr_strtoi64(tag + 1, &end, 10);
+        if (*end) {
+            continue;       /* someone else's tag: cannot match */
+        }
+        if (v == version) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int tm_admin_orders_status(tm_ctx *c)
+{
+    static const tm_text_rule reason_rule = { 1, 200, 0 };
+    request_rec *r = c->r;
+    json_object *body = tm_json_body(r, c->body, c->body_len), *v;
+    const char *to = NULL, *reason;
+    tm_announcement a = { 0 };
+    tm_problems pr;
+    ap_dbd_t *dbd;
+    tm_order *o;
+    tm_txn *txn;
+    int match;
+
+    if (!body) {
+        return OK;
+    }
+    tm_problems_init(&pr, r->pool);
+    if (!json_object_is_type(body, json_type_object)) {
+        tm_problem_add(&pr, "", "the body must be a JSON object");
+        return tm_fail_problems(r, &pr);
+    }
+    if (!json_object_object_get_ex(body, "status", &v) || !v
+        || !json_object_is_type(v, json_type_string)
+        || !tm_status_valid(to = json_object_get_string(v))) {
+        tm_problem_add(&pr, "status", "must be one of pending, preparing, "
+                       "ready, completed, cancelled");
+    }
+    reason = tm_valid_text(&pr, body, "reason", "reason", &reason_rule, 0);
+    if (pr.list->nelts) {
+        return tm_fail_problems(r, &pr);
+    }
+
+    dbd = tm_db_acquire(r);
+    if (!dbd || tm_db_begin(r, dbd, &txn) != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    if (tm_order_load(r, dbd, c->params[0], 1, &o) != APR_SUCCESS) {
+        tm_db_rollback(txn);
+        return tm_fail_db(r);
+    }
+    if (!o) {
+        tm_db_rollback(txn);
+        return tm_fail(r, HTTP_NOT_FOUND, "not_found", "No such order.");
+    }
+    match = if_match(r, o->version);
+    if (match <= 0) {
+        tm_db_rollback(txn);
+        set_etag(r, o);
+        return tm_fail(r, HTTP_PRECONDITION_FAILED, "precondition_failed",
+                       match < 0 ? "If-Match must be an entity tag such as "
+                                   "\"3\"."
+                                 : "The order has changed since; fetch it "
+                                   "again.");
+    }
+    switch (tm_status_change(o->status, to)) {
+    case TM_CHANGE_SAME:
+        tm_db_rollback(txn);
+        set_etag(r, o);
+        return tm_send(r, HTTP_OK, tm_order_json(r->pool, o, 0), NULL);
+    case TM_CHANGE_FINAL:
+        tm_db_rollback(txn);
+        return tm_fail(r, HTTP_CONFLICT, "invalid_transition",
+                       apr_psprintf(r->pool, "The order is %s: that is "
+                                    "final.", o->status));
+    case TM_CHANGE_OK:
+        break;
+    }
+    if (tm_order_change(r, dbd, o, to, c->who->user_id, reason, &a)
+        != APR_SUCCESS || tm_db_commit(txn) != APR_SUCCESS) {
+        tm_db_rollback(txn);
+        return tm_fail_db(r);
+    }
+    tm_order_announce(r, c->conf, &a);
+    set_etag(r, o);
+    return tm_send(r, HTTP_OK, tm_order_json(r->pool, o, 0), NULL);
+}

@@ -1,0 +1,250 @@
+/*
+ * tm_customer_orders.c -- the customer's side of an order.
+ *
+ * An order the caller may not see answers exactly like one that does not
+ * exist (404), so ids cannot be probed.  Tracking tokens are compared by
+ * their SHA-1 in constant time.
+ */
+#include "mod_timing.h"
+#include "tm_customer_orders.h"
+#include "tm_db.h"
+#include "tm_json.h"
+#include "tm_order_change.h"
+#include "tm_query.h"
+#include "tm_valid.h"
+
+#include "apr_crypto.h"
+#include "apr_strings.h"
+#include "http_protocol.h"
+
+APLOG_USE_MODULE(timing);
+
+#define TM_INT64_MAX_TEXT "9223372036854775807"
+
+/* The value of cookie `name` in the request, or NULL. */
+static const char *cookie(request_rec *r, const char *name)
+{
+    const char *header = apr_table_get(r->headers_in, "Cookie");
+    size_t nlen = strlen(name);
+    char *copy, *item, *state;
+
+    if (!header) {
+        return NULL;
+    }
+    copy = apr_pstrdup(r->pool, header);
+    for (item = apr_strtok(copy, ";", &state); item;
+         item = apr_strtok(NULL, ";", &state)) {
+        while (*item == ' ') {
+            item++;
+        }
+        if (!strncmp(item, name, nlen) && item[nlen] == '=') {
+            return item + nlen + 1;
+        }
+    }
+    return NULL;
+}
+
+static int tracking_matches(apr_pool_t *p, const tm_order *o,
+                            const char *token)
+{
+    const char *hash;
+
+    if (!token || !*token || strlen(token) > 128 || !o->tracking_hash) {
+        return 0;
+    }
+    hash = tm_tracking_hash(p, token);
+    return strlen(hash) == strlen(o->tracking_hash)
+           && apr_crypto_equals(hash, o->tracking_hash, strlen(hash));
+}
+
+tm_sight tm_order_sight(tm_ctx *c, const tm_order *o)
+{
+    request_rec *r = c->r;
+
+    if (c->who && (!strcmp(c->who->role, "staff")
+                   || !strcmp(c->who->role, "admin"))) {
+        return TM_SEES_AS_STAFF;
+    }
+    if (c->who && o->user_id && !strcmp(c->who->user_id, o->user_id)) {
+        return TM_SEES_AS_CUSTOMER;
+    }
+    if (tracking_matches(r->pool, o, apr_table_get(c->query,
+                                                   "tracking_token"))
+        || tracking_matches(r->pool, o, cookie(r, apr_psprintf(
+            r->pool, "timing_track_%" APR_INT64_T_FMT, o->id)))) {
+        return TM_SEES_AS_CUSTOMER;
+    }
+    return TM_SEES_NOTHING;
+}
+
+static int not_found(request_rec *r)
+{
+    return tm_fail(r, HTTP_NOT_FOUND, "not_found", "No such order.");
+}
+
+int tm_orders_status(tm_ctx *c)
+{
+    request_rec *r = c->r;
+    ap_dbd_t *dbd = tm_db_acquire(r);
+    tm_order *o;
+    tm_sight sight;
+
+    if (!dbd || tm_order_load(r, dbd, c->params[0], 0, &o) != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    if (!o || (sight = tm_order_sight(c, o)) == TM_SEES_NOTHING) {
+        return not_found(r);
+    }
+    apr_table_setn(r->headers_out, "ETag",
+                   apr_psprintf(r->pool, "\"%" APR_INT64_T_FMT "\"",
+                                o->version));
+    return tm_send(r, HTTP_OK,
+                   tm_order_json(r->pool, o, sight != TM_SEES_AS_STAFF),
+                   NULL);
+}
+
+int tm_page_params(tm_ctx *c, long max_limit, long dflt, long *limit,
+                   apr_int64_t *before)
+{
+    const char *cursor = apr_table_get(c->query, "cursor");
+    tm_problems pr;
+
+    tm_problems_init(&pr, c->r->pool);
+    if (!tm_query_int(c->query, "limit", 1, max_limit, dflt, limit)) {
+        tm_problem_add(&pr, "limit", apr_psprintf(c->r->pool,
+                       "must be an integer from 1 to %ld", max_limit));
+    }
+    *before = 0;
+    if (cursor && *cursor && !tm_cursor_decode(c->r->pool, cursor, before)) {
+        tm_problem_add(&pr, "cursor", "is not a cursor this API gave out");
+    }
+    if (pr.list->nelts) {
+        tm_fail_problems(c->r, &pr);
+        return 0;
+    }
+    return 1;
+}
+
+json_object *tm_page_meta(apr_pool_t *p, int n, long limit, apr_int64_t last)
+{
+    json_object *meta = json_object_new_object();
+
+    json_object_object_add(meta, "next_cursor",
+                           n == limit && last
+                           ? json_object_new_string(tm_cursor_encode(p, last))
+                           : NULL);
+    json_object_object_add(meta, "count", json_object_new_int(n));
+    return meta;
+}
+
+int tm_orders_mine(tm_ctx *c)
+{
+    request_rec *r = c->r;
+    ap_dbd_t *dbd;
+    apr_array_header_t *orders;
+    json_object *list;
+    const char *args[3];
+    apr_int64_t before, last = 0;
+    long limit;
+    int i;
+
+    if (!tm_page_params(c, 200, 50, &limit, &before)) {
+        return OK;
+    }
+    dbd = tm_db_acquire(r);
+    args[0] = c->who->user_id;
+    args[1] = before ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT, before)
+                     : TM_INT64_MAX_TEXT;
+    args[2] = apr_ltoa(r->pool, limit);
+    if (!dbd || tm_orders_read(r, dbd, TM_Q_ORDERS_OF_USER, 3, args, &orders)
+                != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    list = json_object_new_array();
+    for (i = 0; i < orders->nelts; i++) {
+        const tm_order *o = APR_ARRAY_IDX(orders, i, tm_order *);
+
+        json_object_array_add(list, tm_order_json(r->pool, o, 1));
+        last = o->id;
+    }
+    return tm_send(r, HTTP_OK, list,
+                   tm_page_meta(r->pool, orders->nelts, limit, last));
+}
+
+/* The optional {reason} of a cancel; NULL body is fine.  Returns 0 after
+ * answering a bad body. */
+static int cancel_reason(tm_ctx *c, const char **reason)
+{
+    static const tm_text_rule rule = { 1, 200, 0 };
+    json_object *body;
+    tm_problems pr;
+
+    *reason = NULL;
+    if (c->body_len == 0) {
+        return 1;
+    }
+    if (!(body = tm_json_body(c->r, c->body, c->body_len))) {
+        return 0;
+    }
+    tm_problems_init(&pr, c->r->pool);
+    if (!json_object_is_type(body, json_type_object)) {
+        tm_problem_add(&pr, "", "the body must be a JSON object");
+    }
+    else {
+        *reason = tm_valid_text(&pr, body, "reason", "reason", &rule, 0);
+    }
+    if (pr.list->nelts) {
+        tm_fail_problems(c->r, &pr);
+        return 0;
+    }
+    return 1;
+}
+
+int tm_orders_cancel(tm_ctx *c)
+{
+    request_rec *r = c->r;
+    const char *reason;
+    tm_announcement a = { 0 };
+    ap_dbd_t *dbd;
+    tm_order *o;
+    tm_sight sight;
+    tm_txn *txn;
+
+    if (!cancel_reason(c, &reason)) {
+        return OK;
+    }
+    dbd = tm_db_acquire(r);
+    if (!dbd || tm_db_begin(r, dbd, &txn) != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    if (tm_order_load(r, dbd, c->params[0], 1, &o) != APR_SUCCESS) {
+        tm_db_rollback(txn);
+        return tm_fail_db(r);
+    }
+    if (!o || (sight = tm_order_sight(c, o)) == TM_SEES_NOTHING) {
+        tm_db_rollback(txn);
+        return not_found(r);
+    }
+    if (!strcmp(o->status, "cancelled")) {
+        tm_db_rollback(txn);
+        return tm_send(r, HTTP_OK,
+                       tm_order_json(r->pool, o, sight != TM_SEES_AS_STAFF),
+                       NULL);
+    }
+    if (strcmp(o->status, "pending")) {
+        tm_db_rollback(txn);
+        return tm_fail(r, HTTP_CONFLICT, "not_cancellable",
+                       "The kitchen has started on this order: it can no "
+                       "longer be cancelled here.");
+    }
+    if (tm_order_change(r, dbd, o, "cancelled",
+                        c->who ? c->who->user_id : NULL, reason, &a)
+        != APR_SUCCESS || tm_db_commit(txn) != APR_SUCCESS) {
+        tm_db_rollback(txn);
+        return tm_fail_db(r);
+    }
+    tm_order_announce(r, c->conf, &a);
+    return tm_send(r, HTTP_OK,
+                   tm_order_json(r->pool, o, sight != TM_SEES_AS_STAFF),
+                   NULL);
+}

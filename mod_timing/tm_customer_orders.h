@@ -1,0 +1,34 @@
+/*
+ * tm_customer_orders.h -- an order as its customer reaches it: its status
+ * (by token, tracking token or tracking cookie), the customer's own list,
+ * and cancelling while it is still pending.
+ */
+#ifndef TM_CUSTOMER_ORDERS_H
+#define TM_CUSTOMER_ORDERS_H
+
+#include "mod_timing.h"
+#include "tm_order_view.h"
+
+typedef enum {
+    TM_SEES_NOTHING = 0,    /* answered 404, like a missing id */
+    TM_SEES_AS_CUSTOMER,    /* contact details masked */
+    TM_SEES_AS_STAFF
+} tm_sight;
+
+/* What the caller may see of o: staff see all; the owner's token, the
+ * tracking token (?tracking_token=) or the tracking cookie see it masked. */
+tm_sight tm_order_sight(tm_ctx *c, const tm_order *o);
+
+int tm_orders_status(tm_ctx *c);        /* GET /api/orders/:id/status */
+int tm_orders_mine(tm_ctx *c);          /* GET /api/orders */
+int tm_orders_cancel(tm_ctx *c);        /* POST /api/orders/:id/cancel */
+
+/* Validates ?limit= and ?cursor=; answers 422 itself and returns 0. */
+int tm_page_params(tm_ctx *c, long max_limit, long dflt, long *limit,
+                   apr_int64_t *before);
+
+/* meta for a page of n items whose last id is last (0: none). */
+json_object *tm_page_meta(apr_pool_t *p, int n, long limit,
+                          apr_int64_t last);
+
+#endif /* TM_CUSTOMER_ORDERS_H */
