@@ -22,7 +22,7 @@
 #include "log.h"
 #include "stats.h"
 #include "timing_proto.h"
-#include "ws_session.h"
+#include "ws_output.h"
 
 /* Bounded so sessions are flushed (before sleep) between batches: the
  * output cap counts what wslay still holds, and a burst queued without a

@@ -5,10 +5,10 @@
  * then lets wslay do the framing on its non-blocking fd: wslay's callbacks
  * read and write the fd, and after every event the epoll mask is
  * recomputed from wslay_event_want_read/_write (both false: done, close).
- * This file holds the per-session policy: the connection message, the
- * JSON ping/pong, the output cap, the heartbeat, and saying goodbye.  What
- * to send to whom is decided by events.c and the hub; accepting, lists and
- * freeing are ws_server.c's.
+ * This file holds the per-session policy: the JSON ping/pong, the
+ * heartbeat and the shutdown goodbye.  Queueing under the output cap is
+ * ws_output.c's; what to send to whom is decided by events.c and the hub;
+ * accepting, lists and freeing are ws_server.c's.
  *
  * Closing is in two steps.  ws_session_close() closes the fd and leaves
  * the hub at once, but the memory (and the wslay context, which may be in
@@ -28,25 +28,15 @@
 #include "log.h"
 #include "messages.h"
 #include "stats.h"
+#include "ws_output.h"
 #include "ws_session.h"
 
 #define HANDSHAKE_TIMEOUT_MS    10000   /* accept to a decided request */
-#define SLOW_DRAIN_MS           5000    /* slow client: last words */
 #define READ_BUDGET             65536   /* bytes per session per wakeup */
-/* What one queued message costs beyond its payload: wslay's message struct
- * and queue cell with their malloc headers (about 100 bytes on 64-bit). */
-#define MSG_OVERHEAD            128
 
 static void on_io(loop *l, int fd, void *data, int mask);
 
 /* ---- life and death ---- */
-
-static void mark_dirty(ws_session *s)
-{
-    if (s->state != WS_DEAD) {
-        ws_server_mark_dirty(s->srv, s);
-    }
-}
 
 void ws_session_close(ws_session *s, const char *why)
 {
@@ -99,143 +89,6 @@ void ws_session_free(ws_session *s)
     free(s->raw);
     free(s->pre);
     free(s);
-}
-
-/* ---- queueing ---- */
-
-static void begin_close(ws_session *s, const char *reason, int code,
-                        long long grace_ms);
-static void drop_slow(ws_session *s);
-
-/* What wslay holds for the client, as memory.  Payload bytes alone are not
- * enough: wslay answers every protocol ping with a pong of the same
- * (possibly empty) payload, so a client that sends empty pings and never
- * reads would pile up pongs that count as nothing. */
-static size_t queued_bytes(const ws_session *s)
-{
-    return wslay_event_get_queued_msg_length(s->ctx)
-           + wslay_event_get_queued_msg_count(s->ctx) * MSG_OVERHEAD;
-}
-
-/* Is s over limit with extra more bytes queued?  Only what the socket will
- * not take counts as falling behind: events.c fans out a batch of
- * datagrams per wakeup before the loop flushes, and a client that reads
- * at once must not look slow for that.  So, past the limit, what can be
- * sent is sent first (never from inside wslay_event_recv, which is
- * mid-call).  1 over, 0 within, -1 when the write failed and s is closed. */
-static int over_limit(ws_session *s, size_t extra, size_t limit)
-{
-    if (queued_bytes(s) + extra <= limit) {
-        return 0;
-    }
-    if (!s->raw && !s->in_recv) {
-        if (wslay_event_send(s->ctx) != 0) {
-            ws_session_close(s, "write failed");
-            return -1;
-        }
-        /* The epoll mask follows what is left: the flush recomputes it. */
-        mark_dirty(s);
-    }
-    return queued_bytes(s) + extra > limit;
-}
-
-/* Queues one text message.  With the cap in force, a message that would
- * take the session past --max-queue turns it into a slow client instead.
- * Returns 0 when queued, -1 when not (the session may then be closing). */
-static int session_queue(ws_session *s, const char *msg, size_t len,
-                         int bypass_cap)
-{
-    struct wslay_event_msg m;
-    int rc;
-
-    if (s->state != WS_OPEN && !(bypass_cap && s->state == WS_CLOSING)) {
-        return -1;
-    }
-    /* wslay queues without limit, so the bound is ours to keep. */
-    if (!bypass_cap) {
-        int over = over_limit(s, len, s->cfg->max_queue);
-
-        if (over != 0) {
-            if (over == 1) {
-                drop_slow(s);
-            }
-            return -1;
-        }
-    }
-    m.opcode = WSLAY_TEXT_FRAME;
-    m.msg = (const uint8_t *)msg;
-    m.msg_length = len;
-    rc = wslay_event_queue_msg(s->ctx, &m);
-    if (rc == WSLAY_ERR_NO_MORE_MSG) {
-        return -1;      /* a close is already on its way */
-    }
-    if (rc != 0) {
-        ws_session_close(s, "cannot queue a message: out of memory");
-        return -1;
-    }
-    stats.messages_sent++;
-    mark_dirty(s);
-    return 0;
-}
-
-/* Says goodbye with {"type":"disconnect","reason":...}, then a close
- * frame.  wslay sends control frames ahead of queued messages, so the close
- * frame is queued only once the queue has drained (flush does that);
- * grace_ms bounds the whole goodbye. */
-static void begin_close(ws_session *s, const char *reason, int code,
-                        long long grace_ms)
-{
-    char *msg;
-
-    if (s->state != WS_OPEN) {
-        return;
-    }
-    hub_forget(s->hub, &s->member);
-    s->state = WS_CLOSING;
-    s->close_code = code;
-    s->close_reason = reason;
-    s->deadline_ms = loop_now_ms() + grace_ms;
-    msg = msg_typed("disconnect", reason);
-    if (msg) {
-        session_queue(s, msg, strlen(msg), 1);
-        free(msg);
-    }
-    mark_dirty(s);
-}
-
-/* Over --max-queue: the client is not keeping up.  It is told why, after
- * what it already has queued, and gets SLOW_DRAIN_MS to take it all. */
-static void drop_slow(ws_session *s)
-{
-    log_msg(LOG_INFO, "session %s: more than %zu bytes waiting, dropping a "
-            "slow client", s->client_id, s->cfg->max_queue);
-    stats.slow_clients_dropped++;
-    begin_close(s, "slow_client", WSLAY_CODE_POLICY_VIOLATION, SLOW_DRAIN_MS);
-}
-
-void ws_session_deliver(void *session, const char *msg, size_t len,
-                        void *baton)
-{
-    (void)baton;
-    session_queue(session, msg, len, 0);
-}
-
-/* The first message of every session. */
-static int queue_connection(ws_session *s, const char *epoch,
-                            int64_t last_event_id)
-{
-    struct timespec now;
-    char *msg;
-    int rc;
-
-    clock_gettime(CLOCK_REALTIME, &now);
-    msg = msg_connection(s->client_id, epoch, last_event_id, &now);
-    if (!msg) {
-        return -1;
-    }
-    rc = session_queue(s, msg, strlen(msg), 1);
-    free(msg);
-    return rc;
 }
 
 /* ---- wslay callbacks ---- */
@@ -348,7 +201,7 @@ static void on_msg_recv_cb(wslay_event_context_ptr ctx,
         && strcmp(json_object_get_string(type), "ping") == 0) {
         pong = msg_typed("pong", NULL);
         if (pong) {
-            session_queue(s, pong, strlen(pong), 0);
+            ws_out_queue(s, pong, strlen(pong), 0);
             free(pong);
         }
     }
@@ -442,14 +295,14 @@ static int session_recv(ws_session *s)
         return -1;
     }
     if (s->state == WS_OPEN) {
-        over = over_limit(s, 0, s->cfg->max_queue);
+        over = ws_out_over_limit(s, 0, s->cfg->max_queue);
         if (over == 1) {
-            drop_slow(s);
+            ws_out_drop_slow(s);
         }
         return over == -1 ? -1 : 0;
     }
     if (s->state == WS_CLOSING) {
-        over = over_limit(s, 0, 2 * s->cfg->max_queue);
+        over = ws_out_over_limit(s, 0, 2 * s->cfg->max_queue);
         if (over == 1) {
             ws_session_close(s, "output still growing while closing");
         }
@@ -515,7 +368,7 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
     s->last_recv_ms = loop_now_ms();
     s->next_ping_ms = s->last_recv_ms + s->cfg->ping_interval_ms;
     /* X-Timing-Last-Event and -Resume-Epoch wait for the replay ring. */
-    if (queue_connection(s, hs->epoch ? hs->epoch : "", last) != 0) {
+    if (ws_out_connection(s, hs->epoch ? hs->epoch : "", last) != 0) {
         ws_session_close(s, "cannot queue the connection message");
         return;
     }
@@ -644,13 +497,13 @@ void ws_session_tick(ws_session *s, long long now)
                     s->cfg->pong_timeout_ms / 1000);
             ws_session_close(s, "pong timeout");
         }
-        else if ((over = over_limit(s, 0, s->cfg->max_queue)) == 1) {
-            drop_slow(s);
+        else if ((over = ws_out_over_limit(s, 0, s->cfg->max_queue)) == 1) {
+            ws_out_drop_slow(s);
         }
         else if (over == 0 && now >= s->next_ping_ms) {
             s->next_ping_ms = now + s->cfg->ping_interval_ms;
             if (wslay_event_queue_msg(s->ctx, &ping) == 0) {
-                mark_dirty(s);
+                ws_out_mark_dirty(s);
             }
         }
         break;
@@ -672,7 +525,7 @@ void ws_session_shutdown(ws_session *s, long long grace_ms)
 
     switch (s->state) {
     case WS_OPEN:
-        begin_close(s, "shutdown", WSLAY_CODE_GOING_AWAY, grace_ms);
+        ws_out_begin_close(s, "shutdown", WSLAY_CODE_GOING_AWAY, grace_ms);
         break;
     case WS_CLOSING:
         if (s->deadline_ms > deadline) {

@@ -73,9 +73,4 @@ void ws_session_tick(ws_session *s, long long now);
 /* Says goodbye for a daemon shutdown (1001) within grace_ms. */
 void ws_session_shutdown(ws_session *s, long long grace_ms);
 
-/* A hub_send_fn: queues one text message to a session (the hub's owner
- * pointer), subject to the output cap. */
-void ws_session_deliver(void *session, const char *msg, size_t len,
-                        void *baton);
-
 #endif /* TIMING_WS_SESSION_H */
