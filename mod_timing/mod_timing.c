@@ -20,6 +20,7 @@
 #include "mod_timing.h"
 #include "tm_auth.h"
 #include "tm_db.h"
+#include "tm_events.h"
 #include "tm_health.h"
 #include "tm_json.h"
 #include "tm_menu.h"
@@ -392,6 +393,12 @@ static const tm_route routes[] = {
     { M_GET,   "admin/orders",          TM_STAFF, tm_admin_orders_list },
     { M_GET,   "admin/orders/:id",      TM_STAFF, tm_admin_orders_get },
     { M_PUT,   "admin/orders/:id/status", TM_STAFF, tm_admin_orders_status },
+    { M_GET,   "admin/events",          TM_STAFF, tm_events_list },
+    { M_GET,   "admin/websocket/stats", TM_STAFF, tm_events_ws_stats },
+    { M_PUT,   "admin/shop",            TM_ADMIN, tm_shop_update },
+    { M_POST,  "admin/menu",            TM_ADMIN, tm_menu_create },
+    { M_PUT,   "admin/menu/:id",        TM_ADMIN, tm_menu_update },
+    { M_DELETE, "admin/menu/:id",       TM_ADMIN, tm_menu_delete },
     { M_GET,   "admin/users",           TM_ADMIN, tm_users_list },
     { M_POST,  "admin/users",           TM_ADMIN, tm_users_create },
     { M_PATCH, "admin/users/:id",       TM_ADMIN, tm_users_update },

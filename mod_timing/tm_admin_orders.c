@@ -204,9 +204,8 @@ int tm_admin_orders_status(tm_ctx *c)
         tm_problem_add(&pr, "", "the body must be a JSON object");
         return tm_fail_problems(r, &pr);
     }
-    if (!json_object_object_get_ex(body, "status", &v) || !v
-        || !json_object_is_type(v, json_type_string)
-        || !tm_status_valid(to = json_object_get_string(v))) {
+    if (!json_object_object_get_ex(body, "status", &v)
+        || !tm_status_valid(to = tm_json_plain_string(v))) {
         tm_problem_add(&pr, "status", "must be one of pending, preparing, "
                        "ready, completed, cancelled");
     }

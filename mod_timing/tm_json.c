@@ -248,6 +248,12 @@ json_object *tm_json_body(request_rec *r, const char *body, apr_size_t len)
         return NULL;
     }
     tm_json_put_cleanup(r->pool, root);
+    if (!tm_json_finite(root, 0)) {
+        tm_fail(r, HTTP_BAD_REQUEST, "malformed_json",
+                "The body is not well-formed JSON (NaN and Infinity are not "
+                "JSON).");
+        return NULL;
+    }
     return root;
 }
 

@@ -109,6 +109,53 @@
     TM_SQL(IDEM_SAVE, "timing_idem_save", \
         "UPDATE idempotency_keys SET order_id = %s, status = %s," \
         " response = %s WHERE idem_key = %s") \
+    /* The event log; the last column says whether a row is younger \
+     * than the horizon (microseconds), where a gap before it may still \
+     * be filled by a transaction that has not committed yet. */ \
+    TM_SQL(EVENTS_AFTER, "timing_events_after", \
+        "SELECT id, message, created_at," \
+        " created_at > UTC_TIMESTAMP(3) - INTERVAL %s MICROSECOND" \
+        " FROM events WHERE id > %s ORDER BY id LIMIT %s") \
+    TM_SQL(MENU_GET, "timing_menu_get", \
+        "SELECT id, name, description, category, price_minor, available" \
+        " FROM menu_items WHERE id = %s") \
+    TM_SQL(MENU_INSERT, "timing_menu_insert", \
+        "INSERT INTO menu_items (name, description, category, price_minor," \
+        " available, position, created_at, updated_at)" \
+        " SELECT %s, %s, %s, %s, %s, COALESCE(MAX(position), 0) + 10," \
+        " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM menu_items") \
+    /* NULL keeps a column as it is. */ \
+    TM_SQL(MENU_UPDATE, "timing_menu_update", \
+        "UPDATE menu_items SET name = COALESCE(%s, name)," \
+        " description = COALESCE(%s, description)," \
+        " category = COALESCE(%s, category)," \
+        " price_minor = COALESCE(%s, price_minor)," \
+        " available = COALESCE(%s, available)," \
+        " updated_at = UTC_TIMESTAMP(3) WHERE id = %s") \
+    TM_SQL(SHOP_UPDATE, "timing_shop_update", \
+        "UPDATE shop SET name = COALESCE(%s, name)," \
+        " currency = COALESCE(%s, currency)," \
+        " timezone = COALESCE(%s, timezone)," \
+        " accepting_orders = COALESCE(%s, accepting_orders)," \
+        " updated_at = UTC_TIMESTAMP(3) WHERE id = 1") \
+    TM_SQL(TZ_KNOWN, "timing_tz_known", \
+        "SELECT CONVERT_TZ(UTC_TIMESTAMP(), '+00:00', %s) IS NOT NULL") \
+    /* The summary's day: the one asked for, or today in the shop's zone. */ \
+    TM_SQL(SHOP_TODAY, "timing_shop_today", \
+        "SELECT DATE(CONVERT_TZ(UTC_TIMESTAMP(3), '+00:00', timezone))," \
+        " currency FROM shop WHERE id = 1") \
+    TM_SQL(DAY_BY_STATUS, "timing_day_by_status", \
+        "SELECT status, COUNT(*), SUM(total_minor) FROM orders" \
+        " WHERE shop_date = %s GROUP BY status") \
+    TM_SQL(DAY_ITEMS, "timing_day_items", \
+        "SELECT i.menu_id, MAX(i.menu_name), SUM(i.quantity)," \
+        " SUM(i.quantity * i.price_minor) FROM order_items i" \
+        " JOIN orders o ON o.id = i.order_id" \
+        " WHERE o.shop_date = %s AND o.status <> 'cancelled'" \
+        " GROUP BY i.menu_id ORDER BY SUM(i.quantity) DESC, i.menu_id") \
+    TM_SQL(DAY_ORDERS, "timing_day_orders", TM_ORDER_SELECT \
+        " FROM orders o JOIN order_items i ON i.order_id = o.id" \
+        " WHERE o.shop_date = %s ORDER BY o.id, i.line_no") \
     TM_SQL(NOW, "timing_now", \
         "SELECT UTC_TIMESTAMP(3)") \
     TM_SQL(LAST_ID, "timing_last_id", \

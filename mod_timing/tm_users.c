@@ -267,9 +267,8 @@ static const char *staff_role(tm_problems *pr, json_object *body,
         }
         return NULL;
     }
-    role = json_object_is_type(v, json_type_string)
-           ? json_object_get_string(v) : "";
-    if (strcmp(role, "staff") && strcmp(role, "admin")) {
+    role = tm_json_plain_string(v);
+    if (!role || (strcmp(role, "staff") && strcmp(role, "admin"))) {
         tm_problem_add(pr, "role", "must be staff or admin");
         return NULL;
     }
@@ -332,6 +331,10 @@ int tm_users_update(tm_ctx *c)
         else {
             tm_problem_add(&pr, "disabled", "must be true or false");
         }
+    }
+    if (!pr.list->nelts && !name && !role && !password && disabled == -1) {
+        tm_problem_add(&pr, "", "give at least one of name, role, disabled "
+                       "and password");
     }
     if (pr.list->nelts) {
         return tm_fail_problems(r, &pr);

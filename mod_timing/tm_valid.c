@@ -5,6 +5,8 @@
  * database.  Text is trimmed, measured in characters, and refused when it
  * holds control characters (tab and newline are allowed in notes only).
  */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apr_strings.h"
@@ -189,6 +191,50 @@ const char *tm_valid_text(tm_problems *pr, json_object *obj, const char *key,
     return out;
 }
 
+const char *tm_json_plain_string(json_object *v)
+{
+    const char *s;
+
+    if (!v || !json_object_is_type(v, json_type_string)) {
+        return NULL;
+    }
+    s = json_object_get_string(v);
+    return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
+}
+
+int tm_json_finite(json_object *v, int depth)
+{
+    if (depth > 64) {
+        return 0;
+    }
+    switch (json_object_get_type(v)) {
+    case json_type_double:
+        return isfinite(json_object_get_double(v));
+    case json_type_array: {
+        size_t i, n = json_object_array_length(v);
+
+        for (i = 0; i < n; i++) {
+            if (!tm_json_finite(json_object_array_get_idx(v, i), depth + 1)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    case json_type_object: {
+        json_object_iter it;
+
+        json_object_object_foreachC(v, it) {
+            if (it.val && !tm_json_finite(it.val, depth + 1)) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    default:
+        return 1;
+    }
+}
+
 int tm_valid_email(const char *s)
 {
     const char *at = strchr(s, '@');
@@ -219,6 +265,87 @@ int tm_valid_phone(const char *s)
         }
     }
     return digits > 0;
+}
+
+int tm_valid_price(tm_problems *pr, json_object *obj, const char *key,
+                   int required, apr_int64_t *minor)
+{
+    json_object *v;
+    double d, cents;
+
+    if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
+        if (required) {
+            tm_problem_add(pr, key, "is required");
+        }
+        return 0;
+    }
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t n = json_object_get_int64(v);
+
+        if (n < 0 || n > 1000000) {
+            tm_problem_add(pr, key, "must be from 0 to 1000000");
+            return 0;
+        }
+        *minor = n * 100;
+        return 1;
+    }
+    if (!json_object_is_type(v, json_type_double)) {
+        tm_problem_add(pr, key, "must be a number");
+        return 0;
+    }
+    d = json_object_get_double(v);
+    cents = d * 100.0;
+    /* Two decimals at most: 12.345 is refused, 0.1 + 0.2 style noise in
+     * the last bits is not. */
+    if (!(d >= 0.0 && d <= 1000000.0)) {
+        tm_problem_add(pr, key, "must be from 0 to 1000000");
+        return 0;
+    }
+    if (cents - (double)(int64_t)(cents + 0.5) > 1e-6
+        || (double)(int64_t)(cents + 0.5) - cents > 1e-6) {
+        tm_problem_add(pr, key, "must have at most two decimals");
+        return 0;
+    }
+    *minor = (apr_int64_t)(cents + 0.5);
+    return 1;
+}
+
+int tm_valid_bool(tm_problems *pr, json_object *obj, const char *key)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
+        return -1;
+    }
+    if (!json_object_is_type(v, json_type_boolean)) {
+        tm_problem_add(pr, key, "must be true or false");
+        return -2;
+    }
+    return json_object_get_boolean(v) ? 1 : 0;
+}
+
+int tm_valid_date(const char *s)
+{
+    static const int days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                                31 };
+    int y, m, d, i;
+
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-') {
+        return 0;
+    }
+    for (i = 0; i < 10; i++) {
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) {
+            return 0;
+        }
+    }
+    y = atoi(s);
+    m = atoi(s + 5);
+    d = atoi(s + 8);
+    if (y < 2000 || y > 2999 || m < 1 || m > 12 || d < 1
+        || d > days[m - 1]) {
+        return 0;
+    }
+    return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
 
 /* An integer member in [min, max]; records a problem otherwise. */

@@ -51,6 +51,14 @@ const char *tm_valid_text(tm_problems *pr, json_object *obj, const char *key,
                           const char *field, const tm_text_rule *rule,
                           int required);
 
+/* The text of a JSON string value, or NULL when v is not a string or
+ * holds a NUL (json-c keeps a \u0000 inside; C would cut it short). */
+const char *tm_json_plain_string(json_object *v);
+
+/* 1 when no number anywhere in v is NaN or infinite: json-c accepts the
+ * NaN and Infinity literals, which JSON does not have. */
+int tm_json_finite(json_object *v, int depth);
+
 /* Text rules of the contract. */
 extern const tm_text_rule tm_rule_name, tm_rule_email, tm_rule_phone,
        tm_rule_order_note, tm_rule_item_note, tm_rule_password;
@@ -60,6 +68,19 @@ extern const tm_text_rule tm_rule_name, tm_rule_email, tm_rule_phone,
 int tm_valid_email(const char *s);
 /* Digits, spaces, + - ( ) only, and at least one digit. */
 int tm_valid_phone(const char *s);
+
+/* A price member: a JSON number from 0 to 1,000,000.00 with at most two
+ * decimals, as integer minor units.  1 when present and valid; 0 when
+ * absent (a problem if required) or invalid (a problem). */
+int tm_valid_price(tm_problems *pr, json_object *obj, const char *key,
+                   int required, apr_int64_t *minor);
+
+/* A boolean member: 1 true, 0 false, -1 absent; -2 and a problem when it
+ * is not a boolean. */
+int tm_valid_bool(tm_problems *pr, json_object *obj, const char *key);
+
+/* 1 when s is a real calendar date YYYY-MM-DD (years 2000-2999). */
+int tm_valid_date(const char *s);
 
 #define TM_ORDER_MAX_LINES  50
 #define TM_QUANTITY_MAX     99

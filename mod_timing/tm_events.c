@@ -1,0 +1,105 @@
+/*
+ * tm_events.c -- GET /api/admin/events and the daemon's figures.
+ *
+ * Event ids come from AUTO_INCREMENT, and concurrent transactions commit
+ * out of id order, so a read could see id 8 before id 7 exists.  Reads stay
+ * monotonic by answering only up to the first gap in ids that is younger
+ * than TimingEventHorizon: a younger gap may still fill, an older one is a
+ * rollback and never will (transactions are kept far shorter).
+ */
+#include "mod_timing.h"
+#include "tm_events.h"
+#include "tm_db.h"
+#include "tm_json.h"
+#include "tm_notify.h"
+#include "tm_query.h"
+#include "tm_time.h"
+#include "tm_valid.h"
+
+#include "apr_strings.h"
+#include "http_protocol.h"
+
+APLOG_USE_MODULE(timing);
+
+#define TM_STATS_TIMEOUT apr_time_from_msec(500)
+
+int tm_events_list(tm_ctx *c)
+{
+    request_rec *r = c->r;
+    const char *args[3];
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    json_object *list, *meta;
+    long after, limit;
+    apr_int64_t prev, last = 0;
+    tm_problems pr;
+    ap_dbd_t *dbd;
+    int n = 0, stopped = 0;
+
+    tm_problems_init(&pr, r->pool);
+    if (!tm_query_int(c->query, "after", 0, 2147483647L * 2, 0, &after)) {
+        tm_problem_add(&pr, "after", "must be an event id (0 or more)");
+    }
+    if (!tm_query_int(c->query, "limit", 1, 1000, 100, &limit)) {
+        tm_problem_add(&pr, "limit", "must be an integer from 1 to 1000");
+    }
+    if (pr.list->nelts) {
+        return tm_fail_problems(r, &pr);
+    }
+    dbd = tm_db_acquire(r);
+    args[0] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                           (apr_int64_t)c->conf->event_horizon);
+    args[1] = apr_ltoa(r->pool, after);
+    args[2] = apr_ltoa(r->pool, limit);
+    if (!dbd || tm_db_select(r, dbd, TM_Q_EVENTS_AFTER, &res, 3, args)
+                != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    list = json_object_new_array();
+    prev = after;
+    while (tm_db_next(r, dbd, res, &row)) {
+        apr_int64_t id = apr_atoi64(tm_db_col(dbd, row, 0));
+        int young = tm_db_col(dbd, row, 3)[0] == '1';
+        json_object *entry;
+        char iso[TM_ISO_LEN];
+
+        /* Keep draining rows after a stop: the driver needs them read. */
+        if (stopped || (id != prev + 1 && young)) {
+            stopped = 1;
+            continue;
+        }
+        entry = json_tokener_parse(tm_db_col(dbd, row, 1));
+        if (!entry) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00701)
+                          "event %" APR_INT64_T_FMT " holds no JSON", id);
+            stopped = 1;
+            continue;
+        }
+        json_object_object_add(entry, "event_id", json_object_new_int64(id));
+        json_object_object_add(entry, "created_at",
+                               tm_time_iso_from_db(tm_db_col(dbd, row, 2),
+                                                   iso) == 0
+                               ? json_object_new_string(iso) : NULL);
+        json_object_array_add(list, entry);
+        prev = last = id;
+        n++;
+    }
+    meta = json_object_new_object();
+    json_object_object_add(meta, "next_cursor", n == limit
+                           ? json_object_new_int64(last) : NULL);
+    json_object_object_add(meta, "count", json_object_new_int(n));
+    return tm_send(r, HTTP_OK, list, meta);
+}
+
+int tm_events_ws_stats(tm_ctx *c)
+{
+    json_object *stats;
+
+    if (tm_notify_stats(c->r, c->conf->event_socket, TM_STATS_TIMEOUT,
+                        &stats) != APR_SUCCESS) {
+        apr_table_setn(c->r->headers_out, "Retry-After", "5");
+        return tm_fail(c->r, HTTP_SERVICE_UNAVAILABLE, "events_unavailable",
+                       "The WebSocket service is not answering.");
+    }
+    return tm_send(c->r, HTTP_OK, json_object_get(stats), NULL);
+}
