@@ -19,6 +19,7 @@
  */
 #include "mod_timing.h"
 #include "tm_auth.h"
+#include "tm_cors.h"
 #include "tm_db.h"
 #include "tm_events.h"
 #include "tm_health.h"
@@ -28,6 +29,7 @@
 #include "tm_customer_orders.h"
 #include "tm_orders.h"
 #include "tm_query.h"
+#include "tm_summary.h"
 #include "tm_users.h"
 #include "tm_valid.h"
 #include "timing_proto.h"
@@ -393,6 +395,7 @@ static const tm_route routes[] = {
     { M_GET,   "admin/orders",          TM_STAFF, tm_admin_orders_list },
     { M_GET,   "admin/orders/:id",      TM_STAFF, tm_admin_orders_get },
     { M_PUT,   "admin/orders/:id/status", TM_STAFF, tm_admin_orders_status },
+    { M_GET,   "admin/summary",         TM_STAFF, tm_summary_get },
     { M_GET,   "admin/events",          TM_STAFF, tm_events_list },
     { M_GET,   "admin/websocket/stats", TM_STAFF, tm_events_ws_stats },
     { M_PUT,   "admin/shop",            TM_ADMIN, tm_shop_update },
@@ -476,6 +479,10 @@ static int api_handler(request_rec *r)
     }
     ctx.r = r;
     ctx.conf = ap_get_module_config(r->server->module_config, &timing_module);
+    tm_cors_apply(r, ctx.conf);
+    if (tm_error_document(r)) {
+        return OK;
+    }
 
     /* 1. Route and method. */
     if (strncmp(r->uri, TM_API_PREFIX, sizeof TM_API_PREFIX - 1)) {
@@ -495,11 +502,10 @@ static int api_handler(request_rec *r)
             return tm_fail(r, HTTP_NOT_FOUND, "not_found",
                            "No such endpoint.");
         }
-        apr_table_setn(r->headers_out, "Allow", allow);
         if (r->method_number == M_OPTIONS) {
-            r->status = HTTP_NO_CONTENT;
-            return OK;
+            return tm_cors_preflight(r, allow);
         }
+        apr_table_setn(r->headers_out, "Allow", allow);
         return tm_fail(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                        apr_psprintf(r->pool, "%s is not allowed here; "
                                     "allowed: %s.", r->method, allow));
