@@ -185,7 +185,7 @@ static int if_match(request_rec *r, apr_int64_t version)
 
 int tm_admin_orders_status(tm_ctx *c)
 {
-    static const tm_text_rule reason_rule = { 1, 200, 0 };
+    static const tm_text_rule reason_rule = { 1, 200, 0, 1 };
     request_rec *r = c->r;
     json_object *body = tm_json_body(r, c->body, c->body_len), *v;
     const char *to = NULL, *reason;

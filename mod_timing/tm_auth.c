@@ -293,7 +293,7 @@ int tm_auth_login(tm_ctx *c)
     email = tm_valid_text(&pr, body, "email", "email", &tm_rule_email, 1);
     /* Any length up to the maximum: a too-short password is just wrong. */
     password = tm_valid_text(&pr, body, "password", "password",
-                             &(tm_text_rule){ 1, 128, 0 }, 1);
+                             &(tm_text_rule){ 1, 128, 0, 0 }, 1);
     if (pr.list->nelts) {
         return tm_fail_problems(r, &pr);
     }

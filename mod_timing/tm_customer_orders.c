@@ -175,7 +175,7 @@ int tm_orders_mine(tm_ctx *c)
  * answering a bad body. */
 static int cancel_reason(tm_ctx *c, const char **reason)
 {
-    static const tm_text_rule rule = { 1, 200, 0 };
+    static const tm_text_rule rule = { 1, 200, 0, 1 };
     json_object *body;
     tm_problems pr;
 

@@ -100,8 +100,8 @@ int tm_menu_list(tm_ctx *c)
     return tm_send(r, HTTP_OK, items, NULL);
 }
 
-static const tm_text_rule description_rule = { 1, 1000, 1 };
-static const tm_text_rule category_rule = { 1, 50, 0 };
+static const tm_text_rule description_rule = { 0, 1000, 1, 0 };
+static const tm_text_rule category_rule = { 0, 50, 0, 0 };
 
 /* One menu item by id as JSON (NULL when missing); *rv on failure. */
 static json_object *load_item(request_rec *r, ap_dbd_t *dbd, const char *id,
@@ -242,7 +242,7 @@ int tm_menu_delete(tm_ctx *c)
 
 int tm_shop_update(tm_ctx *c)
 {
-    static const tm_text_rule zone_rule = { 1, 64, 0 };
+    static const tm_text_rule zone_rule = { 1, 64, 0, 0 };
     request_rec *r = c->r;
     json_object *body = tm_json_body(r, c->body, c->body_len);
     const char *args[4], *known;
@@ -261,7 +261,7 @@ int tm_shop_update(tm_ctx *c)
     }
     args[0] = tm_valid_text(&pr, body, "name", "name", &tm_rule_name, 0);
     args[1] = tm_valid_text(&pr, body, "currency", "currency",
-                            &(tm_text_rule){ 3, 3, 0 }, 0);
+                            &(tm_text_rule){ 3, 3, 0, 0 }, 0);
     if (args[1] && !(apr_isupper(args[1][0]) && apr_isupper(args[1][1])
                      && apr_isupper(args[1][2]))) {
         tm_problem_add(&pr, "currency", "must be an ISO 4217 code like THB");

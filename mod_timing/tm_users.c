@@ -261,7 +261,7 @@ static const char *staff_role(tm_problems *pr, json_object *body,
     json_object *v;
     const char *role;
 
-    if (!json_object_object_get_ex(body, "role", &v) || !v) {
+    if (!json_object_object_get_ex(body, "role", &v)) {
         if (required) {
             tm_problem_add(pr, "role", "is required: staff or admin");
         }
@@ -324,7 +324,7 @@ int tm_users_update(tm_ctx *c)
     role = staff_role(&pr, body, 0);
     password = tm_valid_text(&pr, body, "password", "password",
                              &tm_rule_password, 0);
-    if (json_object_object_get_ex(body, "disabled", &v) && v) {
+    if (json_object_object_get_ex(body, "disabled", &v)) {
         if (json_object_is_type(v, json_type_boolean)) {
             disabled = json_object_get_boolean(v);
         }

@@ -12,12 +12,12 @@
 #include "apr_strings.h"
 #include "tm_valid.h"
 
-const tm_text_rule tm_rule_name = { 1, 100, 0 };
-const tm_text_rule tm_rule_email = { 1, 254, 0 };
-const tm_text_rule tm_rule_phone = { 1, 30, 0 };
-const tm_text_rule tm_rule_order_note = { 1, 500, 1 };
-const tm_text_rule tm_rule_item_note = { 1, 200, 1 };
-const tm_text_rule tm_rule_password = { 8, 128, 0 };
+const tm_text_rule tm_rule_name = { 1, 100, 0, 0 };
+const tm_text_rule tm_rule_email = { 1, 254, 0, 1 };
+const tm_text_rule tm_rule_phone = { 1, 30, 0, 1 };
+const tm_text_rule tm_rule_order_note = { 1, 500, 1, 1 };
+const tm_text_rule tm_rule_item_note = { 1, 200, 1, 1 };
+const tm_text_rule tm_rule_password = { 8, 128, 0, 0 };
 
 int tm_utf8_valid(const char *str, size_t len)
 {
@@ -140,10 +140,16 @@ const char *tm_valid_text(tm_problems *pr, json_object *obj, const char *key,
     size_t len, chars;
     char *out;
 
-    if (!obj || !json_object_object_get_ex(obj, key, &v) || v == NULL) {
+    if (!obj || !json_object_object_get_ex(obj, key, &v)
+        || (v == NULL && rule->nullable)) {
         if (required) {
             tm_problem_add(pr, field, "is required");
         }
+        return NULL;
+    }
+    if (v == NULL) {
+        tm_problem_add(pr, field, required ? "is required"
+                                           : "must not be null");
         return NULL;
     }
     if (!json_object_is_type(v, json_type_string)) {
@@ -176,8 +182,8 @@ const char *tm_valid_text(tm_problems *pr, json_object *obj, const char *key,
         return NULL;
     }
     chars = tm_utf8_length(out);
-    if (chars == 0 && !required) {
-        return NULL;
+    if (chars == 0 && !required && rule->nullable) {
+        return NULL;            /* an empty optional field is no value */
     }
     if (chars < rule->min || chars > rule->max) {
         tm_problem_add(pr, field, rule->min > 1
@@ -273,7 +279,7 @@ int tm_valid_price(tm_problems *pr, json_object *obj, const char *key,
     json_object *v;
     double d, cents;
 
-    if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
+    if (!json_object_object_get_ex(obj, key, &v)) {
         if (required) {
             tm_problem_add(pr, key, "is required");
         }
@@ -314,7 +320,7 @@ int tm_valid_bool(tm_problems *pr, json_object *obj, const char *key)
 {
     json_object *v;
 
-    if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
+    if (!json_object_object_get_ex(obj, key, &v)) {
         return -1;
     }
     if (!json_object_is_type(v, json_type_boolean)) {

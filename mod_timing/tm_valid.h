@@ -26,6 +26,7 @@ size_t tm_utf8_length(const char *s);
 typedef struct tm_text_rule {
     size_t min, max;            /* characters, after trimming */
     int multiline;              /* tab and newline allowed (notes) */
+    int nullable;               /* JSON null means "none" (else a 422) */
 } tm_text_rule;
 
 /* One broken rule: the field's path ("items[0].quantity") and why. */

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import random
 import time
 import urllib.parse
 
@@ -33,8 +34,9 @@ class Answer:
 def request(stack, method, path, body=None, headers=None, host=None,
             source=None):
     """One HTTP/1.1 request on its own connection; never raises on status.
-    source: the loopback address to send from (127.x.y.z), for tests of
-    per-address limits."""
+    source: the loopback address to send from; by default a random
+    127.x.y.z, so per-address limits of one test never reach another."""
+    source = source or random_loopback()
     conn = http.client.HTTPConnection(
         host or "127.0.0.1", stack.port, timeout=30,
         source_address=(source, 0) if source else None)
@@ -50,6 +52,11 @@ def request(stack, method, path, body=None, headers=None, host=None,
                       {k.lower(): v for k, v in resp.getheaders()}, data)
     finally:
         conn.close()
+
+
+def random_loopback():
+    return "127.%d.%d.%d" % (random.randint(1, 254), random.randint(0, 255),
+                             random.randint(1, 254))
 
 
 def raw_request(stack, data, timeout=10):

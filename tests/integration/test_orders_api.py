@@ -241,11 +241,12 @@ def test_bad_ids_are_404(stack, admin_token):
 
 def test_idempotency_key_replays_and_refuses_reuse(stack):
     key = "key-%d" % random.randint(0, 10 ** 9)
+    ip = rnd_ip()       # without a token a key belongs to its address
     body = {"customer_info": {"name": "Idem"}, "items": ITEMS}
     first = request(stack, "POST", "/api/orders", body=body,
-                    headers={"Idempotency-Key": key})
+                    headers={"Idempotency-Key": key}, source=ip)
     again = request(stack, "POST", "/api/orders", body=body,
-                    headers={"Idempotency-Key": key})
+                    headers={"Idempotency-Key": key}, source=ip)
     assert first.status == again.status == 201
     assert first.json == again.json
     assert again.header("location") == first.header("location")
@@ -253,7 +254,11 @@ def test_idempotency_key_replays_and_refuses_reuse(stack):
                          % first.json["data"]["id"]) == [["1"]]
     other = request(stack, "POST", "/api/orders",
                     body=dict(body, note="different"),
-                    headers={"Idempotency-Key": key})
+                    headers={"Idempotency-Key": key}, source=ip)
+    elsewhere = request(stack, "POST", "/api/orders", body=body,
+                        headers={"Idempotency-Key": key}, source=rnd_ip())
+    assert elsewhere.status == 201
+    assert elsewhere.json["data"]["id"] != first.json["data"]["id"]
     assert other.status == 422
     assert other.json["error"]["code"] == "idempotency_key_reused"
 
