@@ -575,6 +575,18 @@ static int timing_fixups(request_rec *r)
                                      &timing_module), dir->ws_channel);
 }
 
+/* TRACE is refused before any <Location> applies, so Apache's own 405
+ * would be HTML; on the API it goes to our handler, which refuses it with
+ * the envelope (405 and Allow). */
+static int timing_map_to_storage(request_rec *r)
+{
+    if (r->method_number == M_TRACE
+        && !strncmp(r->uri, TM_API_PREFIX, sizeof TM_API_PREFIX - 1)) {
+        return OK;
+    }
+    return DECLINED;
+}
+
 static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
@@ -619,6 +631,8 @@ static void timing_register_hooks(apr_pool_t *p)
     static const char *const before_proxy[] = { "mod_proxy.c", NULL };
 
     ap_hook_fixups(timing_fixups, NULL, before_proxy, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(timing_map_to_storage, NULL, NULL,
+                           APR_HOOK_FIRST);
     ap_hook_handler(api_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(dbd, post_connect, tm_db_post_connect, NULL, NULL,
                       APR_HOOK_MIDDLE);

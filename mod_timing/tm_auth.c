@@ -276,7 +276,7 @@ int tm_auth_login(tm_ctx *c)
     apr_dbd_row_t *row;
     apr_time_t expires;
     char iso[TM_ISO_LEN], *account;
-    const char *address;
+    const char *address, *account_try = NULL, *address_try = NULL;
     int disabled = 0, retry = 1;
     tm_problems pr;
     ap_dbd_t *dbd;
@@ -304,11 +304,17 @@ int tm_auth_login(tm_ctx *c)
     account = apr_pstrcat(r->pool, "login:account:", email, NULL);
     ap_str_tolower(account);
     address = apr_pstrcat(r->pool, "login:address:", r->useragent_ip, NULL);
-    /* While limited, even the right password gets 429. */
-    if ((rv = tm_rate_check(r, dbd, account, TM_LOGIN_ACCOUNT_LIMIT,
-                            TM_LOGIN_WINDOW, &retry)) == APR_SUCCESS) {
-        rv = tm_rate_check(r, dbd, address, TM_LOGIN_ADDRESS_LIMIT,
-                           TM_LOGIN_WINDOW, &retry);
+    /* Every attempt is taken before the password is checked, so a burst
+     * cannot slip more guesses through than the limit; while limited,
+     * even the right password gets 429. */
+    rv = tm_rate_take(r, dbd, account, TM_LOGIN_ACCOUNT_LIMIT,
+                      TM_LOGIN_WINDOW, &retry, &account_try);
+    if (rv == APR_SUCCESS) {
+        rv = tm_rate_take(r, dbd, address, TM_LOGIN_ADDRESS_LIMIT,
+                          TM_LOGIN_WINDOW, &retry, &address_try);
+        if (rv != APR_SUCCESS) {
+            tm_rate_forget(r, dbd, account_try);
+        }
     }
     if (rv == APR_EAGAIN) {
         return tm_fail_rate_limited(r, retry, "Too many failed logins; "
@@ -336,14 +342,14 @@ int tm_auth_login(tm_ctx *c)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TMLOGNO(00203)
                       "login refused for %s", user ? "a known account"
                                                   : "an unknown address");
-        if (tm_rate_add(r, dbd, account) != APR_SUCCESS
-            || tm_rate_add(r, dbd, address) != APR_SUCCESS) {
-            return tm_fail_db(r);
-        }
+        /* The attempts taken stay: they were failures. */
         return tm_fail(r, HTTP_UNAUTHORIZED, "invalid_credentials",
                        "The e-mail address or password is wrong.");
     }
+    /* A good login clears the account's failures; for the address it
+     * only was not one. */
     tm_rate_clear(r, dbd, account);
+    tm_rate_forget(r, dbd, address_try);
     token = tm_auth_issue(r->pool, c->conf, user_id, role, name, &expires);
     if (!token) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00204)

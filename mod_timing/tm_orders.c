@@ -43,6 +43,7 @@ typedef struct placement {
     const tm_order_input *in;
     tm_order o;
     const char *token, *idem_key, *request_hash;
+    const char *now, *shop_date;    /* database text */
     tm_announcement a;
 } placement;
 
@@ -108,10 +109,13 @@ static const char *sha1_hex(apr_pool_t *p, const char *data, apr_size_t len)
     return hex;
 }
 
-/* Everything inside the transaction.  Returns OK, HTTP_CONFLICT (shop
- * closed), HTTP_SEE_OTHER (the Idempotency-Key is taken: replay it) or
- * HTTP_SERVICE_UNAVAILABLE. */
-static int write_order(placement *pl)
+/* Before the transaction: the time, the shop's date and whether it takes
+ * orders, then the day's next pickup number in a statement of its own.
+ * The counter row is every order's hot spot: committed on its own it is
+ * locked for one statement, not for the whole order.  (An order that then
+ * fails leaves a gap in the day's numbers, which harms nobody.)  Returns
+ * OK, HTTP_CONFLICT (shop closed) or HTTP_SERVICE_UNAVAILABLE. */
+static int prepare_order(placement *pl)
 {
     request_rec *r = pl->c->r;
     apr_pool_t *p = r->pool;
@@ -119,43 +123,23 @@ static int write_order(placement *pl)
     tm_order *o = &pl->o;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
-    const char *now, *shop_date = NULL, *v, *args[12];
-    apr_array_header_t *ids;
+    const char *v, *args[1];
     apr_status_t rv;
-    int accepting = 0, i;
+    int accepting = 0;
 
-    if (pl->idem_key) {
-        args[0] = pl->idem_key;
-        args[1] = pl->request_hash;
-        if (tm_db_exec(r, dbd, TM_Q_IDEM_EXPIRE, NULL, 1, args)
-            != APR_SUCCESS) {
-            return HTTP_SERVICE_UNAVAILABLE;
-        }
-        rv = tm_db_exec(r, dbd, TM_Q_IDEM_CLAIM, NULL, 2, args);
-        if (rv == APR_EEXIST) {
-            return HTTP_SEE_OTHER;
-        }
-        if (rv != APR_SUCCESS) {
-            return HTTP_SERVICE_UNAVAILABLE;
-        }
-    }
-    now = tm_db_value(r, dbd, TM_Q_NOW, 0, NULL, &rv);
-    if (!now) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    args[0] = now;
-    if (tm_db_select(r, dbd, TM_Q_SHOP_FOR_ORDER, &res, 1, args)
+    if (tm_db_select(r, dbd, TM_Q_SHOP_FOR_ORDER, &res, 0, NULL)
         != APR_SUCCESS) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     while (tm_db_next(r, dbd, res, &row)) {
-        v = tm_db_col(dbd, row, 0);
-        shop_date = v ? apr_pstrdup(p, v) : NULL;
-        o->currency = apr_pstrdup(p, tm_db_col(dbd, row, 1));
-        accepting = tm_db_col(dbd, row, 2)[0] == '1';
-        pl->a.epoch = apr_pstrdup(p, tm_db_col(dbd, row, 3));
+        pl->now = apr_pstrdup(p, tm_db_col(dbd, row, 0));
+        v = tm_db_col(dbd, row, 1);
+        pl->shop_date = v ? apr_pstrdup(p, v) : NULL;
+        o->currency = apr_pstrdup(p, tm_db_col(dbd, row, 2));
+        accepting = tm_db_col(dbd, row, 3)[0] == '1';
+        pl->a.epoch = apr_pstrdup(p, tm_db_col(dbd, row, 4));
     }
-    if (!shop_date) {
+    if (!pl->shop_date) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00501)
                       "cannot compute the shop's date: is the shop's "
                       "timezone valid and are MariaDB's time zone tables "
@@ -165,13 +149,41 @@ static int write_order(placement *pl)
     if (!accepting) {
         return HTTP_CONFLICT;
     }
-
-    args[0] = shop_date;
+    args[0] = pl->shop_date;
     if (tm_db_exec(r, dbd, TM_Q_PICKUP_NEXT, NULL, 1, args) != APR_SUCCESS
         || !(v = tm_db_value(r, dbd, TM_Q_LAST_ID, 0, NULL, &rv))) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     o->pickup_number = apr_atoi64(v);
+    return OK;
+}
+
+/* Everything inside the transaction.  Returns OK, HTTP_SEE_OTHER (the
+ * Idempotency-Key is taken: replay it) or HTTP_SERVICE_UNAVAILABLE. */
+static int write_order(placement *pl)
+{
+    request_rec *r = pl->c->r;
+    apr_pool_t *p = r->pool;
+    ap_dbd_t *dbd = pl->dbd;
+    tm_order *o = &pl->o;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row;
+    const char *now = pl->now, *shop_date = pl->shop_date, *v, *args[12];
+    apr_array_header_t *ids;
+    apr_status_t rv;
+    int i;
+
+    if (pl->idem_key) {
+        args[0] = pl->idem_key;
+        args[1] = pl->request_hash;
+        rv = tm_db_exec(r, dbd, TM_Q_IDEM_CLAIM, NULL, 2, args);
+        if (rv == APR_EEXIST) {
+            return HTTP_SEE_OTHER;
+        }
+        if (rv != APR_SUCCESS) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
 
     args[0] = shop_date;
     args[1] = i64(p, o->pickup_number);
@@ -260,9 +272,9 @@ static void set_order_headers(request_rec *r, apr_int64_t id,
                                 TM_TRACKING_COOKIE_AGE));
 }
 
-/* The Idempotency-Key was used before: its first answer again, or 422
- * when it came with another body. */
-static int replay(placement *pl)
+/* When the Idempotency-Key has a finished answer: that answer again, or
+ * 422 when it came with another body.  DECLINED when the key is new. */
+static int known_key(placement *pl)
 {
     request_rec *r = pl->c->r;
     const char *args[1] = { pl->idem_key };
@@ -282,10 +294,7 @@ static int replay(placement *pl)
         response = apr_pstrdup(r->pool, tm_db_col(pl->dbd, row, 2));
     }
     if (!hash || status == 0) {
-        /* Gone (expired meanwhile) or its first request rolled back. */
-        return tm_fail(r, HTTP_CONFLICT, "idempotency_conflict",
-                       "A request with this Idempotency-Key did not finish; "
-                       "send it again.");
+        return DECLINED;
     }
     if (strcmp(hash, pl->request_hash)) {
         return tm_fail(r, HTTP_UNPROCESSABLE_ENTITY, "idempotency_key_reused",
@@ -335,6 +344,20 @@ static int idempotency_key(placement *pl, tm_problems *pr)
     return 1;
 }
 
+/* The key was claimed by a request that finished meanwhile: replay it. */
+static int replay(placement *pl)
+{
+    int status = known_key(pl);
+
+    if (status != DECLINED) {
+        return status;
+    }
+    /* Gone (expired meanwhile) or its first request rolled back. */
+    return tm_fail(pl->c->r, HTTP_CONFLICT, "idempotency_conflict",
+                   "A request with this Idempotency-Key did not finish; "
+                   "send it again.");
+}
+
 /* Prices and names from the menu; problems for unknown or unavailable
  * items. */
 static int price_lines(placement *pl, apr_hash_t *menu, tm_problems *pr)
@@ -363,16 +386,69 @@ static int price_lines(placement *pl, apr_hash_t *menu, tm_problems *pr)
     return pr->list->nelts == 0;
 }
 
+/* Placement proper; returns HTTP_CREATED after answering 201, or the
+ * handler's OK after answering anything else. */
+static int order_in_transaction(placement *pl)
+{
+    request_rec *r = pl->c->r;
+    tm_ctx *c = pl->c;
+    json_object *answer;
+    const char *text;
+    tm_txn *txn;
+    int status;
+
+    status = prepare_order(pl);
+    if (status == HTTP_CONFLICT) {
+        return tm_fail(r, HTTP_CONFLICT, "shop_closed",
+                       "The shop is not taking orders right now.");
+    }
+    if (status != OK || tm_db_begin(r, pl->dbd, &txn) != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    status = write_order(pl);
+    if (status == OK) {
+        answer = tm_order_json(r->pool, &pl->o, 0);
+        json_object_object_add(answer, "tracking_token",
+                               json_object_new_string(pl->token));
+        text = tm_envelope_text(r->pool, answer);
+        if (pl->idem_key) {
+            const char *args[4] = { apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                                 pl->o.id),
+                                    "201", text, pl->idem_key };
+
+            if (tm_db_exec(r, pl->dbd, TM_Q_IDEM_SAVE, NULL, 4, args)
+                != APR_SUCCESS) {
+                status = HTTP_SERVICE_UNAVAILABLE;
+            }
+        }
+    }
+    if (status != OK) {
+        tm_db_rollback(txn);
+        if (status == HTTP_SEE_OTHER) {
+            return replay(pl);
+        }
+        return tm_fail_db(r);
+    }
+    if (tm_db_commit(txn) != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+
+    /* Committed: the order exists whatever happens next. */
+    tm_order_announce(r, c->conf, &pl->a);
+    set_order_headers(r, pl->o.id, pl->token);
+    tm_send_text(r, HTTP_CREATED, text);
+    return HTTP_CREATED;
+}
+
 int tm_orders_create(tm_ctx *c)
 {
     request_rec *r = c->r;
-    json_object *body = tm_json_body(r, c->body, c->body_len), *answer;
-    const char *bucket, *text;
+    json_object *body = tm_json_body(r, c->body, c->body_len);
+    const char *bucket, *attempt = NULL;
     placement pl = { 0 };
     tm_order_input in;
     tm_problems pr;
     apr_hash_t *menu;
-    tm_txn *txn;
     int status, retry = 1;
     apr_status_t rv;
 
@@ -389,18 +465,6 @@ int tm_orders_create(tm_ctx *c)
     pl.dbd = tm_db_acquire(r);
     if (!pl.dbd) {
         return tm_fail_db(r);
-    }
-    bucket = apr_pstrcat(r->pool, "orders:address:", r->useragent_ip, NULL);
-    if (c->conf->order_rate_limit > 0) {
-        rv = tm_rate_check(r, pl.dbd, bucket, c->conf->order_rate_limit, 60,
-                           &retry);
-        if (rv == APR_EAGAIN && !pl.idem_key) {
-            return tm_fail_rate_limited(r, retry, "Too many orders from this "
-                                        "address; try again shortly.");
-        }
-        if (rv != APR_SUCCESS && rv != APR_EAGAIN) {
-            return tm_fail_db(r);
-        }
     }
     if (!(menu = load_menu(r, pl.dbd))) {
         return tm_fail_db(r);
@@ -420,46 +484,37 @@ int tm_orders_create(tm_ctx *c)
                        "No random bytes for a tracking token; try again.");
     }
 
-    if (tm_db_begin(r, pl.dbd, &txn) != APR_SUCCESS) {
-        return tm_fail_db(r);
-    }
-    status = write_order(&pl);
-    if (status == OK) {
-        answer = tm_order_json(r->pool, &pl.o, 0);
-        json_object_object_add(answer, "tracking_token",
-                               json_object_new_string(pl.token));
-        text = tm_envelope_text(r->pool, answer);
-        if (pl.idem_key) {
-            const char *args[4] = { apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                                 pl.o.id),
-                                    "201", text, pl.idem_key };
+    /* A key seen before is answered before anything is taken for the new
+     * order; the claim inside the transaction settles races. */
+    if (pl.idem_key) {
+        const char *args[1] = { pl.idem_key };
 
-            if (tm_db_exec(r, pl.dbd, TM_Q_IDEM_SAVE, NULL, 4, args)
-                != APR_SUCCESS) {
-                status = HTTP_SERVICE_UNAVAILABLE;
-            }
+        if (tm_db_exec(r, pl.dbd, TM_Q_IDEM_EXPIRE, NULL, 1, args)
+            != APR_SUCCESS) {
+            return tm_fail_db(r);
+        }
+        status = known_key(&pl);
+        if (status != DECLINED) {
+            return status;
         }
     }
-    if (status != OK) {
-        tm_db_rollback(txn);
-        if (status == HTTP_SEE_OTHER) {
-            return replay(&pl);
-        }
-        if (status == HTTP_CONFLICT) {
-            return tm_fail(r, HTTP_CONFLICT, "shop_closed",
-                           "The shop is not taking orders right now.");
-        }
-        return tm_fail_db(r);
-    }
-    if (tm_db_commit(txn) != APR_SUCCESS) {
-        return tm_fail_db(r);
-    }
-
-    /* Committed: the order exists whatever happens next. */
-    tm_order_announce(r, c->conf, &pl.a);
+    /* The creation is taken from the address's allowance first (so a
+     * burst cannot overshoot it) and given back if no order results. */
     if (c->conf->order_rate_limit > 0) {
-        tm_rate_add(r, pl.dbd, bucket);
+        bucket = apr_pstrcat(r->pool, "orders:address:", r->useragent_ip,
+                             NULL);
+        rv = tm_rate_take(r, pl.dbd, bucket, c->conf->order_rate_limit, 60,
+                          &retry, &attempt);
+        if (rv == APR_EAGAIN) {
+            return tm_fail_rate_limited(r, retry, "Too many orders from this "
+                                        "address; try again shortly.");
+        }
+        if (rv != APR_SUCCESS) {
+            return tm_fail_db(r);
+        }
     }
-    set_order_headers(r, pl.o.id, pl.token);
-    return tm_send_text(r, HTTP_CREATED, text);
+    if (order_in_transaction(&pl) != HTTP_CREATED) {
+        tm_rate_forget(r, pl.dbd, attempt);
+    }
+    return OK;
 }

@@ -14,13 +14,13 @@
 
 APLOG_USE_MODULE(timing);
 
-apr_status_t tm_rate_check(request_rec *r, ap_dbd_t *dbd, const char *bucket,
-                           int limit, int window, int *retry_after)
+static apr_status_t count(request_rec *r, ap_dbd_t *dbd, const char *bucket,
+                          int limit, int window, int *retry_after)
 {
     const char *args[3];
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
-    long count = 0, retry = 1;
+    long n = 0, retry = 1;
 
     args[0] = apr_itoa(r->pool, window);
     args[1] = bucket;
@@ -32,27 +32,48 @@ apr_status_t tm_rate_check(request_rec *r, ap_dbd_t *dbd, const char *bucket,
     while (tm_db_next(r, dbd, res, &row)) {
         const char *left = tm_db_col(dbd, row, 1);
 
-        count = atol(tm_db_col(dbd, row, 0));
+        n = atol(tm_db_col(dbd, row, 0));
         retry = left ? atol(left) : 1;
     }
-    if (count < limit) {
+    if (n <= limit) {
         return APR_SUCCESS;
     }
     *retry_after = retry < 1 ? 1 : (int)retry;
     return APR_EAGAIN;
 }
 
-apr_status_t tm_rate_add(request_rec *r, ap_dbd_t *dbd, const char *bucket)
+apr_status_t tm_rate_take(request_rec *r, ap_dbd_t *dbd, const char *bucket,
+                          int limit, int window, int *retry_after,
+                          const char **attempt)
 {
     const char *args[1] = { bucket };
     apr_uint32_t dice;
+    apr_status_t rv;
 
-    /* About one add in a hundred also drops rows older than a day. */
+    /* About one take in a hundred also drops rows older than a day. */
     if (apr_generate_random_bytes((unsigned char *)&dice, sizeof dice)
         == APR_SUCCESS && dice % 100 == 0) {
         tm_db_exec(r, dbd, TM_Q_RATE_PURGE, NULL, 0, NULL);
     }
-    return tm_db_exec(r, dbd, TM_Q_RATE_ADD, NULL, 1, args);
+    if (tm_db_exec(r, dbd, TM_Q_RATE_ADD, NULL, 1, args) != APR_SUCCESS
+        || !(*attempt = tm_db_value(r, dbd, TM_Q_LAST_ID, 0, NULL, &rv))) {
+        return APR_EGENERAL;
+    }
+    rv = count(r, dbd, bucket, limit, window, retry_after);
+    if (rv != APR_SUCCESS) {
+        tm_rate_forget(r, dbd, *attempt);
+        *attempt = NULL;
+    }
+    return rv;
+}
+
+apr_status_t tm_rate_forget(request_rec *r, ap_dbd_t *dbd,
+                            const char *attempt)
+{
+    const char *args[1] = { attempt };
+
+    return attempt ? tm_db_exec(r, dbd, TM_Q_RATE_FORGET, NULL, 1, args)
+                   : APR_SUCCESS;
 }
 
 apr_status_t tm_rate_clear(request_rec *r, ap_dbd_t *dbd, const char *bucket)

@@ -10,15 +10,18 @@
 #include "apr_dbd.h"
 #include "mod_dbd.h"
 
-/* How many attempts bucket has had in the last `window` seconds.  When
- * there are `limit` or more, returns APR_EAGAIN with *retry_after set to
- * the seconds until one leaves the window; APR_SUCCESS when under it;
- * another error when the database failed (logged). */
-apr_status_t tm_rate_check(request_rec *r, ap_dbd_t *dbd, const char *bucket,
-                           int limit, int window, int *retry_after);
+/* Takes one attempt from bucket: records it first, then counts, so that
+ * concurrent attempts see each other and at most `limit` get through in
+ * any window.  APR_SUCCESS with *attempt (its row, for tm_rate_forget);
+ * APR_EAGAIN with *retry_after when over the limit (nothing recorded);
+ * another error when the database failed. */
+apr_status_t tm_rate_take(request_rec *r, ap_dbd_t *dbd, const char *bucket,
+                          int limit, int window, int *retry_after,
+                          const char **attempt);
 
-/* Records one attempt in bucket (and now and then forgets day-old ones). */
-apr_status_t tm_rate_add(request_rec *r, ap_dbd_t *dbd, const char *bucket);
+/* Forgets one attempt taken with tm_rate_take (it did not count). */
+apr_status_t tm_rate_forget(request_rec *r, ap_dbd_t *dbd,
+                            const char *attempt);
 
 /* Forgets every attempt of bucket (an account after a good login). */
 apr_status_t tm_rate_clear(request_rec *r, ap_dbd_t *dbd, const char *bucket);

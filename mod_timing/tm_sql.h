@@ -60,6 +60,8 @@
     TM_SQL(RATE_ADD, "timing_rate_add", \
         "INSERT INTO rate_events (bucket, created_at)" \
         " VALUES (%s, UTC_TIMESTAMP(3))") \
+    TM_SQL(RATE_FORGET, "timing_rate_forget", \
+        "DELETE FROM rate_events WHERE id = %s") \
     TM_SQL(RATE_CLEAR, "timing_rate_clear", \
         "DELETE FROM rate_events WHERE bucket = %s") \
     TM_SQL(RATE_PURGE, "timing_rate_purge", \
@@ -160,12 +162,13 @@
         "SELECT UTC_TIMESTAMP(3)") \
     TM_SQL(LAST_ID, "timing_last_id", \
         "SELECT LAST_INSERT_ID()") \
-    /* The shop's date in its own timezone (needs MariaDB's zone tables), \
-     * locked so settings cannot change under an order being placed. */ \
+    /* Now, and the shop's date now in its own timezone (needs MariaDB's \
+     * zone tables), with what placing an order needs of the shop. */ \
     TM_SQL(SHOP_FOR_ORDER, "timing_shop_for_order", \
-        "SELECT DATE(CONVERT_TZ(%s, '+00:00', timezone)), currency," \
-        " accepting_orders, (SELECT epoch FROM timing_epoch WHERE id = 1)" \
-        " FROM shop WHERE id = 1 LOCK IN SHARE MODE") \
+        "SELECT t.now, DATE(CONVERT_TZ(t.now, '+00:00', s.timezone))," \
+        " s.currency, s.accepting_orders," \
+        " (SELECT epoch FROM timing_epoch WHERE id = 1)" \
+        " FROM shop s, (SELECT UTC_TIMESTAMP(3) AS now) t WHERE s.id = 1") \
     TM_SQL(MENU_PRICES, "timing_menu_prices", \
         "SELECT id, name, price_minor, available FROM menu_items") \
     /* LAST_INSERT_ID(expr) hands the new number to this connection only. */ \

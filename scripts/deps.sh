@@ -12,7 +12,7 @@ PACKAGES="
   mariadb-server-core mariadb-client tzdata
   libjson-c-dev libjwt-dev libwslay-dev libcunit1-dev
   gcc make pkg-config libc6-dev
-  python3 python3-pytest python3-websockets
+  python3 python3-pytest python3-websockets wrk
 "
 
 missing=""
