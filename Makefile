@@ -28,6 +28,7 @@ MODULE_SO   := mod_timing/.libs/mod_timing.so
 
 # Pure logic (no httpd.h, no event loop) that the CUnit tests link directly.
 UNIT_PURE   := $(wildcard mod_timing/tm_valid.c mod_timing/tm_time.c \
+                 mod_timing/tm_status.c mod_timing/tm_mask.c \
                  mod_timing/tm_money.c mod_timing/tm_query.c \
                  timing-eventd/handshake.c timing-eventd/hub.c)
 UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
