@@ -121,6 +121,36 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
     }
 }
 
+/* The daemon's queue of datagrams is short (net.unix.max_dgram_qlen, 10
+ * on many machines), so a burst of orders can find it full for a moment.
+ * On a connected socket poll() says when it has room again: wait for
+ * that, but never long.  A daemon that is down refuses at once. */
+#define TM_NOTIFY_WAIT_MS 200
+
+static int send_waiting(int fd, const void *buf, size_t len)
+{
+    apr_time_t deadline = apr_time_now()
+                          + apr_time_from_msec(TM_NOTIFY_WAIT_MS);
+
+    for (;;) {
+        struct pollfd pfd = { fd, POLLOUT, 0 };
+        apr_interval_time_t left;
+
+        if (send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len) {
+            return 0;
+        }
+        if (errno != EAGAIN && errno != EINTR) {
+            return -1;
+        }
+        left = deadline - apr_time_now();
+        if (left <= 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+        poll(&pfd, 1, (int)((left + 999) / 1000));
+    }
+}
+
 void tm_notify_event(request_rec *r, const char *socket_path,
                      const char *epoch, apr_int64_t event_id,
                      apr_int64_t order_id, const char *type,
@@ -161,9 +191,8 @@ void tm_notify_event(request_rec *r, const char *socket_path,
 
     fd = dgram_socket(r->pool);
     if (fd < 0 || socket_address(socket_path, &daemon) != 0
-        || sendto(fd, datagram, TP_HEADER_LEN + len, 0,
-                  (struct sockaddr *)&daemon, sizeof daemon)
-           != (ssize_t)(TP_HEADER_LEN + len)) {
+        || connect(fd, (struct sockaddr *)&daemon, sizeof daemon) != 0
+        || send_waiting(fd, datagram, TP_HEADER_LEN + len) != 0) {
         /* Down or full: the event is in the log, clients will resync. */
         apr_atomic_inc32(&failed_sends);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00402)

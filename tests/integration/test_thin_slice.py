@@ -353,3 +353,20 @@ def test_upgrade_with_forged_tokens_is_401(stack):
 def test_upgrade_with_a_customer_token_is_403(stack):
     token = make_jwt(jwt_secret(stack), role="customer", sub="5")
     assert upgrade_status(stack, "/admin?token=" + token) == 403
+
+
+def test_a_burst_of_orders_loses_no_notification(stack, admin_token):
+    """The daemon's datagram queue is short (net.unix.max_dgram_qlen);
+    a burst of concurrent orders must still reach it, every one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def stats():
+        return request(stack, "GET", "/api/admin/websocket/stats",
+                       headers={"Authorization": "Bearer " + admin_token}
+                       ).json["data"]["events_received"]
+
+    before = stats()
+    with ThreadPoolExecutor(32) as pool:
+        answers = list(pool.map(lambda _: post_order(stack), range(200)))
+    assert [a.status for a in answers] == [201] * 200
+    assert stats() - before == 200
