@@ -9,6 +9,7 @@
 #include "mod_timing.h"
 #include "tm_db.h"
 
+#include "apr_atomic.h"
 #include "apr_optional.h"
 #include "apr_strings.h"
 
@@ -68,11 +69,25 @@ void tm_db_register_statements(server_rec *s)
     }
 }
 
+/* After the database restarts, every pooled connection is dead, and
+ * mod_dbd finds out one acquire at a time (it pings, drops the connection
+ * and returns NULL).  Trying once more than the pool can hold always
+ * reaches a fresh connection instead of failing a request per dead one;
+ * with the database down each try is an immediate refusal on its socket.
+ * The pool's size is learnt from mod_dbd when it opens a connection. */
+#define TM_DB_TRIES_BEFORE_KNOWN 8
+static volatile apr_uint32_t db_tries = TM_DB_TRIES_BEFORE_KNOWN;
+
 apr_status_t tm_db_post_connect(apr_pool_t *p, dbd_cfg_t *cfg, ap_dbd_t *dbd)
 {
     size_t i;
     int rows;
 
+#if APR_HAS_THREADS
+    if (cfg->nmax > 0 && cfg->nmax < 1000) {
+        apr_atomic_set32(&db_tries, (apr_uint32_t)cfg->nmax + 1);
+    }
+#endif
     for (i = 0; i < sizeof session_settings / sizeof *session_settings; i++) {
         int rv = apr_dbd_query(dbd->driver, dbd->handle, &rows,
                                session_settings[i]);
@@ -89,19 +104,13 @@ apr_status_t tm_db_post_connect(apr_pool_t *p, dbd_cfg_t *cfg, ap_dbd_t *dbd)
     return APR_SUCCESS;
 }
 
-/* After the database restarts, every pooled connection is dead, and
- * mod_dbd finds out one acquire at a time (it pings, drops the connection
- * and returns NULL).  A few more tries reach a fresh connection instead
- * of failing a request per dead one; with the database down, each try is
- * an immediate refusal on its socket. */
-#define TM_DB_TRIES 8
 
 ap_dbd_t *tm_db_acquire(request_rec *r)
 {
     ap_dbd_t *dbd = NULL;
     int i;
 
-    for (i = 0; !dbd && i < TM_DB_TRIES; i++) {
+    for (i = 0; !dbd && i < (int)apr_atomic_read32(&db_tries); i++) {
         dbd = dbd_acquire(r);
     }
 
@@ -117,7 +126,7 @@ ap_dbd_t *tm_db_borrow(request_rec *r)
     ap_dbd_t *dbd = NULL;
     int i;
 
-    for (i = 0; !dbd && i < TM_DB_TRIES; i++) {
+    for (i = 0; !dbd && i < (int)apr_atomic_read32(&db_tries); i++) {
         dbd = dbd_open(r->pool, r->server);
     }
 
