@@ -69,11 +69,11 @@ end
 """
 
 
-def wrk(url, script, method="GET", body="", auth=""):
+def wrk(url, script, method="GET", body="", auth="", seconds=None):
     env = dict(os.environ, BENCH_METHOD=method, BENCH_BODY=body,
                BENCH_AUTH=auth)
     out = subprocess.run(["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d",
-                          "%ds" % SECONDS, "-s", script, url],
+                          "%ds" % (seconds or SECONDS), "-s", script, url],
                          capture_output=True, text=True, env=env,
                          check=True).stdout
     m = re.search(r"BENCH p50=([\d.]+) p99=([\d.]+) rps=([\d.]+) "
@@ -207,6 +207,7 @@ def main():
                                              "p99 ms", "vs ceil", "non2xx"))
         ceiling = None
         for label, url, kw in runs:
+            wrk(url, script, seconds=2, **kw)   # warm pools and workers
             r = wrk(url, script, **kw)
             ceiling = ceiling or r["rps"]
             print("%-28s %9.0f %8.2f %8.2f %7.0f%% %7d" % (

@@ -217,6 +217,9 @@ class Stack:
             "--innodb-buffer-pool-size=128M",
             "--max-connections=400",
             "--skip-name-resolve",
+            # Many short statements from mod_dbd's pools: a thread pool
+            # serves them without a thread (and switch) per connection.
+            "--thread-handling=pool-of-threads",
         ])
         self._wait_until("mariadb", self._db_answers, 60,
                          "no answer on " + self.db_socket)
