@@ -38,11 +38,9 @@ int tm_admin_orders_list(tm_ctx *c)
     request_rec *r = c->r;
     const char *status = apr_table_get(c->query, "status"), *args[3];
     apr_array_header_t *orders;
-    json_object *list;
-    apr_int64_t before, last = 0;
+    apr_int64_t before;
     ap_dbd_t *dbd;
     long limit;
-    int i;
 
     if (status && *status && !tm_status_list_valid(status)) {
         tm_problems pr;
@@ -65,15 +63,7 @@ int tm_admin_orders_list(tm_ctx *c)
                 != APR_SUCCESS) {
         return tm_fail_db(r);
     }
-    list = json_object_new_array();
-    for (i = 0; i < orders->nelts; i++) {
-        const tm_order *o = APR_ARRAY_IDX(orders, i, tm_order *);
-
-        json_object_array_add(list, tm_order_json(r->pool, o, 0));
-        last = o->id;
-    }
-    return tm_send(r, HTTP_OK, list,
-                   tm_page_meta(r->pool, orders->nelts, limit, last));
+    return tm_send_order_page(r, orders, 0, limit);
 }
 
 static json_object *history(request_rec *r, ap_dbd_t *dbd, const char *id)
@@ -187,7 +177,7 @@ int tm_admin_orders_status(tm_ctx *c)
 {
     static const tm_text_rule reason_rule = { 1, 200, 0, 1 };
     request_rec *r = c->r;
-    json_object *body = tm_json_body(r, c->body, c->body_len), *v;
+    json_object *body = tm_json_body_object(r, c->body, c->body_len), *v;
     const char *to = NULL, *reason;
     tm_announcement a = { 0 };
     tm_problems pr;
@@ -200,10 +190,6 @@ int tm_admin_orders_status(tm_ctx *c)
         return OK;
     }
     tm_problems_init(&pr, r->pool);
-    if (!json_object_is_type(body, json_type_object)) {
-        tm_problem_add(&pr, "", "the body must be a JSON object");
-        return tm_fail_problems(r, &pr);
-    }
     if (!json_object_object_get_ex(body, "status", &v)
         || !tm_status_valid(to = tm_json_plain_string(v))) {
         tm_problem_add(&pr, "status", "must be one of pending, preparing, "

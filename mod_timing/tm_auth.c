@@ -268,7 +268,7 @@ const char *tm_auth_issue(apr_pool_t *p, const tm_srv_conf *conf,
 int tm_auth_login(tm_ctx *c)
 {
     request_rec *r = c->r;
-    json_object *body = tm_json_body(r, c->body, c->body_len);
+    json_object *body = tm_json_body_object(r, c->body, c->body_len);
     json_object *user = NULL, *data;
     const char *email, *password, *hash = dummy_hash, *args[1];
     const char *user_id = NULL, *role = NULL, *name = NULL, *token;
@@ -286,10 +286,6 @@ int tm_auth_login(tm_ctx *c)
         return OK;
     }
     tm_problems_init(&pr, r->pool);
-    if (!json_object_is_type(body, json_type_object)) {
-        tm_problem_add(&pr, "", "the body must be a JSON object");
-        return tm_fail_problems(r, &pr);
-    }
     email = tm_valid_text(&pr, body, "email", "email", &tm_rule_email, 1);
     /* Any length up to the maximum: a too-short password is just wrong. */
     password = tm_valid_text(&pr, body, "password", "password",

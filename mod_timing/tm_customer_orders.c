@@ -125,16 +125,29 @@ int tm_page_params(tm_ctx *c, long max_limit, long dflt, long *limit,
     return 1;
 }
 
-json_object *tm_page_meta(apr_pool_t *p, int n, long limit, apr_int64_t last)
+int tm_send_order_page(request_rec *r, apr_array_header_t *orders,
+                       int masked, long limit)
 {
+    json_object *list = json_object_new_array();
     json_object *meta = json_object_new_object();
+    apr_int64_t last = 0;
+    int i;
 
+    for (i = 0; i < orders->nelts; i++) {
+        const tm_order *o = APR_ARRAY_IDX(orders, i, tm_order *);
+
+        json_object_array_add(list, tm_order_json(r->pool, o, masked));
+        last = o->id;
+    }
+    /* A full page may have more behind it; the next starts below it. */
     json_object_object_add(meta, "next_cursor",
-                           n == limit && last
-                           ? json_object_new_string(tm_cursor_encode(p, last))
+                           orders->nelts == limit && last
+                           ? json_object_new_string(
+                                 tm_cursor_encode(r->pool, last))
                            : NULL);
-    json_object_object_add(meta, "count", json_object_new_int(n));
-    return meta;
+    json_object_object_add(meta, "count",
+                           json_object_new_int(orders->nelts));
+    return tm_send(r, HTTP_OK, list, meta);
 }
 
 int tm_orders_mine(tm_ctx *c)
@@ -142,11 +155,9 @@ int tm_orders_mine(tm_ctx *c)
     request_rec *r = c->r;
     ap_dbd_t *dbd;
     apr_array_header_t *orders;
-    json_object *list;
     const char *args[3];
-    apr_int64_t before, last = 0;
+    apr_int64_t before;
     long limit;
-    int i;
 
     if (!tm_page_params(c, 200, 50, &limit, &before)) {
         return OK;
@@ -160,15 +171,7 @@ int tm_orders_mine(tm_ctx *c)
                 != APR_SUCCESS) {
         return tm_fail_db(r);
     }
-    list = json_object_new_array();
-    for (i = 0; i < orders->nelts; i++) {
-        const tm_order *o = APR_ARRAY_IDX(orders, i, tm_order *);
-
-        json_object_array_add(list, tm_order_json(r->pool, o, 1));
-        last = o->id;
-    }
-    return tm_send(r, HTTP_OK, list,
-                   tm_page_meta(r->pool, orders->nelts, limit, last));
+    return tm_send_order_page(r, orders, 1, limit);
 }
 
 /* The optional {reason} of a cancel; NULL body is fine.  Returns 0 after
@@ -183,16 +186,11 @@ static int cancel_reason(tm_ctx *c, const char **reason)
     if (c->body_len == 0) {
         return 1;
     }
-    if (!(body = tm_json_body(c->r, c->body, c->body_len))) {
+    if (!(body = tm_json_body_object(c->r, c->body, c->body_len))) {
         return 0;
     }
     tm_problems_init(&pr, c->r->pool);
-    if (!json_object_is_type(body, json_type_object)) {
-        tm_problem_add(&pr, "", "the body must be a JSON object");
-    }
-    else {
-        *reason = tm_valid_text(&pr, body, "reason", "reason", &rule, 0);
-    }
+    *reason = tm_valid_text(&pr, body, "reason", "reason", &rule, 0);
     if (pr.list->nelts) {
         tm_fail_problems(c->r, &pr);
         return 0;

@@ -27,8 +27,9 @@ int tm_orders_cancel(tm_ctx *c);        /* POST /api/orders/:id/cancel */
 int tm_page_params(tm_ctx *c, long max_limit, long dflt, long *limit,
                    apr_int64_t *before);
 
-/* meta for a page of n items whose last id is last (0: none). */
-json_object *tm_page_meta(apr_pool_t *p, int n, long limit,
-                          apr_int64_t last);
+/* Answers a page of orders (tm_order *) with its meta; masked for
+ * customers. */
+int tm_send_order_page(request_rec *r, apr_array_header_t *orders,
+                       int masked, long limit);
 
 #endif /* TM_CUSTOMER_ORDERS_H */

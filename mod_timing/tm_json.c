@@ -257,6 +257,19 @@ json_object *tm_json_body(request_rec *r, const char *body, apr_size_t len)
     return root;
 }
 
+json_object *tm_json_body_object(request_rec *r, const char *body,
+                                 apr_size_t len)
+{
+    json_object *root = tm_json_body(r, body, len);
+
+    if (root && !json_object_is_type(root, json_type_object)) {
+        tm_fail(r, HTTP_UNPROCESSABLE_ENTITY, "validation_failed",
+                "The body must be a JSON object.");
+        return NULL;
+    }
+    return root;
+}
+
 int tm_fail_problems(request_rec *r, const struct tm_problems *pr)
 {
     json_object *details = json_object_new_array();

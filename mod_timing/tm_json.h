@@ -44,6 +44,11 @@ int tm_body_read(request_rec *r, apr_off_t limit, char **body,
  * returns OK. */
 json_object *tm_json_body(request_rec *r, const char *body, apr_size_t len);
 
+/* tm_json_body for endpoints that take an object: anything else is a 422
+ * answered here too. */
+json_object *tm_json_body_object(request_rec *r, const char *body,
+                                 apr_size_t len);
+
 /* 422 validation_failed with details [{field, message}] from problems
  * (an apr_array_header_t of tm_problem), or 400 when a string was not
  * UTF-8. */

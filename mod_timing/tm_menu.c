@@ -125,7 +125,7 @@ static json_object *load_item(request_rec *r, ap_dbd_t *dbd, const char *id,
 static int menu_fields(tm_ctx *c, int creating, const char *args[5])
 {
     request_rec *r = c->r;
-    json_object *body = tm_json_body(r, c->body, c->body_len);
+    json_object *body = tm_json_body_object(r, c->body, c->body_len);
     apr_int64_t minor;
     tm_problems pr;
     int available;
@@ -134,11 +134,6 @@ static int menu_fields(tm_ctx *c, int creating, const char *args[5])
         return 0;
     }
     tm_problems_init(&pr, r->pool);
-    if (!json_object_is_type(body, json_type_object)) {
-        tm_problem_add(&pr, "", "the body must be a JSON object");
-        tm_fail_problems(r, &pr);
-        return 0;
-    }
     args[0] = tm_valid_text(&pr, body, "name", "name", &tm_rule_name,
                             creating);
     args[1] = tm_valid_text(&pr, body, "description", "description",
@@ -189,39 +184,10 @@ int tm_menu_create(tm_ctx *c)
     return tm_send(r, HTTP_CREATED, item, NULL);
 }
 
-int tm_menu_update(tm_ctx *c)
+/* Applies MENU_UPDATE's six arguments to item :id and answers it. */
+static int update_item(tm_ctx *c, const char *args[6])
 {
     request_rec *r = c->r;
-    const char *args[6];
-    json_object *item;
-    apr_status_t rv;
-    ap_dbd_t *dbd;
-
-    if (!menu_fields(c, 0, args)) {
-        return OK;
-    }
-    args[5] = c->params[0];
-    dbd = tm_db_acquire(r);
-    if (!dbd || tm_db_exec(r, dbd, TM_Q_MENU_UPDATE, NULL, 6, args)
-                != APR_SUCCESS) {
-        return tm_fail_db(r);
-    }
-    item = load_item(r, dbd, c->params[0], &rv);
-    if (rv != APR_SUCCESS) {
-        return tm_fail_db(r);
-    }
-    if (!item) {
-        return tm_fail(r, HTTP_NOT_FOUND, "not_found", "No such menu item.");
-    }
-    return tm_send(r, HTTP_OK, item, NULL);
-}
-
-/* Past orders keep the item (name and price are copied into them), so
- * deleting only takes it off sale. */
-int tm_menu_delete(tm_ctx *c)
-{
-    request_rec *r = c->r;
-    const char *args[6] = { NULL, NULL, NULL, NULL, "0", c->params[0] };
     json_object *item;
     apr_status_t rv;
     ap_dbd_t *dbd = tm_db_acquire(r);
@@ -240,11 +206,31 @@ int tm_menu_delete(tm_ctx *c)
     return tm_send(r, HTTP_OK, item, NULL);
 }
 
+int tm_menu_update(tm_ctx *c)
+{
+    const char *args[6];
+
+    if (!menu_fields(c, 0, args)) {
+        return OK;
+    }
+    args[5] = c->params[0];
+    return update_item(c, args);
+}
+
+/* Past orders keep the item (name and price are copied into them), so
+ * deleting only takes it off sale. */
+int tm_menu_delete(tm_ctx *c)
+{
+    const char *args[6] = { NULL, NULL, NULL, NULL, "0", c->params[0] };
+
+    return update_item(c, args);
+}
+
 int tm_shop_update(tm_ctx *c)
 {
     static const tm_text_rule zone_rule = { 1, 64, 0, 0 };
     request_rec *r = c->r;
-    json_object *body = tm_json_body(r, c->body, c->body_len);
+    json_object *body = tm_json_body_object(r, c->body, c->body_len);
     const char *args[4], *known;
     tm_problems pr;
     ap_dbd_t *dbd;
@@ -255,10 +241,6 @@ int tm_shop_update(tm_ctx *c)
         return OK;
     }
     tm_problems_init(&pr, r->pool);
-    if (!json_object_is_type(body, json_type_object)) {
-        tm_problem_add(&pr, "", "the body must be a JSON object");
-        return tm_fail_problems(r, &pr);
-    }
     args[0] = tm_valid_text(&pr, body, "name", "name", &tm_rule_name, 0);
     args[1] = tm_valid_text(&pr, body, "currency", "currency",
                             &(tm_text_rule){ 3, 3, 0, 0 }, 0);

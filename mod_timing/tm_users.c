@@ -117,16 +117,12 @@ static json_object *account_body(tm_ctx *c, tm_problems *pr,
                                  const char **name, const char **email,
                                  const char **password)
 {
-    json_object *body = tm_json_body(c->r, c->body, c->body_len);
+    json_object *body = tm_json_body_object(c->r, c->body, c->body_len);
 
     if (!body) {
         return NULL;
     }
     tm_problems_init(pr, c->r->pool);
-    if (!json_object_is_type(body, json_type_object)) {
-        tm_problem_add(pr, "", "the body must be a JSON object");
-        return body;
-    }
     *name = tm_valid_text(pr, body, "name", "name", &tm_rule_name, 1);
     *email = tm_valid_text(pr, body, "email", "email", &tm_rule_email, 1);
     if (*email && !tm_valid_email(*email)) {
@@ -285,8 +281,7 @@ int tm_users_create(tm_ctx *c)
     if (!body) {
         return OK;
     }
-    role = json_object_is_type(body, json_type_object)
-           ? staff_role(&pr, body, 1) : NULL;
+    role = staff_role(&pr, body, 1);
     if (pr.list->nelts) {
         return tm_fail_problems(c->r, &pr);
     }
@@ -302,7 +297,7 @@ int tm_users_create(tm_ctx *c)
 int tm_users_update(tm_ctx *c)
 {
     request_rec *r = c->r;
-    json_object *body = tm_json_body(r, c->body, c->body_len);
+    json_object *body = tm_json_body_object(r, c->body, c->body_len);
     json_object *user, *v, *data;
     const char *name, *role, *password, *hash = NULL, *args[5];
     const char *cur_role = NULL, *others;
@@ -316,10 +311,6 @@ int tm_users_update(tm_ctx *c)
         return OK;
     }
     tm_problems_init(&pr, r->pool);
-    if (!json_object_is_type(body, json_type_object)) {
-        tm_problem_add(&pr, "", "the body must be a JSON object");
-        return tm_fail_problems(r, &pr);
-    }
     name = tm_valid_text(&pr, body, "name", "name", &tm_rule_name, 0);
     role = staff_role(&pr, body, 0);
     password = tm_valid_text(&pr, body, "password", "password",
