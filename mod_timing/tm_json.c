@@ -11,7 +11,10 @@
 
 #include "http_protocol.h"
 #include "apr_strings.h"
+#include "tm_money.h"
 #include "tm_valid.h"
+
+#include <stdlib.h>
 
 APLOG_USE_MODULE(timing);
 
@@ -42,6 +45,14 @@ json_object *tm_json_array(apr_pool_t *p)
 
     tm_json_put_cleanup(p, o);
     return o;
+}
+
+json_object *tm_json_money(apr_int64_t minor)
+{
+    char buf[TM_MONEY_LEN];
+
+    tm_money_format(minor, buf);
+    return json_object_new_double_s(atof(buf), buf);
 }
 
 json_object *tm_json_string_or_null(const char *s)

@@ -15,6 +15,10 @@ json_object *tm_json_array(apr_pool_t *p);
 /* Ties an existing root object to pool p. */
 void tm_json_put_cleanup(apr_pool_t *p, json_object *o);
 
+/* Money from integer minor units, written with at most two decimals
+ * exactly as tm_money formats it (never through a double's text). */
+json_object *tm_json_money(apr_int64_t minor);
+
 /* json-c helpers that accept NULL as JSON null. */
 json_object *tm_json_string_or_null(const char *s);
 

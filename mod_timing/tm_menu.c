@@ -8,7 +8,6 @@
 #include "tm_menu.h"
 #include "tm_db.h"
 #include "tm_json.h"
-#include "tm_money.h"
 #include "tm_valid.h"
 
 #include "apr_lib.h"
@@ -18,14 +17,6 @@
 #include <stdlib.h>
 
 APLOG_USE_MODULE(timing);
-
-static json_object *money(const char *minor_text)
-{
-    char buf[TM_MONEY_LEN];
-
-    tm_money_format(strtoll(minor_text, NULL, 10), buf);
-    return json_object_new_double_s(atof(buf), buf);
-}
 
 static json_object *flag(const char *text)
 {
@@ -76,7 +67,7 @@ static json_object *item_json(ap_dbd_t *dbd, apr_dbd_row_t *row)
                            json_object_new_string(tm_db_col(dbd, row, 2)));
     json_object_object_add(item, "category",
                            json_object_new_string(tm_db_col(dbd, row, 3)));
-    json_object_object_add(item, "price", money(tm_db_col(dbd, row, 4)));
+    json_object_object_add(item, "price", tm_json_money(apr_atoi64(tm_db_col(dbd, row, 4))));
     json_object_object_add(item, "available", flag(tm_db_col(dbd, row, 5)));
     return item;
 }

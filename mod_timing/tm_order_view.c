@@ -8,7 +8,7 @@
 #include "tm_order_view.h"
 #include "tm_db.h"
 #include "tm_mask.h"
-#include "tm_money.h"
+#include "tm_json.h"
 #include "tm_time.h"
 
 #include "apr_sha1.h"
@@ -17,14 +17,6 @@
 #include <stdlib.h>
 
 APLOG_USE_MODULE(timing);
-
-static json_object *money(apr_int64_t minor)
-{
-    char buf[TM_MONEY_LEN];
-
-    tm_money_format(minor, buf);
-    return json_object_new_double_s(atof(buf), buf);
-}
 
 static json_object *time_json(const char *db)
 {
@@ -68,16 +60,16 @@ json_object *tm_order_json(apr_pool_t *p, const tm_order *o, int masked)
         json_object_object_add(item, "menu_id",
                                json_object_new_int64((int64_t)l->menu_id));
         json_object_object_add(item, "menu_name", text(l->menu_name));
-        json_object_object_add(item, "price", money(l->price));
+        json_object_object_add(item, "price", tm_json_money(l->price));
         json_object_object_add(item, "quantity",
                                json_object_new_int(l->quantity));
         json_object_object_add(item, "note", text(l->note));
         json_object_object_add(item, "subtotal",
-                               money(l->price * l->quantity));
+                               tm_json_money(l->price * l->quantity));
         json_object_array_add(items, item);
     }
     json_object_object_add(order, "items", items);
-    json_object_object_add(order, "total", money(o->total));
+    json_object_object_add(order, "total", tm_json_money(o->total));
     json_object_object_add(order, "currency", text(o->currency));
     json_object_object_add(order, "note", text(o->note));
     json_object_object_add(order, "created_at", time_json(o->created_at));
@@ -163,13 +155,18 @@ apr_status_t tm_order_load(request_rec *r, ap_dbd_t *dbd, const char *id,
 
 const char *tm_tracking_hash(apr_pool_t *p, const char *token)
 {
+    return tm_sha1_hex(p, token, strlen(token));
+}
+
+const char *tm_sha1_hex(apr_pool_t *p, const void *data, apr_size_t len)
+{
     unsigned char digest[APR_SHA1_DIGESTSIZE];
     char *hex = apr_palloc(p, 2 * sizeof digest + 1);
     apr_sha1_ctx_t sha;
     int i;
 
     apr_sha1_init(&sha);
-    apr_sha1_update(&sha, token, (unsigned int)strlen(token));
+    apr_sha1_update_binary(&sha, data, (unsigned int)len);
     apr_sha1_final(digest, &sha);
     for (i = 0; i < APR_SHA1_DIGESTSIZE; i++) {
         apr_snprintf(hex + 2 * i, 3, "%02X", digest[i]);

@@ -92,23 +92,6 @@ static const char *tracking_token(apr_pool_t *p)
     return b64;
 }
 
-static const char *sha1_hex(apr_pool_t *p, const char *data, apr_size_t len)
-{
-    unsigned char digest[APR_SHA1_DIGESTSIZE];
-    char *hex = apr_palloc(p, 2 * sizeof digest + 1);
-    apr_sha1_ctx_t sha;
-    int i;
-
-    apr_sha1_init(&sha);
-    apr_sha1_update_binary(&sha, (const unsigned char *)data,
-                           (unsigned int)len);
-    apr_sha1_final(digest, &sha);
-    for (i = 0; i < APR_SHA1_DIGESTSIZE; i++) {
-        apr_snprintf(hex + 2 * i, 3, "%02X", digest[i]);
-    }
-    return hex;
-}
-
 /* Before the transaction: the time, the shop's date and whether it takes
  * orders, then the day's next pickup number in a statement of its own.
  * The counter row is every order's hot spot: committed on its own it is
@@ -340,7 +323,7 @@ static int idempotency_key(placement *pl, tm_problems *pr)
                                                          pl->c->who->user_id,
                                                          NULL)
                                            : r->useragent_ip, key);
-    pl->request_hash = sha1_hex(r->pool, pl->c->body, pl->c->body_len);
+    pl->request_hash = tm_sha1_hex(r->pool, pl->c->body, pl->c->body_len);
     return 1;
 }
 

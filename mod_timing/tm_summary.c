@@ -21,14 +21,6 @@
 
 APLOG_USE_MODULE(timing);
 
-static json_object *money(apr_int64_t minor)
-{
-    char buf[TM_MONEY_LEN];
-
-    tm_money_format(minor, buf);
-    return json_object_new_double_s(atof(buf), buf);
-}
-
 /* A CSV field: quoted when needed, and a leading = + - @ defused so a
  * spreadsheet does not run a customer's name as a formula. */
 static const char *csv(apr_pool_t *p, const char *s)
@@ -179,14 +171,14 @@ int tm_summary_get(tm_ctx *c)
         json_object_object_add(item, "quantity", json_object_new_int64(
                                    apr_atoi64(tm_db_col(dbd, row, 2))));
         json_object_object_add(item, "revenue",
-                               money(apr_atoi64(tm_db_col(dbd, row, 3))));
+                               tm_json_money(apr_atoi64(tm_db_col(dbd, row, 3))));
         json_object_array_add(items, item);
     }
     data = json_object_new_object();
     json_object_object_add(data, "date", json_object_new_string(day));
     json_object_object_add(data, "orders", json_object_new_int64(orders));
     json_object_object_add(data, "by_status", json_object_get(by_status));
-    json_object_object_add(data, "revenue", money(revenue));
+    json_object_object_add(data, "revenue", tm_json_money(revenue));
     json_object_object_add(data, "items", json_object_get(items));
     return tm_send(r, HTTP_OK, data, NULL);
 }
