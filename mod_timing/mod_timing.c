@@ -30,6 +30,7 @@
 #include "tm_orders.h"
 #include "tm_query.h"
 #include "tm_summary.h"
+#include "tm_upgrade.h"
 #include "tm_users.h"
 #include "tm_valid.h"
 #include "timing_proto.h"
@@ -39,6 +40,7 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "ap_mpm.h"
 
 #include <stdlib.h>
 #include <sys/un.h>
@@ -82,6 +84,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TM_MERGE(order_rate_limit);
     TM_MERGE(event_horizon);
     TM_MERGE(cors_origins);
+    TM_MERGE(max_sockets);
 #undef TM_MERGE
     conf->jwt_secret_len = add->jwt_secret_set ? add->jwt_secret_len
                                                : base->jwt_secret_len;
@@ -315,6 +318,23 @@ static const char *add_cors_origin(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_max_sockets(cmd_parms *cmd, void *dummy,
+                                   const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    (void)dummy;
+    if (!*arg || *end || n < 1 || n > 1000000) {
+        return "TimingMaxSockets must be a number of WebSockets from 1 to "
+               "1000000";
+    }
+    conf->max_sockets = (int)n;
+    conf->max_sockets_set = 1;
+    return NULL;
+}
+
 static const char *set_websocket(cmd_parms *cmd, void *dirv, const char *arg)
 {
     tm_dir_conf *dir = dirv;
@@ -357,6 +377,9 @@ static const command_rec timing_cmds[] = {
     AP_INIT_ITERATE("TimingCorsOrigins", add_cors_origin, NULL, RSRC_CONF,
                     "Origins whose pages may call the API (CORS); the port "
                     "may be *"),
+    AP_INIT_TAKE1("TimingMaxSockets", set_max_sockets, NULL, RSRC_CONF,
+                  "Live WebSockets allowed at once, below MaxRequestWorkers "
+                  "(default: 60% of it)"),
     AP_INIT_TAKE1("TimingWebSocket", set_websocket, NULL, ACCESS_CONF,
                   "Guard this location's WebSocket upgrade: admin, order "
                   "or off"),
@@ -514,7 +537,8 @@ static int api_handler(request_rec *r)
     /* 2. Credential: present but invalid is a 401 everywhere; a valid one
      * must still belong to an enabled user. */
     rv = tm_auth_bearer(r, ctx.conf, &who) == TM_CRED_INVALID
-         ? HTTP_UNAUTHORIZED : who ? tm_users_refresh(r, who) : OK;
+         ? HTTP_UNAUTHORIZED
+         : who ? tm_users_refresh(r, tm_db_acquire(r), who) : OK;
     if (rv == HTTP_SERVICE_UNAVAILABLE) {
         return tm_fail_db(r);
     }
@@ -570,7 +594,7 @@ static int timing_fixups(request_rec *r)
                  && dir->ws_channel != TM_WS_ORDER)) {
         return DECLINED;
     }
-    return tm_auth_guard_upgrade(r, ap_get_module_config(
+    return tm_upgrade_guard(r, ap_get_module_config(
                                      r->server->module_config,
                                      &timing_module), dir->ws_channel);
 }
@@ -585,6 +609,30 @@ static int timing_map_to_storage(request_rec *r)
         return OK;
     }
     return DECLINED;
+}
+
+/* Every proxied WebSocket holds a worker thread for its life; when all
+ * hold one, Apache answers nothing else.  Unless told otherwise, leave 40%
+ * of MaxRequestWorkers to REST. */
+static void default_max_sockets(server_rec *s)
+{
+    int daemons = 0, threads = 0;
+    server_rec *sp;
+
+    ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons);
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    for (sp = s; sp; sp = sp->next) {
+        tm_srv_conf *conf = ap_get_module_config(sp->module_config,
+                                                 &timing_module);
+
+        if (!conf->max_sockets_set) {
+            conf->max_sockets = daemons > 0 && threads > 0
+                                ? daemons * threads * 6 / 10 : 100;
+            if (conf->max_sockets < 1) {
+                conf->max_sockets = 1;
+            }
+        }
+    }
 }
 
 static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -615,6 +663,7 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
     }
     tm_db_register_statements(s);
+    default_max_sockets(s);
     return OK;
 }
 

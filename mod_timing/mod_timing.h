@@ -27,6 +27,7 @@ typedef struct tm_srv_conf {
     int order_rate_limit;           /* creations a minute per address */
     apr_interval_time_t event_horizon;
     apr_array_header_t *cors_origins;   /* of const char *; "*" wildcards */
+    int max_sockets;                /* live WebSockets at most */
     unsigned int jwt_secret_set:1;
     unsigned int jwt_issuer_set:1;
     unsigned int token_lifetime_set:1;
@@ -35,6 +36,7 @@ typedef struct tm_srv_conf {
     unsigned int order_rate_limit_set:1;
     unsigned int event_horizon_set:1;
     unsigned int cors_origins_set:1;
+    unsigned int max_sockets_set:1;
 } tm_srv_conf;
 
 #define TM_DEFAULT_ISSUER          "timing"

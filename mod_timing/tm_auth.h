@@ -1,6 +1,6 @@
 /*
  * tm_auth.h -- credentials: the JWT a request carries (libjwt stays
- * inside tm_auth.c), and the guard on the WebSocket upgrade paths.
+ * inside tm_auth.c), issuing tokens, and logging in.
  */
 #ifndef TM_AUTH_H
 #define TM_AUTH_H
@@ -33,10 +33,5 @@ const char *tm_auth_issue(apr_pool_t *p, const tm_srv_conf *conf,
 /* POST /api/auth/login */
 int tm_auth_login(tm_ctx *c);
 
-/* Fixups on a TimingWebSocket path: removes every client-sent X-Timing-*
- * header and sets the trusted ones for timing-eventd.  Returns OK, or an
- * HTTP status that refuses the upgrade. */
-int tm_auth_guard_upgrade(request_rec *r, const tm_srv_conf *conf,
-                          tm_ws_channel channel);
 
 #endif /* TM_AUTH_H */

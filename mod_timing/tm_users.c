@@ -83,9 +83,8 @@ static json_object *load_user(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
     return user;
 }
 
-int tm_users_refresh(request_rec *r, tm_identity *who)
+int tm_users_refresh(request_rec *r, ap_dbd_t *dbd, tm_identity *who)
 {
-    ap_dbd_t *dbd = tm_db_acquire(r);
     json_object *user, *name;
     const char *role = NULL;
     int disabled = 1;

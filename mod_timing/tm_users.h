@@ -19,9 +19,10 @@ json_object *tm_user_json(ap_dbd_t *dbd, apr_dbd_row_t *row);
 const char *tm_password_hash(apr_pool_t *p, const char *password);
 
 /* Checks that the token's user still exists and is enabled, and takes
- * role and name from the database (a demotion counts at once).  Returns
- * OK, HTTP_UNAUTHORIZED, or HTTP_SERVICE_UNAVAILABLE. */
-int tm_users_refresh(request_rec *r, tm_identity *who);
+ * role and name from the database (a demotion counts at once), on dbd
+ * (NULL: the database is unreachable).  Returns OK, HTTP_UNAUTHORIZED,
+ * or HTTP_SERVICE_UNAVAILABLE. */
+int tm_users_refresh(request_rec *r, ap_dbd_t *dbd, tm_identity *who);
 
 int tm_users_register(tm_ctx *c);       /* POST /api/auth/register */
 int tm_users_me(tm_ctx *c);             /* GET /api/auth/me */

@@ -1,0 +1,312 @@
+/*
+ * tm_upgrade.c -- who may open a WebSocket, decided before Apache tunnels
+ * the request to timing-eventd.
+ *
+ *   /admin       staff or admin token (?token= or "timing.v1, bearer.<JWT>")
+ *   /orders/:id  that order's tracking token (?tracking_token= or
+ *                "timing.v1, tracking.<t>"), its owner's token, a staff
+ *                token, or its tracking cookie from a same-origin page
+ *
+ * Credentials stop here: the query string and the credential subprotocol
+ * are removed, and the daemon is told role, user, order and resume point
+ * in headers only Apache can set.  The request of an upgrade lives as
+ * long as its socket, so database work borrows a connection and returns
+ * it at once.
+ */
+#include "mod_timing.h"
+#include "tm_upgrade.h"
+#include "tm_auth.h"
+#include "tm_db.h"
+#include "tm_notify.h"
+#include "tm_order_view.h"
+#include "tm_query.h"
+#include "tm_users.h"
+#include "tm_valid.h"
+#include "timing_proto.h"
+
+#include "apr_crypto.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "http_protocol.h"
+
+#include <stdlib.h>
+
+APLOG_USE_MODULE(timing);
+
+#define TM_CAP_CHECK_TIMEOUT apr_time_from_msec(250)
+
+/* What the upgrade offered, once credentials are taken out of it. */
+typedef struct offer {
+    const char *bearer;         /* ?token= or bearer.<JWT> */
+    const char *tracking;       /* ?tracking_token= or tracking.<t> */
+} offer;
+
+static int collect_timing_header(void *rec, const char *key,
+                                 const char *value)
+{
+    (void)value;
+    if (strncasecmp(key, TP_HDR_PREFIX, sizeof TP_HDR_PREFIX - 1) == 0) {
+        *(const char **)apr_array_push(rec) = key;
+    }
+    return 1;
+}
+
+/* Only mod_timing may speak to the daemon in X-Timing-* headers. */
+static void strip_client_headers(request_rec *r)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 2,
+                                               sizeof(const char *));
+    int i;
+
+    apr_table_do(collect_timing_header, names, r->headers_in, NULL);
+    for (i = 0; i < names->nelts; i++) {
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
+    }
+}
+
+/* Reads the credentials from the query and the subprotocol list, and
+ * leaves Sec-WebSocket-Protocol holding timing.v1 alone (if offered). */
+static void take_credentials(request_rec *r, apr_table_t *query, offer *o)
+{
+    const char *offered = apr_table_get(r->headers_in,
+                                        "Sec-WebSocket-Protocol");
+    char *list, *item, *state;
+    int timing_v1 = 0;
+
+    o->bearer = apr_table_get(query, "token");
+    o->tracking = apr_table_get(query, "tracking_token");
+    if (!offered) {
+        return;
+    }
+    list = apr_pstrdup(r->pool, offered);
+    for (item = apr_strtok(list, ", \t", &state); item;
+         item = apr_strtok(NULL, ", \t", &state)) {
+        if (!strcmp(item, TP_SUBPROTOCOL)) {
+            timing_v1 = 1;
+        }
+        else if (!strncmp(item, "bearer.", 7) && !o->bearer) {
+            o->bearer = item + 7;
+        }
+        else if (!strncmp(item, "tracking.", 9) && !o->tracking) {
+            o->tracking = item + 9;
+        }
+    }
+    if (timing_v1) {
+        apr_table_setn(r->headers_in, "Sec-WebSocket-Protocol",
+                       TP_SUBPROTOCOL);
+    }
+    else {
+        apr_table_unset(r->headers_in, "Sec-WebSocket-Protocol");
+    }
+}
+
+static int refuse(request_rec *r, int status, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TMLOGNO(00205)
+                  "WebSocket upgrade refused (%d): %s", status, why);
+    if (status == HTTP_SERVICE_UNAVAILABLE) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "10");
+    }
+    return status;
+}
+
+/* ?last_event_id=N&epoch=E: where a reconnecting client resumes. */
+static int resume_point(request_rec *r, apr_table_t *query)
+{
+    const char *epoch = apr_table_get(query, "epoch"), *c;
+    long last;
+
+    if (!tm_query_int(query, "last_event_id", 0, 2147483647L * 2, -1,
+                      &last)) {
+        return refuse(r, HTTP_BAD_REQUEST, "bad last_event_id");
+    }
+    if (last >= 0) {
+        apr_table_setn(r->headers_in, TP_HDR_LAST_EVENT,
+                       apr_ltoa(r->pool, last));
+    }
+    if (epoch) {
+        for (c = epoch; *c && apr_isalnum(*c); c++)
+            ;
+        if (*c || c == epoch || c - epoch > 64) {
+            return refuse(r, HTTP_BAD_REQUEST, "bad epoch");
+        }
+        apr_table_setn(r->headers_in, TP_HDR_RESUME_EPOCH, epoch);
+    }
+    return OK;
+}
+
+/* Live sockets are counted by the daemon, which holds every one of them
+ * whatever Apache process or generation tunnels it. */
+static int check_capacity(request_rec *r, const tm_srv_conf *conf)
+{
+    json_object *stats, *conns, *total;
+
+    if (tm_notify_stats(r, conf->event_socket, TM_CAP_CHECK_TIMEOUT, &stats)
+        != APR_SUCCESS) {
+        return refuse(r, HTTP_SERVICE_UNAVAILABLE,
+                      "timing-eventd is not answering");
+    }
+    if (json_object_object_get_ex(stats, "connections", &conns)
+        && json_object_object_get_ex(conns, "total", &total)
+        && json_object_get_int64(total) >= conf->max_sockets) {
+        return refuse(r, HTTP_SERVICE_UNAVAILABLE,
+                      "TimingMaxSockets reached");
+    }
+    return OK;
+}
+
+static int same_origin(request_rec *r)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *host = apr_table_get(r->headers_in, "Host");
+    const char *h;
+
+    if (!origin || !host || !(h = strstr(origin, "://"))) {
+        return 0;
+    }
+    return !strcasecmp(h + 3, host);
+}
+
+static int tracking_matches(apr_pool_t *p, const char *hash,
+                            const char *token)
+{
+    const char *mine;
+
+    if (!token || !*token || strlen(token) > 128 || !hash) {
+        return 0;
+    }
+    mine = tm_tracking_hash(p, token);
+    return strlen(mine) == strlen(hash)
+           && apr_crypto_equals(mine, hash, strlen(hash));
+}
+
+/* The order channel's credential, against the order itself. */
+static int guard_order(request_rec *r, const tm_srv_conf *conf,
+                       const offer *o, const tm_identity *who)
+{
+    const char *id = strrchr(r->uri, '/') + 1, *cookie = NULL;
+    unsigned long n;
+    ap_dbd_t *dbd;
+    tm_order *order = NULL;
+    apr_status_t rv;
+
+    if (!tm_parse_id(id, &n)) {
+        return refuse(r, HTTP_NOT_FOUND, "no such order");
+    }
+    if (!o->bearer && !o->tracking) {
+        const char *cookies = apr_table_get(r->headers_in, "Cookie");
+        const char *name = apr_pstrcat(r->pool, "timing_track_", id, "=",
+                                       NULL);
+        const char *at = cookies ? strstr(cookies, name) : NULL;
+
+        if (at && (at == cookies || at[-1] == ' ' || at[-1] == ';')) {
+            cookie = apr_pstrndup(r->pool, at + strlen(name),
+                                  strcspn(at + strlen(name), "; "));
+        }
+        if (!cookie) {
+            return refuse(r, HTTP_UNAUTHORIZED, "no credential");
+        }
+        /* A cookie rides along with any page's request: only a page of
+         * this site may use it. */
+        if (!same_origin(r)) {
+            return refuse(r, HTTP_FORBIDDEN, "cookie from another origin");
+        }
+    }
+    dbd = tm_db_borrow(r);
+    if (!dbd) {
+        return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no database");
+    }
+    rv = tm_order_load(r, dbd, id, 0, &order);
+    tm_db_release(r, dbd);
+    if (rv != APR_SUCCESS) {
+        return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no database");
+    }
+    if (!order) {
+        return refuse(r, HTTP_NOT_FOUND, "no such order");
+    }
+    if (who) {
+        if (strcmp(who->role, "staff") && strcmp(who->role, "admin")
+            && (!order->user_id || strcmp(order->user_id, who->user_id))) {
+            return refuse(r, HTTP_NOT_FOUND, "not this customer's order");
+        }
+    }
+    else if (!tracking_matches(r->pool, order->tracking_hash,
+                               o->tracking ? o->tracking : cookie)) {
+        return refuse(r, HTTP_NOT_FOUND, "tracking token does not match");
+    }
+    apr_table_setn(r->headers_in, TP_HDR_ORDER, id);
+    (void)conf;
+    return OK;
+}
+
+static const char *current_epoch(request_rec *r)
+{
+    ap_dbd_t *dbd = tm_db_borrow(r);
+    apr_status_t rv;
+    const char *epoch = dbd ? tm_db_value(r, dbd, TM_Q_EPOCH_GET, 0, NULL,
+                                          &rv)
+                            : NULL;
+
+    tm_db_release(r, dbd);
+    return epoch;
+}
+
+int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
+                     tm_ws_channel channel)
+{
+    apr_table_t *query;
+    const char *epoch, *why = NULL;
+    tm_identity *who = NULL;
+    offer o;
+    int status;
+
+    strip_client_headers(r);
+    if (tm_query_parse(r->pool, r->args, &query) != APR_SUCCESS) {
+        return refuse(r, HTTP_BAD_REQUEST, "malformed query string");
+    }
+    take_credentials(r, query, &o);
+    /* The query string (with any credential) goes no further. */
+    r->args = NULL;
+    if ((status = resume_point(r, query)) != OK) {
+        return status;
+    }
+    if (o.bearer) {
+        if (tm_auth_check_token(r->pool, conf, o.bearer, &who, &why)
+            != TM_CRED_OK) {
+            return refuse(r, HTTP_UNAUTHORIZED, why);
+        }
+        ap_dbd_t *dbd = tm_db_borrow(r);
+
+        status = tm_users_refresh(r, dbd, who);
+        tm_db_release(r, dbd);
+        if (status != OK) {
+            return refuse(r, status, "token's user is disabled or gone");
+        }
+    }
+    if (channel == TM_WS_ADMIN) {
+        if (!who) {
+            return refuse(r, HTTP_UNAUTHORIZED, "no credential");
+        }
+        if (strcmp(who->role, "admin") && strcmp(who->role, "staff")) {
+            return refuse(r, HTTP_FORBIDDEN, "role may not open /admin");
+        }
+    }
+    else if ((status = guard_order(r, conf, &o, who)) != OK) {
+        return status;
+    }
+    if ((status = check_capacity(r, conf)) != OK) {
+        return status;
+    }
+    epoch = current_epoch(r);
+    if (!epoch) {
+        return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no database");
+    }
+    apr_table_setn(r->headers_in, TP_HDR_CHANNEL,
+                   channel == TM_WS_ADMIN ? "admin" : "order");
+    apr_table_setn(r->headers_in, TP_HDR_ROLE, who ? who->role : "customer");
+    if (who) {
+        apr_table_setn(r->headers_in, TP_HDR_USER, who->user_id);
+    }
+    apr_table_setn(r->headers_in, TP_HDR_EPOCH, epoch);
+    return OK;
+}

@@ -1,0 +1,18 @@
+/*
+ * tm_upgrade.h -- the guard on the WebSocket paths (TimingWebSocket):
+ * the credential is checked here, in Apache, and timing-eventd gets only
+ * trusted X-Timing-* headers (timing_proto.h).
+ */
+#ifndef TM_UPGRADE_H
+#define TM_UPGRADE_H
+
+#include "mod_timing.h"
+
+/* Fixups on a guarded path: removes every client-sent X-Timing-* header,
+ * checks the credential for the channel and sets the trusted headers.
+ * Returns OK, or the HTTP status that refuses the upgrade (401, 403, 404,
+ * 503 with Retry-After when the sockets are at TimingMaxSockets). */
+int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
+                     tm_ws_channel channel);
+
+#endif /* TM_UPGRADE_H */
