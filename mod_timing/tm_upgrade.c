@@ -34,6 +34,7 @@
 APLOG_USE_MODULE(timing);
 
 #define TM_CAP_CHECK_TIMEOUT apr_time_from_msec(250)
+#define TM_ORDER_CHANNEL "/orders/"     /* then the order id, nothing more */
 
 /* What the upgrade offered, once credentials are taken out of it. */
 typedef struct offer {
@@ -184,13 +185,14 @@ static int tracking_matches(apr_pool_t *p, const char *hash,
 static int guard_order(request_rec *r, const tm_srv_conf *conf,
                        const offer *o, const tm_identity *who)
 {
-    const char *id = strrchr(r->uri, '/') + 1, *cookie = NULL;
+    const char *id = r->uri + sizeof TM_ORDER_CHANNEL - 1, *cookie = NULL;
     unsigned long n;
     ap_dbd_t *dbd;
     tm_order *order = NULL;
     apr_status_t rv;
 
-    if (!tm_parse_id(id, &n)) {
+    if (strncmp(r->uri, TM_ORDER_CHANNEL, sizeof TM_ORDER_CHANNEL - 1)
+        || !tm_parse_id(id, &n)) {
         return refuse(r, HTTP_NOT_FOUND, "no such order");
     }
     if (!o->bearer && !o->tracking) {

@@ -1,0 +1,184 @@
+"""The live channels through Apache: the customer's /orders/:id with each
+credential form and each refusal, what each channel receives, ordering
+without duplicates under concurrent orders, and the cap on live sockets."""
+
+import asyncio
+import json
+import os
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import websockets
+
+from client import request, run, ws_next, ws_open
+from conftest import make_stack
+
+ITEMS = [{"menu_id": 1, "quantity": 1}]
+
+
+def place(stack, token=None):
+    headers = {"Authorization": "Bearer " + token} if token else {}
+    ans = request(stack, "POST", "/api/orders", headers=headers, body={
+        "customer_info": {"name": "Live", "phone": "0812345678"},
+        "items": ITEMS})
+    assert ans.status == 201, ans
+    return ans.json["data"]
+
+
+def set_status(stack, token, order_id, status):
+    ans = request(stack, "PUT", "/api/admin/orders/%d/status" % order_id,
+                  body={"status": status},
+                  headers={"Authorization": "Bearer " + token})
+    assert ans.status == 200, ans
+    return ans.json["data"]
+
+
+def upgrade_status(stack, path, headers=None, subprotocols=None):
+    async def scenario():
+        try:
+            ws = await ws_open(stack, path, headers=headers,
+                               subprotocols=subprotocols)
+        except websockets.exceptions.InvalidStatusCode as e:
+            return e.status_code
+        await ws.close()
+        return 101
+
+    return run(scenario())
+
+
+def customer(stack):
+    ans = request(stack, "POST", "/api/auth/register", body={
+        "name": "Cust", "email": "live%d@example.com"
+        % random.randint(0, 10 ** 9), "password": "customer-pass"})
+    assert ans.status == 201
+    return ans.json["data"]["token"]
+
+
+def test_customer_channel_gets_only_its_order_masked(stack, admin_token):
+    mine, other = place(stack), place(stack)
+
+    async def scenario():
+        ws = await ws_open(stack, "/orders/%d?tracking_token=%s"
+                           % (mine["id"], mine["tracking_token"]))
+        try:
+            hello = await ws_next(ws)
+            await asyncio.to_thread(set_status, stack, admin_token,
+                                    other["id"], "preparing")
+            await asyncio.to_thread(place, stack)
+            await asyncio.to_thread(set_status, stack, admin_token,
+                                    mine["id"], "preparing")
+            return hello, await ws_next(ws)
+        finally:
+            await ws.close()
+
+    hello, update = run(scenario())
+    assert hello["type"] == "connection"
+    assert update["type"] == "orderStatusUpdate"
+    assert update["order"]["id"] == mine["id"]
+    assert update["status"] == "preparing"
+    assert update["previous_status"] == "pending"
+    assert update["order"]["customer_info"]["phone"] == "081****678"
+
+
+def test_customer_channel_credential_forms(stack):
+    token = customer(stack)
+    order = place(stack, token)
+    path = "/orders/%d" % order["id"]
+    assert upgrade_status(stack, path + "?tracking_token="
+                          + order["tracking_token"]) == 101
+    assert upgrade_status(stack, path, subprotocols=[
+        "timing.v1", "tracking." + order["tracking_token"]]) == 101
+    assert upgrade_status(stack, path + "?token=" + token) == 101
+    assert upgrade_status(stack, path, subprotocols=[
+        "timing.v1", "bearer." + token]) == 101
+    cookie = {"Cookie": "timing_track_%d=%s" % (order["id"],
+                                                order["tracking_token"])}
+    same = dict(cookie, Origin="http://127.0.0.1:%d" % stack.port)
+    assert upgrade_status(stack, path, headers=same) == 101
+
+
+def test_customer_channel_refusals(stack):
+    order = place(stack)
+    path = "/orders/%d" % order["id"]
+    cookie = "timing_track_%d=%s" % (order["id"], order["tracking_token"])
+    assert upgrade_status(stack, path) == 401
+    assert upgrade_status(stack, path + "?tracking_token=wrong") == 404
+    assert upgrade_status(stack, "/orders/999999?tracking_token="
+                          + order["tracking_token"]) == 404
+    assert upgrade_status(stack, path + "?token=" + customer(stack)) == 404
+    assert upgrade_status(stack, path + "?token=forged") == 401
+    assert upgrade_status(stack, path, headers={"Cookie": cookie}) == 403
+    assert upgrade_status(stack, path, headers={
+        "Cookie": cookie, "Origin": "http://evil.example"}) == 403
+
+
+def test_twenty_concurrent_orders_arrive_once_each(stack, admin_token):
+    async def scenario():
+        ws = await ws_open(stack, "/admin?token=" + admin_token)
+        try:
+            await ws_next(ws)
+            with ThreadPoolExecutor(20) as pool:
+                orders = await asyncio.gather(*[
+                    asyncio.get_running_loop().run_in_executor(
+                        pool, place, stack) for _ in range(20)])
+            got = [await ws_next(ws) for _ in range(20)]
+            try:
+                extra = await asyncio.wait_for(ws.recv(), 1)
+            except asyncio.TimeoutError:
+                extra = None
+            return orders, got, extra
+        finally:
+            await ws.close()
+
+    orders, got, extra = run(scenario())
+    assert extra is None, "a duplicate or stray message: %s" % extra
+    assert sorted(m["order"]["id"] for m in got) == \
+        sorted(o["id"] for o in orders)
+    ids = [m["event_id"] for m in got]
+    assert len(set(ids)) == 20
+
+
+def test_sockets_past_the_cap_get_503(tmp_root):
+    capped = make_stack(os.path.join(tmp_root, "capped"),
+                        defines={"TIMING_MAX_SOCKETS": "3"})
+    capped.start()
+    try:
+        token = request(capped, "POST", "/api/auth/login", body={
+            "email": capped.admin_email,
+            "password": capped.admin_password}).json["data"]["token"]
+
+        async def scenario():
+            held = [await ws_open(capped, "/admin?token=" + token)
+                    for _ in range(3)]
+            for ws in held:
+                await ws_next(ws)
+            try:
+                await ws_open(capped, "/admin?token=" + token)
+                refused = None
+            except websockets.exceptions.InvalidStatusCode as e:
+                refused = e
+            rest = await asyncio.to_thread(request, capped, "GET",
+                                           "/api/menu")
+            await held[0].close()
+            await asyncio.sleep(0.5)
+            again = await ws_open(capped, "/admin?token=" + token)
+            hello = await ws_next(again)
+            await again.close()
+            for ws in held[1:]:
+                await ws.close()
+            return refused, rest, hello
+
+        refused, rest, hello = run(scenario())
+        assert refused is not None and refused.status_code == 503
+        assert refused.headers.get("Retry-After")
+        assert rest.status == 200            # REST keeps its workers
+        assert hello["type"] == "connection"
+    finally:
+        capped.stop()
+
+
+@pytest.mark.parametrize("path", ["/orders/abc", "/orders/0", "/orders/1/x",
+                                  "/orders/-1", "/orders/"])
+def test_customer_channel_paths_that_are_not_an_order(stack, path):
+    assert upgrade_status(stack, path + "?tracking_token=x") == 404
