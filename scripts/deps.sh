@@ -15,12 +15,31 @@ PACKAGES="
   python3 python3-pytest python3-websockets wrk
 "
 
+here=$(cd "$(dirname "$0")/.." && pwd)
+
 missing=""
 for p in $PACKAGES; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [ "$status" = "installed" ] || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+# Node runs the client tests: Debian's nodejs (18) and npm, unless a node
+# with its npm is already there (NodeSource's package bundles npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
+
+# The Node tests' own packages (ws: WebSocket for Node 18), from the
+# lockfile; once.
+node_packages() {
+    [ -d "$here/tests/node/node_modules/ws" ] && return 0
+    echo "deps: npm ci in tests/node"
+    npm ci --prefix "$here/tests/node" --no-audit --no-fund --loglevel=error
+}
+
+if [ -z "$missing" ]; then
+    node_packages
+    exit 0
+fi
 
 echo "deps: installing$missing"
 if [ "$(id -u)" -eq 0 ]; then
@@ -40,3 +59,4 @@ if [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v -e lock -e partial)" ] \
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
+node_packages
