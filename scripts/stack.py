@@ -86,7 +86,8 @@ class Stack:
 
     def __init__(self, state_dir, run_dir, port, listen_hosts=("127.0.0.1",),
                  eventd_bin=None, console=False, demo=True,
-                 admin_email=None, admin_password=None, defines=None):
+                 admin_email=None, admin_password=None, defines=None,
+                 eventd_args=()):
         self.state_dir = os.path.abspath(state_dir)
         self.run_dir = os.path.abspath(run_dir)
         self.port = port
@@ -103,6 +104,7 @@ class Stack:
         self.is_root = os.geteuid() == 0
         # Extra Define lines for the template (e.g. TIMING_ORDER_RATE_LIMIT).
         self.defines = dict(defines or {})
+        self.eventd_args = list(eventd_args)    # e.g. a small --max-queue
 
         self.db_dir = os.path.join(self.state_dir, "db")
         self.secrets_dir = os.path.join(self.state_dir, "secrets")
@@ -311,6 +313,7 @@ class Stack:
                 "--socket-mode", "0660"]
         if self.is_root:
             argv += ["--socket-group", apache_user()[1]]
+        argv += self.eventd_args
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")

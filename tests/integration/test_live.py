@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import random
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,6 +16,13 @@ from client import request, run, ws_next, ws_open
 from conftest import make_stack
 
 ITEMS = [{"menu_id": 1, "quantity": 1}]
+
+
+def place_items(stack, items):
+    ans = request(stack, "POST", "/api/orders", body={
+        "customer_info": {"name": "Slow"}, "items": items})
+    assert ans.status == 201, ans
+    return ans.json["data"]
 
 
 def place(stack, token=None):
@@ -182,3 +190,57 @@ def test_sockets_past_the_cap_get_503(tmp_root):
                                   "/orders/-1", "/orders/"])
 def test_customer_channel_paths_that_are_not_an_order(stack, path):
     assert upgrade_status(stack, path + "?tracking_token=x") == 404
+
+
+def test_a_slow_consumer_is_cut_off_and_others_are_not(tmp_root):
+    """A client that stops reading is closed at the output cap with a
+    `slow_client` disconnect; a reading client gets every event.  The
+    events are large (50 lines with notes, ~15 KB) so that the kernel's
+    and Apache's buffers fill and the daemon's own queue grows."""
+    big = [{"menu_id": 1 + i % 9, "quantity": 1, "note": "n" * 200}
+           for i in range(50)]
+    small = make_stack(os.path.join(tmp_root, "slow"),
+                       eventd_args=["--max-queue", "16384"])
+    small.start()
+    try:
+        token = request(small, "POST", "/api/auth/login", body={
+            "email": small.admin_email,
+            "password": small.admin_password}).json["data"]["token"]
+
+        async def scenario():
+            fast = await ws_open(small, "/admin?token=" + token)
+            slow = await websockets.connect(
+                "ws://127.0.0.1:%d/admin?token=%s" % (small.port, token),
+                max_queue=1, read_limit=2 ** 10, write_limit=2 ** 10)
+            # Stop reading: a tiny kernel buffer and no recv() calls.
+            slow.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            slow.transport.pause_reading()
+            await ws_next(fast)
+
+            async def read_all():
+                got = []
+                while len(got) < 400:
+                    m = await ws_next(fast, timeout=30)
+                    if m["type"] == "newOrder":
+                        got.append(m["order"]["id"])
+                return got
+
+            reader = asyncio.create_task(read_all())
+            orders = []
+            for _ in range(400):
+                orders.append(await asyncio.to_thread(place_items, small, big))
+            got = await reader
+            stats = await asyncio.to_thread(
+                request, small, "GET", "/api/admin/websocket/stats",
+                headers={"Authorization": "Bearer " + token})
+            await fast.close()
+            slow.transport.abort()
+            return orders, got, stats.json["data"]
+
+        orders, got, stats = run(scenario())
+        assert got == [o["id"] for o in orders]
+        assert stats["slow_clients_dropped"] >= 1
+        assert stats["connections"]["admin"] == 1
+    finally:
+        small.stop()
