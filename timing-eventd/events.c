@@ -6,9 +6,13 @@
  * staff message and the customer's masked one; each is serialised once
  * here and the same bytes are queued to every matching session.  A bad
  * datagram is counted and logged at debug, never fatal: the module is
- * trusted, but a bug there must not take the live sockets down.  The
- * replay ring and the gap watch will hook in at handle_event.  Sessions
- * and subscriptions are ws_session.c's and the hub's.
+ * trusted, but a bug there must not take the live sockets down.  Each
+ * event is put in the replay ring before it is fanned out, so a session
+ * that opens later finds it there and one open now gets it live, never
+ * both.  An event of another epoch (the database was rebuilt under a
+ * running daemon) empties the ring and resyncs every socket.  Sessions
+ * and subscriptions are ws_session.c's and the hub's, the replay itself
+ * ws_resume.c's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,9 +24,11 @@
 
 #include "events.h"
 #include "log.h"
+#include "messages.h"
 #include "stats.h"
 #include "timing_proto.h"
 #include "ws_output.h"
+#include "ws_resume.h"
 
 /* Bounded so sessions are flushed (before sleep) between batches: the
  * output cap counts what wslay still holds, and a burst queued without a
@@ -37,6 +43,7 @@
 struct events {
     loop *loop;
     hub *hub;
+    ring *ring;
     int fd;                     /* -1 once stopped */
     unsigned char *buf;         /* one datagram, header and largest body */
     size_t cap;
@@ -54,27 +61,63 @@ static int int_field(json_object *o, const char *key, int64_t *out)
     return 0;
 }
 
-static void fan_out_admin(hub *h, json_object *msg, size_t *count)
+/* Tells every open socket, staff and customers, that it may have missed
+ * something (which order cannot be known) and must refetch. */
+static void resync_all(events *ev, const char *reason)
 {
-    size_t len;
-    const char *text = json_object_to_json_string_length(
-        msg, JSON_C_TO_STRING_PLAIN, &len);
+    char *msg = msg_typed("resync", reason);
+    size_t n;
 
-    if (text) {
-        *count = hub_fanout_admin(h, text, len, ws_session_deliver, NULL);
+    if (!msg) {
+        log_msg(LOG_WARN, "cannot build a resync (%s): out of memory",
+                reason);
+        return;
     }
+    n = hub_fanout_admin(ev->hub, msg, strlen(msg), ws_resume_send_resync,
+                         NULL);
+    n += hub_fanout_orders(ev->hub, msg, strlen(msg), ws_resume_send_resync,
+                           NULL);
+    free(msg);
+    log_msg(LOG_INFO, "resync (%s) sent to %zu session(s)", reason, n);
 }
 
-static void fan_out_order(hub *h, int64_t order_id, json_object *msg,
-                          size_t *count)
+/* Puts the event in the ring under its epoch.  A new epoch empties the
+ * ring and resyncs everyone: the history they hold is another one. */
+static void keep_event(events *ev, json_object *o, int64_t event_id,
+                       int64_t order_id, int update, const char *staff,
+                       size_t nstaff, const char *customer, size_t ncustomer)
 {
-    size_t len;
-    const char *text = json_object_to_json_string_length(
-        msg, JSON_C_TO_STRING_PLAIN, &len);
+    json_object *e;
+    const char *epoch = NULL;
+    int had;
 
-    if (text) {
-        *count = hub_fanout_order(h, order_id, text, len, ws_session_deliver,
-                                  NULL);
+    if (json_object_object_get_ex(o, "epoch", &e)
+        && json_object_is_type(e, json_type_string)) {
+        epoch = json_object_get_string(e);
+    }
+    if (epoch) {
+        had = ring_epoch(ev->ring) != NULL;
+        switch (ring_set_epoch(ev->ring, epoch)) {
+        case 1:
+            if (had) {
+                log_msg(LOG_WARN, "events now come from epoch %s: the replay "
+                        "ring starts again", epoch);
+                resync_all(ev, "epoch");
+            }
+            break;
+        case -1:
+            log_msg(LOG_WARN, "out of memory keeping event %lld for replay",
+                    (long long)event_id);
+            return;
+        default:
+            break;
+        }
+    }
+    if (ring_add(ev->ring, event_id, order_id,
+                 update ? RING_STATUS_UPDATE : RING_NEW_ORDER, staff, nstaff,
+                 customer, ncustomer) == -1) {
+        log_msg(LOG_WARN, "out of memory keeping event %lld for replay",
+                (long long)event_id);
     }
 }
 
@@ -111,8 +154,8 @@ static void handle_event(events *ev, const char *body, size_t len)
 {
     json_object *o, *type, *staff, *customer = NULL;
     int64_t event_id, order_id, failed = 0;
-    const char *t;
-    size_t nstaff = 0, ncustomer = 0;
+    const char *t, *stext, *ctext = NULL;
+    size_t slen, clen = 0, nstaff, ncustomer = 0;
     int update;
 
     o = parse_body(body, len);
@@ -155,10 +198,26 @@ static void handle_event(events *ev, const char *body, size_t len)
                 (long long)event_id);
     }
 
-    fan_out_admin(ev->hub, staff, &nstaff);
+    /* Serialised once: the same bytes go live and into the ring. */
+    stext = json_object_to_json_string_length(staff, JSON_C_TO_STRING_PLAIN,
+                                              &slen);
     if (update && json_object_object_get_ex(o, "customer", &customer)
         && json_object_is_type(customer, json_type_object)) {
-        fan_out_order(ev->hub, order_id, customer, &ncustomer);
+        ctext = json_object_to_json_string_length(
+            customer, JSON_C_TO_STRING_PLAIN, &clen);
+    }
+    if (!stext) {
+        log_msg(LOG_WARN, "out of memory sending event %lld",
+                (long long)event_id);
+        json_object_put(o);
+        return;
+    }
+    keep_event(ev, o, event_id, order_id, update, stext, slen, ctext, clen);
+    nstaff = hub_fanout_admin(ev->hub, stext, slen, ws_session_deliver,
+                              NULL);
+    if (ctext) {
+        ncustomer = hub_fanout_order(ev->hub, order_id, ctext, clen,
+                                     ws_session_deliver, NULL);
     }
     log_msg(LOG_DEBUG, "event %lld (%s, order %lld) to %zu staff and %zu "
             "customer session(s)", (long long)event_id, t,
@@ -235,7 +294,7 @@ static void on_readable(loop *l, int fd, void *data, int mask)
     }
 }
 
-events *events_create(loop *l, hub *h, int fd)
+events *events_create(loop *l, hub *h, ring *r, int fd)
 {
     events *ev = calloc(1, sizeof *ev);
     int size = EVENTS_RCVBUF;
@@ -245,6 +304,7 @@ events *events_create(loop *l, hub *h, int fd)
     }
     ev->loop = l;
     ev->hub = h;
+    ev->ring = r;
     ev->fd = fd;
     ev->cap = TP_HEADER_LEN + TP_MAX_BODY;
     ev->buf = malloc(ev->cap);

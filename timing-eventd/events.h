@@ -1,19 +1,21 @@
 /*
  * events.h -- the events socket: datagrams from mod_timing.
  *
- * TP_EVENT is fanned out to the subscribed sessions, TP_STATS_REQUEST is
- * answered.  main.c creates (and closes) the socket; this reads it.
+ * TP_EVENT is kept in the replay ring and fanned out to the subscribed
+ * sessions, TP_STATS_REQUEST is answered.  main.c creates (and closes) the socket; this reads it.
  */
 #ifndef TIMING_EVENTS_H
 #define TIMING_EVENTS_H
 
 #include "hub.h"
 #include "loop.h"
+#include "ring.h"
 
 typedef struct events events;
 
-/* Starts reading the bound SOCK_DGRAM socket fd; NULL on failure. */
-events *events_create(loop *l, hub *h, int fd);
+/* Starts reading the bound SOCK_DGRAM socket fd, keeping every event in
+ * the ring (borrowed); NULL on failure. */
+events *events_create(loop *l, hub *h, ring *r, int fd);
 /* Stops reading (shutdown); safe to call twice. */
 void events_stop(events *ev);
 void events_destroy(events *ev);

@@ -42,6 +42,7 @@ struct hub {
 
     hub_order *idle_head, *idle_tail;   /* head: least recently used */
     size_t nidle, max_idle;
+    int walking;                /* hub_fanout_orders is in the table */
 };
 
 #define HUB_FIRST_BUCKETS 64
@@ -187,6 +188,8 @@ static void idle_unlink(hub *h, hub_order *o)
 
 /* Puts o at the recently-used end of the idle list, then drops the least
  * recently used entries beyond the limit (possibly o itself). */
+static void trim_idle(hub *h);
+
 static void idle_touch(hub *h, hub_order *o)
 {
     if (o->idle) {
@@ -203,6 +206,17 @@ static void idle_touch(hub *h, hub_order *o)
     h->idle_tail = o;
     o->idle = 1;
     h->nidle++;
+    trim_idle(h);
+}
+
+/* Drops the least recently used idle entries beyond the limit -- but not
+ * while hub_fanout_orders walks the table, where a dropped entry could be
+ * the next one it visits; it trims when done. */
+static void trim_idle(hub *h)
+{
+    if (h->walking) {
+        return;
+    }
     while (h->nidle > h->max_idle) {
         hub_order *old = h->idle_head;
 
@@ -329,6 +343,28 @@ size_t hub_fanout_order(hub *h, int64_t order_id, const char *msg,
     hub_order *o = find_order(h, order_id);
 
     return o ? fanout(o->members, msg, len, fn, baton) : 0;
+}
+
+/* The next entry is read before an order's members are handed the
+ * message: one that leaves may free its own (emptied) entry, and trimming
+ * the idle list, which could free any other, waits until the end. */
+size_t hub_fanout_orders(hub *h, const char *msg, size_t len,
+                         hub_send_fn *fn, void *baton)
+{
+    size_t i, count = 0;
+
+    h->walking = 1;
+    for (i = 0; i < h->nbuckets; i++) {
+        hub_order *o = h->buckets[i], *next;
+
+        for (; o; o = next) {
+            next = o->chain;
+            count += fanout(o->members, msg, len, fn, baton);
+        }
+    }
+    h->walking = 0;
+    trim_idle(h);
+    return count;
 }
 
 /* "Newest" is the most recently received, not the highest id: replay

@@ -56,6 +56,10 @@ size_t hub_fanout_admin(hub *h, const char *msg, size_t len,
                         hub_send_fn *fn, void *baton);
 size_t hub_fanout_order(hub *h, int64_t order_id, const char *msg,
                         size_t len, hub_send_fn *fn, void *baton);
+/* Hands msg to every member of every order (a resync, when which order
+ * missed something cannot be known). */
+size_t hub_fanout_orders(hub *h, const char *msg, size_t len,
+                         hub_send_fn *fn, void *baton);
 
 /* Records that event_id, about order_id, has just been carried; 0 or -1
  * when out of memory (then only the admin figure is updated). */

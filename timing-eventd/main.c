@@ -2,9 +2,9 @@
  * main.c -- timing-eventd: options, signals, setup, and the only place
  * that exits.
  *
- * Builds the pieces (loop, hub, WebSocket server, events socket), prints
- * "ready" once both sockets listen, runs the loop, and on SIGTERM/SIGINT
- * says goodbye to every session and exits 0.  Signals arrive through a
+ * Builds the pieces (loop, hub, replay ring, WebSocket server, events
+ * socket), prints "ready" once both sockets listen, runs the loop, and on
+ * SIGTERM/SIGINT says goodbye to every session and exits 0.  Signals arrive through a
  * signalfd, so they are handled in the loop like any other event and no
  * code runs in signal context.  Everything else is the other files' job.
  */
@@ -25,6 +25,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "ring.h"
 #include "stats.h"
 #include "timing_proto.h"
 #include "ws_server.h"
@@ -39,6 +40,7 @@ typedef struct options {
     mode_t socket_mode;
     const char *socket_group;
     ws_config ws;
+    size_t ring_size;
     int log_level;
 } options;
 
@@ -54,6 +56,7 @@ typedef struct socket_file {
 typedef struct daemon_state {
     loop *loop;
     hub *hub;
+    ring *ring;
     ws_server *ws;
     events *ev;
     int ws_fd, ev_fd, sig_fd;
@@ -78,10 +81,12 @@ static void usage(FILE *out)
         "  --ping-interval SEC    protocol ping interval (default 25)\n"
         "  --pong-timeout SEC     close a client silent this long\n"
         "                         (default 60)\n"
+        "  --ring-size N          events kept for resuming clients\n"
+        "                         (default %d)\n"
         "  --log-level LEVEL      error, warn, info or debug (default info)\n"
         "  --help                 show this and exit\n"
         "  --version              show the version and exit\n",
-        TP_DEFAULT_WS_SOCKET, TP_DEFAULT_EVENT_SOCKET);
+        TP_DEFAULT_WS_SOCKET, TP_DEFAULT_EVENT_SOCKET, RING_DEFAULT_SIZE);
 }
 
 /* Whole decimal number within [min, max]: 0 or -1. */
@@ -114,7 +119,7 @@ static void parse_options(int argc, char **argv, options *o)
 {
     enum {
         OPT_WS = 1, OPT_EV, OPT_MODE, OPT_GROUP, OPT_QUEUE, OPT_MESSAGE,
-        OPT_PING, OPT_PONG, OPT_LOG, OPT_HELP, OPT_VERSION
+        OPT_PING, OPT_PONG, OPT_RING, OPT_LOG, OPT_HELP, OPT_VERSION
     };
     static const struct option longopts[] = {
         { "ws-socket", required_argument, NULL, OPT_WS },
@@ -125,6 +130,7 @@ static void parse_options(int argc, char **argv, options *o)
         { "max-message", required_argument, NULL, OPT_MESSAGE },
         { "ping-interval", required_argument, NULL, OPT_PING },
         { "pong-timeout", required_argument, NULL, OPT_PONG },
+        { "ring-size", required_argument, NULL, OPT_RING },
         { "log-level", required_argument, NULL, OPT_LOG },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
@@ -143,6 +149,7 @@ static void parse_options(int argc, char **argv, options *o)
     o->ws.max_message = 4096;
     o->ws.ping_interval_ms = 25 * 1000;
     o->ws.pong_timeout_ms = 60 * 1000;
+    o->ring_size = RING_DEFAULT_SIZE;
     o->log_level = LOG_INFO;
 
     opterr = 0;     /* our own message, then exit 2 */
@@ -192,6 +199,12 @@ static void parse_options(int argc, char **argv, options *o)
                 bad_option("pong-timeout", optarg, "2 to 86400 seconds");
             }
             o->ws.pong_timeout_ms = (long long)v * 1000;
+            break;
+        case OPT_RING:
+            if (parse_num(optarg, 1, RING_MAX_SIZE, &v)) {
+                bad_option("ring-size", optarg, "1 to 1048576 events");
+            }
+            o->ring_size = (size_t)v;
             break;
         case OPT_LOG:
             o->log_level = log_level_from_name(optarg);
@@ -343,6 +356,7 @@ static void cleanup(daemon_state *d)
         close(d->sig_fd);
     }
     hub_destroy(d->hub);
+    ring_destroy(d->ring);
     loop_destroy(d->loop);
 }
 
@@ -388,10 +402,11 @@ int main(int argc, char **argv)
 
     d.loop = loop_create(1024);
     d.hub = hub_create(HUB_DEFAULT_IDLE_ORDERS);
-    if (!d.loop || !d.hub) {
+    d.ring = ring_create(o.ring_size, RING_DEFAULT_BYTES);
+    if (!d.loop || !d.hub || !d.ring) {
         fail(&d, "setup", "out of memory");
     }
-    d.ws = ws_server_create(d.loop, d.hub, &o.ws);
+    d.ws = ws_server_create(d.loop, d.hub, d.ring, &o.ws);
     if (!d.ws) {
         fail(&d, "setup", "out of memory");
     }
@@ -412,7 +427,7 @@ int main(int argc, char **argv)
     if (ws_server_listen(d.ws, d.ws_fd) == -1) {
         fail(&d, "watching the WebSocket socket", strerror(errno));
     }
-    d.ev = events_create(d.loop, d.hub, d.ev_fd);
+    d.ev = events_create(d.loop, d.hub, d.ring, d.ev_fd);
     if (!d.ev) {
         fail(&d, "watching the events socket", "out of memory");
     }

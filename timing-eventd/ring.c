@@ -5,11 +5,14 @@
  * AUTO_INCREMENT and concurrent transactions commit (and so arrive) out of
  * id order, while a live client sees them in arrival order.  Arrival k
  * (counted from 0 since the daemon started, or since the epoch changed)
- * sits in slot k % capacity; the oldest arrivals are dropped first.
+ * sits in slot k % capacity; the oldest arrivals are dropped first, when
+ * the ring is full or its texts would pass a byte bound (an event of a
+ * large order is some 15 KB twice over, and 4096 of them would be 120 MB).
  *
  * A client that resumes from last_event_id N gets:
  *
- * (a) N is held: every event that arrived after N did.  N is the last
+ * (a) N is held, or is the newest arrival dropped: every event that
+ *     arrived after N did.  N is the last
  *     event its channel carried to it, and the daemon sends in arrival
  *     order, so it has exactly what arrived up to N -- an event with a
  *     lower id that arrived later is still replayed.
@@ -63,15 +66,17 @@ struct ring {
     ring_slot *slots;
     size_t cap;
     size_t count;
+    size_t bytes, max_bytes;    /* texts held, and their bound */
     int64_t next_seq;           /* arrivals so far in this epoch */
     int64_t min_seen, max_seen; /* ids received, 0 when none */
     int64_t dropped_max;        /* highest id dropped, 0 when none */
+    int64_t last_dropped;       /* id of the newest arrival dropped */
     int64_t barrier_seq;        /* -1: no loss noticed */
     const char *barrier_reason;
     char *epoch;                /* NULL until the first event */
 };
 
-ring *ring_create(size_t capacity)
+ring *ring_create(size_t capacity, size_t max_bytes)
 {
     ring *r;
 
@@ -88,6 +93,7 @@ ring *ring_create(size_t capacity)
         return NULL;
     }
     r->cap = capacity;
+    r->max_bytes = max_bytes;
     r->barrier_seq = -1;
     return r;
 }
@@ -101,8 +107,9 @@ static void clear(ring *r)
         r->slots[i].text = NULL;
     }
     r->count = 0;
+    r->bytes = 0;
     r->next_seq = 0;
-    r->min_seen = r->max_seen = r->dropped_max = 0;
+    r->min_seen = r->max_seen = r->dropped_max = r->last_dropped = 0;
     r->barrier_seq = -1;
     r->barrier_reason = NULL;
 }
@@ -146,6 +153,20 @@ static int64_t oldest_seq(const ring *r)
     return r->next_seq - (int64_t)r->count;
 }
 
+static void drop_oldest(ring *r)
+{
+    ring_slot *s = slot_of(r, oldest_seq(r));
+
+    if (s->event_id > r->dropped_max) {
+        r->dropped_max = s->event_id;
+    }
+    r->last_dropped = s->event_id;
+    r->bytes -= s->staff_len + s->customer_len;
+    free(s->text);
+    s->text = NULL;
+    r->count--;
+}
+
 void ring_mark_loss(ring *r, const char *reason)
 {
     r->barrier_seq = r->next_seq;
@@ -174,14 +195,12 @@ int ring_add(ring *r, int64_t event_id, int64_t order_id, int type,
     }
     text[staff_len + 1 + clen] = '\0';
 
-    s = slot_of(r, r->next_seq);
-    if (r->count == r->cap) {
-        if (s->event_id > r->dropped_max) {
-            r->dropped_max = s->event_id;
-        }
-        free(s->text);
-        r->count--;
+    /* Drop the oldest arrivals until the new one fits both bounds. */
+    while (r->count == r->cap
+           || (r->count > 0 && r->bytes + staff_len + clen > r->max_bytes)) {
+        drop_oldest(r);
     }
+    s = slot_of(r, r->next_seq);
     s->event_id = event_id;
     s->order_id = order_id;
     s->type = type;
@@ -189,6 +208,7 @@ int ring_add(ring *r, int64_t event_id, int64_t order_id, int type,
     s->text = text;
     s->staff_len = staff_len;
     s->customer_len = clen;
+    r->bytes += staff_len + clen;
     r->count++;
     r->next_seq++;
     if (r->min_seen == 0 || event_id < r->min_seen) {
@@ -222,7 +242,7 @@ static void resync(ring_plan *plan, const char *reason)
 void ring_plan_resume(const ring *r, const char *epoch, int64_t n,
                       ring_plan *plan)
 {
-    int64_t seq;
+    int64_t seq = -1;
 
     memset(plan, 0, sizeof *plan);
     plan->from_seq = oldest_seq(r);
@@ -249,7 +269,11 @@ void ring_plan_resume(const ring *r, const char *epoch, int64_t n,
         }
         return;
     }
-    if (n > 0 && (seq = find_seq(r, n)) >= 0) {
+    if (n > 0 && (seq = find_seq(r, n)) < 0 && n == r->last_dropped) {
+        /* Just dropped: all that arrived after it is still held. */
+        seq = oldest_seq(r) - 1;
+    }
+    if (n > 0 && seq >= 0) {
         if (seq < r->barrier_seq) {
             resync(plan, r->barrier_reason);
             return;
@@ -325,6 +349,11 @@ size_t ring_replay(const ring *r, const ring_plan *plan, int channel,
 size_t ring_count(const ring *r)
 {
     return r->count;
+}
+
+const char *ring_epoch(const ring *r)
+{
+    return r->epoch;
 }
 
 int64_t ring_max_seen(const ring *r)

@@ -15,6 +15,7 @@
 
 #define RING_DEFAULT_SIZE   4096
 #define RING_MAX_SIZE       (1024 * 1024)
+#define RING_DEFAULT_BYTES  (64 * 1024 * 1024)
 
 typedef struct ring ring;
 
@@ -40,8 +41,10 @@ typedef struct ring_plan {
 /* Called once per replayed message, in arrival order. */
 typedef void ring_visit_fn(const char *msg, size_t len, void *baton);
 
-/* capacity in events, 1 to RING_MAX_SIZE; NULL when out of memory. */
-ring *ring_create(size_t capacity);
+/* capacity in events, 1 to RING_MAX_SIZE, and a bound on the bytes of
+ * text held (the newest event is kept even past it); NULL when out of
+ * memory. */
+ring *ring_create(size_t capacity, size_t max_bytes);
 void ring_destroy(ring *r);
 
 /* Sets the history the events belong to.  Another epoch than the one
@@ -75,6 +78,7 @@ size_t ring_replay(const ring *r, const ring_plan *plan, int channel,
                    size_t *bytes);
 
 size_t ring_count(const ring *r);          /* events held */
+const char *ring_epoch(const ring *r);     /* NULL before any event */
 int64_t ring_max_seen(const ring *r);      /* highest id received, or 0 */
 
 #endif /* TIMING_RING_H */

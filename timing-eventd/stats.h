@@ -16,8 +16,8 @@
 typedef struct stats_counters {
     uint64_t events_received;       /* TP_EVENT datagrams accepted */
     uint64_t messages_sent;         /* JSON messages queued to clients */
-    uint64_t replays;               /* (the replay ring's, later) */
-    uint64_t resyncs;               /* (the gap watch's, later) */
+    uint64_t replays;               /* events replayed on resumes */
+    uint64_t resyncs;               /* resync messages queued */
     uint64_t slow_clients_dropped;
     uint64_t bad_datagrams;         /* refused: header, JSON or fields */
     size_t peak_connections;

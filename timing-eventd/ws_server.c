@@ -25,6 +25,7 @@
 struct ws_server {
     loop *loop;
     hub *hub;
+    const ring *ring;
     ws_config cfg;
     int listen_fd;              /* -1 when not accepting */
     long long sweep_timer, resume_timer;
@@ -147,7 +148,7 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
             }
             return;
         }
-        s = ws_session_new(srv, l, srv->hub, &srv->cfg, fd);
+        s = ws_session_new(srv, l, srv->hub, srv->ring, &srv->cfg, fd);
         if (!s) {
             log_msg(LOG_WARN, "cannot take a connection: out of memory");
             continue;
@@ -177,7 +178,8 @@ static long long sweep(loop *l, long long id, void *data)
     return SWEEP_MS;
 }
 
-ws_server *ws_server_create(loop *l, hub *h, const ws_config *cfg)
+ws_server *ws_server_create(loop *l, hub *h, const ring *r,
+                            const ws_config *cfg)
 {
     ws_server *srv = calloc(1, sizeof *srv);
 
@@ -186,6 +188,7 @@ ws_server *ws_server_create(loop *l, hub *h, const ws_config *cfg)
     }
     srv->loop = l;
     srv->hub = h;
+    srv->ring = r;
     srv->cfg = *cfg;
     srv->listen_fd = -1;
     srv->sweep_timer = loop_add_timer(l, SWEEP_MS, sweep, srv);

@@ -14,6 +14,7 @@
 
 #include "hub.h"
 #include "loop.h"
+#include "ring.h"
 
 typedef struct ws_config {
     size_t max_queue;           /* bytes wslay may hold for one client */
@@ -25,7 +26,9 @@ typedef struct ws_config {
 typedef struct ws_server ws_server;
 typedef struct ws_session ws_session;
 
-ws_server *ws_server_create(loop *l, hub *h, const ws_config *cfg);
+/* The ring is borrowed, for resuming sessions. */
+ws_server *ws_server_create(loop *l, hub *h, const ring *r,
+                            const ws_config *cfg);
 /* Closes and frees every session; the listening fd is left to main. */
 void ws_server_destroy(ws_server *srv);
 

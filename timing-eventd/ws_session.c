@@ -7,7 +7,7 @@
  * recomputed from wslay_event_want_read/_write (both false: done, close).
  * This file holds the per-session policy: the JSON ping/pong, the
  * heartbeat and the shutdown goodbye.  Queueing under the output cap is
- * ws_output.c's; what to send to whom is decided by events.c and the hub;
+ * ws_output.c's, the replay or resync of a resuming client ws_resume.c's; what to send to whom is decided by events.c and the hub;
  * accepting, lists and freeing are ws_server.c's.
  *
  * Closing is in two steps.  ws_session_close() closes the fd and leaves
@@ -29,6 +29,7 @@
 #include "messages.h"
 #include "stats.h"
 #include "ws_output.h"
+#include "ws_resume.h"
 #include "ws_session.h"
 
 #define HANDSHAKE_TIMEOUT_MS    10000   /* accept to a decided request */
@@ -54,7 +55,7 @@ void ws_session_close(ws_session *s, const char *why)
 }
 
 ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
-                           const ws_config *cfg, int fd)
+                           const ring *r, const ws_config *cfg, int fd)
 {
     ws_session *s = calloc(1, sizeof *s);
 
@@ -73,6 +74,7 @@ ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
     s->srv = srv;
     s->loop = l;
     s->hub = h;
+    s->ring = r;
     s->cfg = cfg;
     s->fd = fd;
     s->state = WS_HANDSHAKE;
@@ -367,9 +369,13 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
     s->state = WS_OPEN;
     s->last_recv_ms = loop_now_ms();
     s->next_ping_ms = s->last_recv_ms + s->cfg->ping_interval_ms;
-    /* X-Timing-Last-Event and -Resume-Epoch wait for the replay ring. */
     if (ws_out_connection(s, hs->epoch ? hs->epoch : "", last) != 0) {
         ws_session_close(s, "cannot queue the connection message");
+        return;
+    }
+    /* In the same handler as joining the hub: no live event can come
+     * between the replay and what follows it. */
+    if (ws_resume(s, s->ring, hs) != 0) {
         return;
     }
     free(s->hs);

@@ -15,6 +15,7 @@
 #include "handshake.h"
 #include "hub.h"
 #include "messages.h"
+#include "ring.h"
 #include "ws_server.h"
 
 enum ws_state {
@@ -29,6 +30,7 @@ struct ws_session {
     ws_server *srv;
     loop *loop;
     hub *hub;
+    const ring *ring;           /* the server's, for resumes */
     const ws_config *cfg;
     int fd;
     int state;                  /* enum ws_state */
@@ -58,7 +60,7 @@ struct ws_session {
 /* Takes a freshly accepted fd and starts reading the upgrade; NULL (fd
  * closed) when out of memory. */
 ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
-                           const ws_config *cfg, int fd);
+                           const ring *r, const ws_config *cfg, int fd);
 void ws_session_free(ws_session *s);
 
 /* Closes the fd and leaves the hub now; the server frees it later. */

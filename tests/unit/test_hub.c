@@ -202,6 +202,33 @@ static void test_many_orders(void)
     hub_destroy(h);                     /* members left in: still clean */
 }
 
+/* A resync goes to every order's members; members that leave during it
+ * (slow clients) do not upset the walk, and the idle bound holds after. */
+static void test_fanout_orders(void)
+{
+    hub *h = hub_create(1);
+    fake_session s[5];
+    int i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    memset(s, 0, sizeof s);
+    hub_add_admin(h, &s[0].m, &s[0]);
+    for (i = 1; i < 5; i++) {
+        hub_add_order(h, &s[i].m, &s[i], 10 + i);
+        hub_note_event(h, 10 + i, 100 + i);
+    }
+    CU_ASSERT_EQUAL(hub_fanout_orders(h, "r", 1, record_and_leave, h), 4);
+    CU_ASSERT_EQUAL(s[0].hits, 0);
+    for (i = 1; i < 5; i++) {
+        CU_ASSERT_EQUAL(s[i].hits, 1);
+    }
+    CU_ASSERT_EQUAL(hub_count_order(h), 0);
+    /* four orders went idle during the walk; one may stay remembered */
+    CU_ASSERT_EQUAL(hub_count_orders(h), 1);
+    CU_ASSERT_EQUAL(hub_fanout_orders(h, "r", 1, record, NULL), 0);
+    hub_destroy(h);
+}
+
 int add_hub_suite(void)
 {
     CU_pSuite s = CU_add_suite("hub.c", NULL, NULL);
@@ -212,7 +239,8 @@ int add_hub_suite(void)
                         test_fanout)
         || !CU_add_test(s, "newest event per channel", test_last_event)
         || !CU_add_test(s, "remembered orders are bounded", test_idle_bound)
-        || !CU_add_test(s, "thousands of orders", test_many_orders)) {
+        || !CU_add_test(s, "thousands of orders", test_many_orders)
+        || !CU_add_test(s, "fan-out to every order", test_fanout_orders)) {
         return -1;
     }
     return 0;

@@ -55,7 +55,7 @@ static const char *resume(ring *r, const char *epoch, int64_t n,
 
 static void test_arrival_order(void)
 {
-    ring *r = ring_create(RING_DEFAULT_SIZE);
+    ring *r = ring_create(RING_DEFAULT_SIZE, RING_DEFAULT_BYTES);
     int64_t i;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -77,7 +77,7 @@ static void test_arrival_order(void)
 
 static void test_out_of_order(void)
 {
-    ring *r = ring_create(16);
+    ring *r = ring_create(16, RING_DEFAULT_BYTES);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     ring_set_epoch(r, "e");
@@ -96,7 +96,7 @@ static void test_out_of_order(void)
 
 static void test_gap_resume_point(void)
 {
-    ring *r = ring_create(16);
+    ring *r = ring_create(16, RING_DEFAULT_BYTES);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     ring_set_epoch(r, "e");
@@ -114,7 +114,7 @@ static void test_gap_resume_point(void)
 
 static void test_resyncs(void)
 {
-    ring *r = ring_create(4);
+    ring *r = ring_create(4, RING_DEFAULT_BYTES);
     int64_t i;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -136,8 +136,11 @@ static void test_resyncs(void)
     for (i = 52; i <= 60; i++) {
         add(r, i, 1, RING_NEW_ORDER);
     }
-    /* 57..60 held: 56 and below are gone */
+    /* 57..60 held: 56 and below are gone, but all that came after 56,
+     * the last one dropped, is still here */
     CU_ASSERT_STRING_EQUAL(resume(r, "e", 56, RING_ADMIN, 0),
+                           "s57,s58,s59,s60");
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 55, RING_ADMIN, 0),
                            "resync:too_old");
     CU_ASSERT_STRING_EQUAL(resume(r, "e", 50, RING_ADMIN, 0),
                            "resync:too_old");
@@ -154,7 +157,7 @@ static void test_resyncs(void)
 
 static void test_dropped_out_of_order(void)
 {
-    ring *r = ring_create(3);
+    ring *r = ring_create(3, RING_DEFAULT_BYTES);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     ring_set_epoch(r, "e");
@@ -162,17 +165,22 @@ static void test_dropped_out_of_order(void)
     add(r, 99, 1, RING_NEW_ORDER);
     add(r, 101, 1, RING_NEW_ORDER);
     add(r, 102, 1, RING_NEW_ORDER);     /* drops 100, which outranks 99 */
-    /* 100 is not held any more; "ids above 100" would miss 99, which
-     * arrived after it: too old, not a gap */
+    /* the newest dropped: what came after it is all here, 99 included */
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 100, RING_ADMIN, 0),
+                           "s99,s101,s102");
+    add(r, 103, 1, RING_NEW_ORDER);     /* drops 99 */
+    /* "ids above 100" would miss 99, which arrived after 100 and is gone
+     * too: too old, not a gap */
     CU_ASSERT_STRING_EQUAL(resume(r, "e", 100, RING_ADMIN, 0),
                            "resync:too_old");
-    CU_ASSERT_STRING_EQUAL(resume(r, "e", 99, RING_ADMIN, 0), "s101,s102");
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 99, RING_ADMIN, 0),
+                           "s101,s102,s103");
     ring_destroy(r);
 }
 
 static void test_channels(void)
 {
-    ring *r = ring_create(16);
+    ring *r = ring_create(16, RING_DEFAULT_BYTES);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     ring_set_epoch(r, "e");
@@ -195,7 +203,7 @@ static void test_channels(void)
 
 static void test_wrap_around(void)
 {
-    ring *r = ring_create(5);
+    ring *r = ring_create(5, RING_DEFAULT_BYTES);
     int64_t i;
     size_t bytes = 0;
     ring_plan plan;
@@ -211,6 +219,8 @@ static void test_wrap_around(void)
     CU_ASSERT_STRING_EQUAL(resume(r, "e", 19, RING_ORDER, 1),
                            "c20,c21,c22,c23");
     CU_ASSERT_STRING_EQUAL(resume(r, "e", 18, RING_ADMIN, 0),
+                           "s19,s20,s21,s22,s23");
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 17, RING_ADMIN, 0),
                            "resync:too_old");
     ring_plan_resume(r, "e", 19, &plan);
     CU_ASSERT_EQUAL(ring_replay(r, &plan, RING_ADMIN, 0, NULL, NULL, &bytes),
@@ -221,7 +231,7 @@ static void test_wrap_around(void)
 
 static void test_losses_and_epochs(void)
 {
-    ring *r = ring_create(16);
+    ring *r = ring_create(16, RING_DEFAULT_BYTES);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     ring_set_epoch(r, "e");
@@ -255,10 +265,35 @@ static void test_losses_and_epochs(void)
     ring_destroy(r);
 }
 
+static void test_byte_bound(void)
+{
+    ring *r = ring_create(100, 8);      /* room for two 3-byte texts... */
+    int64_t i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    ring_set_epoch(r, "e");
+    for (i = 10; i <= 14; i++) {
+        add(r, i, 1, RING_NEW_ORDER);   /* 3 bytes each */
+    }
+    CU_ASSERT_EQUAL(ring_count(r), 2);
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 13, RING_ADMIN, 0), "s14");
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 12, RING_ADMIN, 0), "s13,s14");
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 11, RING_ADMIN, 0),
+                           "resync:too_old");
+    /* ...and one bigger than the bound is still kept, alone */
+    CU_ASSERT_EQUAL(ring_add(r, 15, 1, RING_NEW_ORDER, "0123456789", 10,
+                             NULL, 0), 0);
+    CU_ASSERT_EQUAL(ring_count(r), 1);
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 14, RING_ADMIN, 0), "0123456789");
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 13, RING_ADMIN, 0),
+                           "resync:too_old");
+    ring_destroy(r);
+}
+
 static void test_bounds(void)
 {
-    CU_ASSERT_PTR_NULL(ring_create(0));
-    CU_ASSERT_PTR_NULL(ring_create(RING_MAX_SIZE + 1));
+    CU_ASSERT_PTR_NULL(ring_create(0, RING_DEFAULT_BYTES));
+    CU_ASSERT_PTR_NULL(ring_create(RING_MAX_SIZE + 1, RING_DEFAULT_BYTES));
     ring_destroy(NULL);
 }
 
@@ -277,6 +312,7 @@ int add_ring_suite(void)
         || !CU_add_test(s, "per-channel filtering", test_channels)
         || !CU_add_test(s, "wrap-around", test_wrap_around)
         || !CU_add_test(s, "losses and epochs", test_losses_and_epochs)
+        || !CU_add_test(s, "the byte bound", test_byte_bound)
         || !CU_add_test(s, "sizes", test_bounds)) {
         return -1;
     }
