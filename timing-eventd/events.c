@@ -10,7 +10,11 @@
  * event is put in the replay ring before it is fanned out, so a session
  * that opens later finds it there and one open now gets it live, never
  * both.  An event of another epoch (the database was rebuilt under a
- * running daemon) empties the ring and resyncs every socket.  Sessions
+ * running daemon) empties the ring and resyncs every socket.  The ids are
+ * watched (gapwatch.c): a gap still open after the horizon, or a sender
+ * reporting failed sends, means an event that will never arrive, so
+ * every socket is told to resync -- which order it was about cannot be
+ * known -- and the ring refuses resumes from before it.  Sessions
  * and subscriptions are ws_session.c's and the hub's, the replay itself
  * ws_resume.c's.
  */
@@ -23,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "events.h"
+#include "gapwatch.h"
 #include "log.h"
 #include "messages.h"
 #include "stats.h"
@@ -44,6 +49,9 @@ struct events {
     loop *loop;
     hub *hub;
     ring *ring;
+    gapwatch *gw;               /* ours */
+    long long horizon_ms;
+    long long gap_timer, gap_due;   /* timer id (0: none) and when due */
     int fd;                     /* -1 once stopped */
     unsigned char *buf;         /* one datagram, header and largest body */
     size_t cap;
@@ -81,44 +89,105 @@ static void resync_all(events *ev, const char *reason)
     log_msg(LOG_INFO, "resync (%s) sent to %zu session(s)", reason, n);
 }
 
-/* Puts the event in the ring under its epoch.  A new epoch empties the
- * ring and resyncs everyone: the history they hold is another one. */
-static void keep_event(events *ev, json_object *o, int64_t event_id,
-                       int64_t order_id, int update, const char *staff,
-                       size_t nstaff, const char *customer, size_t ncustomer)
+/* Follows the events' epoch.  A new one empties the ring and the gap
+ * watch and resyncs everyone: the history they hold is another one.
+ * 0, or -1 when the ring cannot take this event. */
+static int follow_epoch(events *ev, json_object *o, int64_t event_id)
 {
     json_object *e;
-    const char *epoch = NULL;
-    int had;
+    const char *epoch;
+    int had = ring_epoch(ev->ring) != NULL;
 
-    if (json_object_object_get_ex(o, "epoch", &e)
-        && json_object_is_type(e, json_type_string)) {
-        epoch = json_object_get_string(e);
+    if (!json_object_object_get_ex(o, "epoch", &e)
+        || !json_object_is_type(e, json_type_string)) {
+        return 0;
     }
-    if (epoch) {
-        had = ring_epoch(ev->ring) != NULL;
-        switch (ring_set_epoch(ev->ring, epoch)) {
-        case 1:
-            if (had) {
-                log_msg(LOG_WARN, "events now come from epoch %s: the replay "
-                        "ring starts again", epoch);
-                resync_all(ev, "epoch");
-            }
-            break;
-        case -1:
-            log_msg(LOG_WARN, "out of memory keeping event %lld for replay",
-                    (long long)event_id);
-            return;
-        default:
-            break;
+    epoch = json_object_get_string(e);
+    switch (ring_set_epoch(ev->ring, epoch)) {
+    case 1:
+        gw_reset(ev->gw);
+        if (had) {
+            log_msg(LOG_WARN, "events now come from epoch %s: the replay "
+                    "ring starts again", epoch);
+            resync_all(ev, "epoch");
         }
-    }
-    if (ring_add(ev->ring, event_id, order_id,
-                 update ? RING_STATUS_UPDATE : RING_NEW_ORDER, staff, nstaff,
-                 customer, ncustomer) == -1) {
+        return 0;
+    case -1:
+        gw_reset(ev->gw);
         log_msg(LOG_WARN, "out of memory keeping event %lld for replay",
                 (long long)event_id);
+        return -1;
+    default:
+        return 0;
     }
+}
+
+/* Reports the gaps open past the horizon, then sleeps until the next one
+ * is due (or for good, until an id opens a new gap). */
+static long long on_gap_timer(loop *l, long long id, void *data)
+{
+    events *ev = data;
+    long long now = loop_now_ms(), next;
+    size_t n;
+
+    (void)l;
+    (void)id;
+    n = gw_expire(ev->gw, now);
+    if (n > 0) {
+        log_msg(LOG_WARN, "%zu gap(s) in the event ids still open after "
+                "%lld ms: a rollback, a skipped id or a lost notification",
+                n, ev->horizon_ms);
+        ring_mark_loss(ev->ring, "gap");
+        resync_all(ev, "gap");
+    }
+    next = gw_next_deadline(ev->gw);
+    if (next < 0) {
+        ev->gap_timer = 0;
+        return LOOP_NOMORE;
+    }
+    ev->gap_due = next;
+    return next > now ? next - now : 0;
+}
+
+/* The timer runs only while a gap is open; an earlier deadline (the gap
+ * watch pushing one out for room) brings it forward. */
+static void arm_gap_timer(events *ev, long long now)
+{
+    long long next = gw_next_deadline(ev->gw);
+
+    if (next < 0 || (ev->gap_timer && next >= ev->gap_due)) {
+        return;
+    }
+    if (ev->gap_timer) {
+        loop_del_timer(ev->loop, ev->gap_timer);
+    }
+    ev->gap_timer = loop_add_timer(ev->loop, next > now ? next - now : 0,
+                                   on_gap_timer, ev);
+    if (ev->gap_timer == -1) {
+        ev->gap_timer = 0;
+        log_msg(LOG_WARN, "cannot watch gaps in the event ids: no timer");
+        return;
+    }
+    ev->gap_due = next;
+}
+
+/* Notes the id for the gap watch, and answers a sender's report of lost
+ * notifications.  Before the event goes in the ring: the loss happened
+ * before it, so a resume from this event on is safe and one from before
+ * it is not. */
+static void watch_ids(events *ev, int64_t event_id, int64_t failed)
+{
+    long long now = loop_now_ms();
+
+    if (failed > 0) {
+        log_msg(LOG_WARN, "mod_timing reports %lld event(s) it could not "
+                "send before event %lld", (long long)failed,
+                (long long)event_id);
+        ring_mark_loss(ev->ring, "lost");
+        resync_all(ev, "lost");
+    }
+    gw_note(ev->gw, event_id, now);
+    arm_gap_timer(ev, now);
 }
 
 /* Parses the whole body as one JSON object, or returns NULL.  Strict, and
@@ -156,7 +225,7 @@ static void handle_event(events *ev, const char *body, size_t len)
     int64_t event_id, order_id, failed = 0;
     const char *t, *stext, *ctext = NULL;
     size_t slen, clen = 0, nstaff, ncustomer = 0;
-    int update;
+    int update, kept;
 
     o = parse_body(body, len);
     if (!o) {
@@ -186,13 +255,11 @@ static void handle_event(events *ev, const char *body, size_t len)
         return;
     }
     stats.events_received++;
-    if (int_field(o, "failed_sends", &failed) == 0 && failed > 0) {
-        /* The gap watch will answer these with resync; for now they are
-         * worth an operator's eye. */
-        log_msg(LOG_WARN, "mod_timing reports %lld event(s) it could not "
-                "send before event %lld", (long long)failed,
-                (long long)event_id);
+    kept = follow_epoch(ev, o, event_id) == 0;
+    if (int_field(o, "failed_sends", &failed) != 0) {
+        failed = 0;
     }
+    watch_ids(ev, event_id, failed);
     if (hub_note_event(ev->hub, order_id, event_id) == -1) {
         log_msg(LOG_WARN, "out of memory noting event %lld",
                 (long long)event_id);
@@ -212,7 +279,12 @@ static void handle_event(events *ev, const char *body, size_t len)
         json_object_put(o);
         return;
     }
-    keep_event(ev, o, event_id, order_id, update, stext, slen, ctext, clen);
+    if (kept && ring_add(ev->ring, event_id, order_id,
+                         update ? RING_STATUS_UPDATE : RING_NEW_ORDER, stext,
+                         slen, ctext, clen) == -1) {
+        log_msg(LOG_WARN, "out of memory keeping event %lld for replay",
+                (long long)event_id);
+    }
     nstaff = hub_fanout_admin(ev->hub, stext, slen, ws_session_deliver,
                               NULL);
     if (ctext) {
@@ -294,7 +366,8 @@ static void on_readable(loop *l, int fd, void *data, int mask)
     }
 }
 
-events *events_create(loop *l, hub *h, ring *r, int fd)
+events *events_create(loop *l, hub *h, ring *r, long long horizon_ms,
+                      int fd)
 {
     events *ev = calloc(1, sizeof *ev);
     int size = EVENTS_RCVBUF;
@@ -305,10 +378,14 @@ events *events_create(loop *l, hub *h, ring *r, int fd)
     ev->loop = l;
     ev->hub = h;
     ev->ring = r;
+    ev->horizon_ms = horizon_ms;
     ev->fd = fd;
     ev->cap = TP_HEADER_LEN + TP_MAX_BODY;
     ev->buf = malloc(ev->cap);
-    if (!ev->buf) {
+    ev->gw = gw_create(horizon_ms);
+    if (!ev->buf || !ev->gw) {
+        gw_destroy(ev->gw);
+        free(ev->buf);
         free(ev);
         return NULL;
     }
@@ -320,6 +397,7 @@ events *events_create(loop *l, hub *h, ring *r, int fd)
                 strerror(errno));
     }
     if (loop_add_file(l, fd, LOOP_READABLE, on_readable, ev) == -1) {
+        gw_destroy(ev->gw);
         free(ev->buf);
         free(ev);
         return NULL;
@@ -333,6 +411,10 @@ void events_stop(events *ev)
         loop_del_file(ev->loop, ev->fd, LOOP_READABLE);
         ev->fd = -1;
     }
+    if (ev && ev->gap_timer) {
+        loop_del_timer(ev->loop, ev->gap_timer);
+        ev->gap_timer = 0;
+    }
 }
 
 void events_destroy(events *ev)
@@ -341,6 +423,7 @@ void events_destroy(events *ev)
         return;
     }
     events_stop(ev);
+    gw_destroy(ev->gw);
     free(ev->buf);
     free(ev);
 }

@@ -14,8 +14,10 @@
 typedef struct events events;
 
 /* Starts reading the bound SOCK_DGRAM socket fd, keeping every event in
- * the ring (borrowed); NULL on failure. */
-events *events_create(loop *l, hub *h, ring *r, int fd);
+ * the ring (borrowed) and resyncing sockets for a gap in the ids open
+ * horizon_ms; NULL on failure. */
+events *events_create(loop *l, hub *h, ring *r, long long horizon_ms,
+                      int fd);
 /* Stops reading (shutdown); safe to call twice. */
 void events_stop(events *ev);
 void events_destroy(events *ev);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "gapwatch.h"
 #include "hub.h"
 #include "listener.h"
 #include "log.h"
@@ -41,6 +42,7 @@ typedef struct options {
     const char *socket_group;
     ws_config ws;
     size_t ring_size;
+    long long gap_horizon_ms;
     int log_level;
 } options;
 
@@ -83,10 +85,13 @@ static void usage(FILE *out)
         "                         (default 60)\n"
         "  --ring-size N          events kept for resuming clients\n"
         "                         (default %d)\n"
+        "  --gap-horizon-ms MS    resync when an event id is missing this\n"
+        "                         long (default %d)\n"
         "  --log-level LEVEL      error, warn, info or debug (default info)\n"
         "  --help                 show this and exit\n"
         "  --version              show the version and exit\n",
-        TP_DEFAULT_WS_SOCKET, TP_DEFAULT_EVENT_SOCKET, RING_DEFAULT_SIZE);
+        TP_DEFAULT_WS_SOCKET, TP_DEFAULT_EVENT_SOCKET, RING_DEFAULT_SIZE,
+        GW_DEFAULT_HORIZON_MS);
 }
 
 /* Whole decimal number within [min, max]: 0 or -1. */
@@ -119,7 +124,7 @@ static void parse_options(int argc, char **argv, options *o)
 {
     enum {
         OPT_WS = 1, OPT_EV, OPT_MODE, OPT_GROUP, OPT_QUEUE, OPT_MESSAGE,
-        OPT_PING, OPT_PONG, OPT_RING, OPT_LOG, OPT_HELP, OPT_VERSION
+        OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_LOG, OPT_HELP, OPT_VERSION
     };
     static const struct option longopts[] = {
         { "ws-socket", required_argument, NULL, OPT_WS },
@@ -131,6 +136,7 @@ static void parse_options(int argc, char **argv, options *o)
         { "ping-interval", required_argument, NULL, OPT_PING },
         { "pong-timeout", required_argument, NULL, OPT_PONG },
         { "ring-size", required_argument, NULL, OPT_RING },
+        { "gap-horizon-ms", required_argument, NULL, OPT_HORIZON },
         { "log-level", required_argument, NULL, OPT_LOG },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
@@ -150,6 +156,7 @@ static void parse_options(int argc, char **argv, options *o)
     o->ws.ping_interval_ms = 25 * 1000;
     o->ws.pong_timeout_ms = 60 * 1000;
     o->ring_size = RING_DEFAULT_SIZE;
+    o->gap_horizon_ms = GW_DEFAULT_HORIZON_MS;
     o->log_level = LOG_INFO;
 
     opterr = 0;     /* our own message, then exit 2 */
@@ -205,6 +212,12 @@ static void parse_options(int argc, char **argv, options *o)
                 bad_option("ring-size", optarg, "1 to 1048576 events");
             }
             o->ring_size = (size_t)v;
+            break;
+        case OPT_HORIZON:
+            if (parse_num(optarg, 10, 600000, &v)) {
+                bad_option("gap-horizon-ms", optarg, "10 to 600000 ms");
+            }
+            o->gap_horizon_ms = (long long)v;
             break;
         case OPT_LOG:
             o->log_level = log_level_from_name(optarg);
@@ -427,7 +440,7 @@ int main(int argc, char **argv)
     if (ws_server_listen(d.ws, d.ws_fd) == -1) {
         fail(&d, "watching the WebSocket socket", strerror(errno));
     }
-    d.ev = events_create(d.loop, d.hub, d.ring, d.ev_fd);
+    d.ev = events_create(d.loop, d.hub, d.ring, o.gap_horizon_ms, d.ev_fd);
     if (!d.ev) {
         fail(&d, "watching the events socket", "out of memory");
     }
