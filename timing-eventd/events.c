@@ -89,8 +89,9 @@ static void resync_all(events *ev, const char *reason)
     log_msg(LOG_INFO, "resync (%s) sent to %zu session(s)", reason, n);
 }
 
-/* Follows the events' epoch.  A new one empties the ring and the gap
- * watch and resyncs everyone: the history they hold is another one.
+/* Follows the events' epoch.  A new one empties the ring, the gap watch
+ * and the hub's event ids, and resyncs everyone: the history they hold
+ * is another one.
  * 0, or -1 when the ring cannot take this event. */
 static int follow_epoch(events *ev, json_object *o, int64_t event_id)
 {
@@ -107,6 +108,7 @@ static int follow_epoch(events *ev, json_object *o, int64_t event_id)
     case 1:
         gw_reset(ev->gw);
         if (had) {
+            hub_forget_events(ev->hub);
             log_msg(LOG_WARN, "events now come from epoch %s: the replay "
                     "ring starts again", epoch);
             resync_all(ev, "epoch");

@@ -2,7 +2,8 @@
  * events.h -- the events socket: datagrams from mod_timing.
  *
  * TP_EVENT is kept in the replay ring and fanned out to the subscribed
- * sessions, TP_STATS_REQUEST is answered.  main.c creates (and closes) the socket; this reads it.
+ * sessions, TP_STATS_REQUEST is answered.  main.c creates (and closes)
+ * the socket; this reads it.
  */
 #ifndef TIMING_EVENTS_H
 #define TIMING_EVENTS_H

@@ -13,8 +13,8 @@
  * event: a customer who connects later is told that event's id in the
  * connection message.  Such idle entries are kept in least-recently-used
  * order and the oldest are dropped past max_idle_orders, so memory stays
- * bounded however many orders a shop takes.  (The replay ring, when it
- * comes, is what answers resumes; this is only the connection message's
+ * bounded however many orders a shop takes.  (The replay ring, ring.c,
+ * is what answers resumes; this is only the connection message's
  * starting point.)  Sending is left to the caller's hub_send_fn.
  */
 #include <stdlib.h>
@@ -384,6 +384,26 @@ int hub_note_event(hub *h, int64_t order_id, int64_t event_id)
         idle_touch(h, o);
     }
     return 0;
+}
+
+/* Idle entries exist only to remember an event id, so they go too. */
+void hub_forget_events(hub *h)
+{
+    size_t i;
+
+    h->last_admin = 0;
+    for (i = 0; i < h->nbuckets; i++) {
+        hub_order *o = h->buckets[i], *next;
+
+        for (; o; o = next) {
+            next = o->chain;
+            o->last_event = 0;
+            if (o->idle) {
+                idle_unlink(h, o);
+                free_order(h, o);
+            }
+        }
+    }
 }
 
 int64_t hub_last_admin(const hub *h)

@@ -64,6 +64,8 @@ size_t hub_fanout_orders(hub *h, const char *msg, size_t len,
 /* Records that event_id, about order_id, has just been carried; 0 or -1
  * when out of memory (then only the admin figure is updated). */
 int hub_note_event(hub *h, int64_t order_id, int64_t event_id);
+/* Forgets every event id noted (the event history changed epoch). */
+void hub_forget_events(hub *h);
 /* The id of the event each channel carried most recently, 0 if none. */
 int64_t hub_last_admin(const hub *h);
 int64_t hub_last_order(const hub *h, int64_t order_id);

@@ -4,9 +4,9 @@
  *
  * Builds the pieces (loop, hub, replay ring, WebSocket server, events
  * socket), prints "ready" once both sockets listen, runs the loop, and on
- * SIGTERM/SIGINT says goodbye to every session and exits 0.  Signals arrive through a
- * signalfd, so they are handled in the loop like any other event and no
- * code runs in signal context.  Everything else is the other files' job.
+ * SIGTERM/SIGINT says goodbye to every session and exits 0.  Signals
+ * arrive through a signalfd, so they are handled in the loop like any
+ * other event and no code runs in signal context.  Everything else is the other files' job.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -124,7 +124,8 @@ static void parse_options(int argc, char **argv, options *o)
 {
     enum {
         OPT_WS = 1, OPT_EV, OPT_MODE, OPT_GROUP, OPT_QUEUE, OPT_MESSAGE,
-        OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_LOG, OPT_HELP, OPT_VERSION
+        OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_LOG, OPT_HELP,
+        OPT_VERSION
     };
     static const struct option longopts[] = {
         { "ws-socket", required_argument, NULL, OPT_WS },

@@ -7,8 +7,9 @@
  * recomputed from wslay_event_want_read/_write (both false: done, close).
  * This file holds the per-session policy: the JSON ping/pong, the
  * heartbeat and the shutdown goodbye.  Queueing under the output cap is
- * ws_output.c's, the replay or resync of a resuming client ws_resume.c's; what to send to whom is decided by events.c and the hub;
- * accepting, lists and freeing are ws_server.c's.
+ * ws_output.c's, a resuming client's replay or resync ws_resume.c's;
+ * what to send to whom is decided by events.c and the hub; accepting,
+ * lists and freeing are ws_server.c's.
  *
  * Closing is in two steps.  ws_session_close() closes the fd and leaves
  * the hub at once, but the memory (and the wslay context, which may be in

@@ -226,6 +226,15 @@ static void test_fanout_orders(void)
     /* four orders went idle during the walk; one may stay remembered */
     CU_ASSERT_EQUAL(hub_count_orders(h), 1);
     CU_ASSERT_EQUAL(hub_fanout_orders(h, "r", 1, record, NULL), 0);
+    /* a new epoch: no id is remembered, nor an order kept for one */
+    hub_add_order(h, &s[1].m, &s[1], 11);
+    hub_note_event(h, 11, 200);
+    hub_forget_events(h);
+    CU_ASSERT_EQUAL(hub_last_admin(h), 0);
+    CU_ASSERT_EQUAL(hub_last_order(h, 11), 0);
+    CU_ASSERT_EQUAL(hub_count_orders(h), 1);        /* 11: a member left */
+    hub_forget(h, &s[1].m);
+    CU_ASSERT_EQUAL(hub_count_orders(h), 0);
     hub_destroy(h);
 }
 
