@@ -15,7 +15,11 @@
  *     arrived after N did.  N is the last
  *     event its channel carried to it, and the daemon sends in arrival
  *     order, so it has exactly what arrived up to N -- an event with a
- *     lower id that arrived later is still replayed.
+ *     lower id that arrived later is still replayed.  (A point taken
+ *     from the REST log instead could miss an event with a higher id
+ *     that arrived before N; the contract's resume point is the
+ *     stream's: the connection message's last_event_id or the last
+ *     event_id received.)
  *
  * (b) N is not held, lies between the lowest and highest ids received,
  *     and is above every id the ring has dropped (N an id never issued,
