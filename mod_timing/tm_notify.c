@@ -61,6 +61,34 @@ static int socket_address(const char *path, struct sockaddr_un *sun)
     return 0;
 }
 
+/* The daemon's queue of datagrams is short (net.unix.max_dgram_qlen, 10
+ * on many machines), so a burst of orders can find it full for a moment.
+ * On a connected socket poll() says when it has room again: wait for
+ * that, but never long.  A daemon that is down refuses at once. */
+#define TM_NOTIFY_WAIT_MS 200
+
+static int send_waiting(int fd, const void *buf, size_t len,
+                        apr_time_t deadline)
+{
+    for (;;) {
+        struct pollfd pfd = { fd, POLLOUT, 0 };
+        apr_interval_time_t left;
+
+        if (send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len) {
+            return 0;
+        }
+        if (errno != EAGAIN && errno != EINTR) {
+            return -1;
+        }
+        left = deadline - apr_time_now();
+        if (left <= 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+        poll(&pfd, 1, (int)((left + 999) / 1000));
+    }
+}
+
 apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
                              apr_interval_time_t timeout,
                              json_object **answer)
@@ -78,8 +106,8 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
         return APR_EGENERAL;
     }
     tp_encode_header(request, TP_STATS_REQUEST, 0);
-    if (sendto(fd, request, sizeof request, 0, (struct sockaddr *)&daemon,
-               sizeof daemon) != (ssize_t)sizeof request) {
+    if (connect(fd, (struct sockaddr *)&daemon, sizeof daemon) != 0
+        || send_waiting(fd, request, sizeof request, deadline) != 0) {
         return APR_FROM_OS_ERROR(errno);
     }
 
@@ -118,36 +146,6 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
         tm_json_put_cleanup(r->pool, o);
         *answer = o;
         return APR_SUCCESS;
-    }
-}
-
-/* The daemon's queue of datagrams is short (net.unix.max_dgram_qlen, 10
- * on many machines), so a burst of orders can find it full for a moment.
- * On a connected socket poll() says when it has room again: wait for
- * that, but never long.  A daemon that is down refuses at once. */
-#define TM_NOTIFY_WAIT_MS 200
-
-static int send_waiting(int fd, const void *buf, size_t len)
-{
-    apr_time_t deadline = apr_time_now()
-                          + apr_time_from_msec(TM_NOTIFY_WAIT_MS);
-
-    for (;;) {
-        struct pollfd pfd = { fd, POLLOUT, 0 };
-        apr_interval_time_t left;
-
-        if (send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len) {
-            return 0;
-        }
-        if (errno != EAGAIN && errno != EINTR) {
-            return -1;
-        }
-        left = deadline - apr_time_now();
-        if (left <= 0) {
-            errno = EAGAIN;
-            return -1;
-        }
-        poll(&pfd, 1, (int)((left + 999) / 1000));
     }
 }
 
@@ -192,7 +190,9 @@ void tm_notify_event(request_rec *r, const char *socket_path,
     fd = dgram_socket(r->pool);
     if (fd < 0 || socket_address(socket_path, &daemon) != 0
         || connect(fd, (struct sockaddr *)&daemon, sizeof daemon) != 0
-        || send_waiting(fd, datagram, TP_HEADER_LEN + len) != 0) {
+        || send_waiting(fd, datagram, TP_HEADER_LEN + len,
+                        apr_time_now()
+                        + apr_time_from_msec(TM_NOTIFY_WAIT_MS)) != 0) {
         /* Down or full: the event is in the log, clients will resync. */
         apr_atomic_inc32(&failed_sends);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00402)

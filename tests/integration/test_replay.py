@@ -1,0 +1,94 @@
+"""Resuming a live channel: replay of missed events in order, and resync
+when replay cannot be trusted (daemon restarted, another epoch)."""
+
+import asyncio
+from client import request, run, ws_next, ws_open
+
+ITEMS = [{"menu_id": 1, "quantity": 1}]
+
+
+def place(stack, items=ITEMS):
+    ans = request(stack, "POST", "/api/orders", body={
+        "customer_info": {"name": "Replay"}, "items": items})
+    assert ans.status == 201, ans
+    return ans.json["data"]
+
+
+async def quiet(ws, seconds=0.7):
+    """The next message within `seconds`, or None."""
+    try:
+        return await asyncio.wait_for(ws.recv(), seconds)
+    except asyncio.TimeoutError:
+        return None
+
+
+def test_replay_after_a_disconnect_with_five_missed_events(stack,
+                                                           admin_token):
+    async def scenario():
+        ws = await ws_open(stack, "/admin?token=" + admin_token)
+        hello = await ws_next(ws)
+        await asyncio.to_thread(place, stack)
+        seen = await ws_next(ws)
+        await ws.close()
+        missed = [await asyncio.to_thread(place, stack) for _ in range(5)]
+        ws = await ws_open(stack, "/admin?token=%s&last_event_id=%d&epoch=%s"
+                           % (admin_token, seen["event_id"], hello["epoch"]))
+        try:
+            again = await ws_next(ws)
+            replayed = [await ws_next(ws) for _ in range(5)]
+            extra = await quiet(ws)
+            live = await asyncio.to_thread(place, stack)
+            after = await ws_next(ws)
+            return seen, missed, again, replayed, extra, live, after
+        finally:
+            await ws.close()
+
+    seen, missed, again, replayed, extra, live, after = run(scenario())
+    assert again["type"] == "connection"
+    assert [m["type"] for m in replayed] == ["newOrder"] * 5
+    assert [m["order"]["id"] for m in replayed] == [o["id"] for o in missed]
+    ids = [m["event_id"] for m in replayed]
+    assert ids == sorted(ids) and ids[0] > seen["event_id"]
+    assert extra is None, "nothing beyond the missed events: %s" % extra
+    assert after["type"] == "newOrder" and after["order"]["id"] == live["id"]
+
+
+def test_resync_after_the_daemon_restarts(stack, admin_token):
+    async def before():
+        ws = await ws_open(stack, "/admin?token=" + admin_token)
+        hello = await ws_next(ws)
+        await asyncio.to_thread(place, stack)
+        seen = await ws_next(ws)
+        await ws.close()
+        return hello, seen
+
+    hello, seen = run(before())
+    stack.stop_eventd()
+    stack.start_eventd()
+
+    async def after():
+        ws = await ws_open(stack, "/admin?token=%s&last_event_id=%d&epoch=%s"
+                           % (admin_token, seen["event_id"], hello["epoch"]))
+        try:
+            return await ws_next(ws), await ws_next(ws)
+        finally:
+            await ws.close()
+
+    first, second = run(after())
+    assert first["type"] == "connection"
+    assert second["type"] == "resync"
+
+
+def test_resync_for_another_epoch(stack, admin_token):
+    async def scenario():
+        ws = await ws_open(stack, "/admin?token=%s&last_event_id=1"
+                           "&epoch=0123456789abcdef" % admin_token)
+        try:
+            return await ws_next(ws), await ws_next(ws)
+        finally:
+            await ws.close()
+
+    first, second = run(scenario())
+    assert first["type"] == "connection"
+    assert first["epoch"] != "0123456789abcdef"
+    assert second == {"type": "resync", "reason": second["reason"]}
