@@ -98,6 +98,7 @@ test: deps build $(BUILD)/unit-tests
 # baseline, and memory per WebSocket.
 bench: deps build
 	$(PYTHON) bench/run.py
+	$(PYTHON) bench/fanout.py
 
 clean:
 	rm -rf $(BUILD) mod_timing/.libs mod_timing/*.la mod_timing/*.lo \
