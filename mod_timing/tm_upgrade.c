@@ -93,7 +93,7 @@ static void take_credentials(request_rec *r, apr_table_t *query, offer *o)
         }
     }
     if (timing_v1) {
-        apr_table_setn(r->headers_in, "Sec-WebSocket-Protocol",
+        apr_table_set(r->headers_in, "Sec-WebSocket-Protocol",
                        TP_SUBPROTOCOL);
     }
     else {
@@ -122,7 +122,7 @@ static int resume_point(request_rec *r, apr_table_t *query)
         return refuse(r, HTTP_BAD_REQUEST, "bad last_event_id");
     }
     if (last >= 0) {
-        apr_table_setn(r->headers_in, TP_HDR_LAST_EVENT,
+        apr_table_set(r->headers_in, TP_HDR_LAST_EVENT,
                        apr_ltoa(r->pool, last));
     }
     if (epoch) {
@@ -131,7 +131,7 @@ static int resume_point(request_rec *r, apr_table_t *query)
         if (*c || c == epoch || c - epoch > 64) {
             return refuse(r, HTTP_BAD_REQUEST, "bad epoch");
         }
-        apr_table_setn(r->headers_in, TP_HDR_RESUME_EPOCH, epoch);
+        apr_table_set(r->headers_in, TP_HDR_RESUME_EPOCH, epoch);
     }
     return OK;
 }
@@ -236,7 +236,7 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
                                o->tracking ? o->tracking : cookie)) {
         return refuse(r, HTTP_NOT_FOUND, "tracking token does not match");
     }
-    apr_table_setn(r->headers_in, TP_HDR_ORDER, id);
+    apr_table_set(r->headers_in, TP_HDR_ORDER, id);
     (void)conf;
     return OK;
 }
@@ -253,8 +253,8 @@ static const char *current_epoch(request_rec *r)
     return epoch;
 }
 
-int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
-                     tm_ws_channel channel)
+static int guard(request_rec *r, const tm_srv_conf *conf,
+                 tm_ws_channel channel)
 {
     apr_table_t *query;
     const char *epoch, *why = NULL;
@@ -282,7 +282,9 @@ int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
         status = tm_users_refresh(r, dbd, who);
         tm_db_release(r, dbd);
         if (status != OK) {
-            return refuse(r, status, "token's user is disabled or gone");
+            return refuse(r, status, status == HTTP_UNAUTHORIZED
+                                     ? "token's user is disabled or gone"
+                                     : "no database");
         }
     }
     if (channel == TM_WS_ADMIN) {
@@ -303,12 +305,33 @@ int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
     if (!epoch) {
         return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no database");
     }
-    apr_table_setn(r->headers_in, TP_HDR_CHANNEL,
+    apr_table_set(r->headers_in, TP_HDR_CHANNEL,
                    channel == TM_WS_ADMIN ? "admin" : "order");
-    apr_table_setn(r->headers_in, TP_HDR_ROLE, who ? who->role : "customer");
+    apr_table_set(r->headers_in, TP_HDR_ROLE, who ? who->role : "customer");
     if (who) {
-        apr_table_setn(r->headers_in, TP_HDR_USER, who->user_id);
+        apr_table_set(r->headers_in, TP_HDR_USER, who->user_id);
     }
-    apr_table_setn(r->headers_in, TP_HDR_EPOCH, epoch);
+    apr_table_set(r->headers_in, TP_HDR_EPOCH, epoch);
     return OK;
+}
+
+/* The request of an upgrade, and its pool, live as long as the socket:
+ * everything the checks allocate (rows, JSON, buffers) goes into a
+ * scratch pool given back before the tunnel starts, so a held socket
+ * keeps only the headers set for the daemon (apr_table_set copies them
+ * into the request's own pool). */
+int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
+                     tm_ws_channel channel)
+{
+    apr_pool_t *request_pool = r->pool, *scratch;
+    int status;
+
+    if (apr_pool_create(&scratch, request_pool) != APR_SUCCESS) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    r->pool = scratch;
+    status = guard(r, conf, channel);
+    r->pool = request_pool;
+    apr_pool_destroy(scratch);
+    return status;
 }
