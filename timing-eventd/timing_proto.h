@@ -39,7 +39,9 @@ enum tp_type {
     TP_EVENT          = 1,  /* module -> daemon: a committed event */
     TP_STATS_REQUEST  = 2,  /* module -> daemon: empty body, answer wanted */
     TP_STATS_ANSWER   = 3,  /* daemon -> module: JSON figures */
-    TP_GENERATION     = 4   /* module -> daemon: Apache generation changed */
+    TP_GENERATION     = 4,  /* module -> daemon: Apache generation changed */
+    TP_REVOKE         = 5   /* module -> daemon: {"user_id": "N"}, close
+                             * that user's sockets */
 };
 
 /* Trusted headers set by mod_timing on a WebSocket upgrade. */
@@ -51,6 +53,7 @@ enum tp_type {
 #define TP_HDR_LAST_EVENT   "X-Timing-Last-Event"  /* resume point, if any */
 #define TP_HDR_RESUME_EPOCH "X-Timing-Resume-Epoch"/* epoch the client resumes in */
 #define TP_HDR_EPOCH        "X-Timing-Epoch"       /* the database's epoch */
+#define TP_HDR_GENERATION   "X-Timing-Generation"  /* Apache generation */
 #define TP_SUBPROTOCOL      "timing.v1"
 
 typedef struct tp_header {

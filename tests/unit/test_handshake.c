@@ -64,6 +64,7 @@ static void test_good_request(void)
     CU_ASSERT_STRING_EQUAL(r->epoch, "abc");
     CU_ASSERT_PTR_NULL(r->resume_epoch);
     CU_ASSERT_EQUAL(r->last_event, -1);
+    CU_ASSERT_EQUAL(r->generation, 0);              /* absent: 0 */
     CU_ASSERT_STRING_EQUAL(r->accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     CU_ASSERT_FALSE(r->subprotocol);
     n = hs_response(r, out, sizeof out);
@@ -145,6 +146,37 @@ static void test_order_channel(void)
            HS_ERROR, 400);
     expect(LINE UPG CONN KEY VER CHAN "X-Timing-Resume-Epoch: \xc3\xa9\r\n"
            END, HS_ERROR, 400);
+}
+
+/* X-Timing-Generation: the Apache generation the tunnel belongs to. */
+static void test_generation(void)
+{
+    hs_request *r = new_req();
+    const char *text = LINE UPG CONN KEY VER CHAN
+        "x-timing-generation:  12 \r\n" END;
+    size_t used;
+
+    CU_ASSERT_EQUAL(hs_feed(r, text, strlen(text), &used), HS_DONE);
+    CU_ASSERT_EQUAL(r->generation, 12);
+    free(r);
+
+    r = new_req();
+    text = LINE UPG CONN KEY VER CHAN "X-Timing-Generation: 0\r\n" END;
+    CU_ASSERT_EQUAL(hs_feed(r, text, strlen(text), &used), HS_DONE);
+    CU_ASSERT_EQUAL(r->generation, 0);
+    free(r);
+
+    expect(LINE UPG CONN KEY VER CHAN "X-Timing-Generation: -1\r\n" END,
+           HS_ERROR, 400);
+    expect(LINE UPG CONN KEY VER CHAN "X-Timing-Generation: 1x\r\n" END,
+           HS_ERROR, 400);
+    expect(LINE UPG CONN KEY VER CHAN "X-Timing-Generation:\r\n" END,
+           HS_ERROR, 400);
+    expect(LINE UPG CONN KEY VER CHAN "X-Timing-Generation: "
+           "1234567890123456789\r\n" END, HS_ERROR, 400);
+    /* trusted headers come once */
+    expect(LINE UPG CONN KEY VER CHAN "X-Timing-Generation: 1\r\n"
+           "X-Timing-Generation: 1\r\n" END, HS_ERROR, 400);
 }
 
 static void test_header_forms(void)
@@ -336,6 +368,7 @@ int add_handshake_suite(void)
         || !CU_add_test(s, "split across feeds", test_split_feeds)
         || !CU_add_test(s, "order channel and trusted headers",
                         test_order_channel)
+        || !CU_add_test(s, "X-Timing-Generation", test_generation)
         || !CU_add_test(s, "header lists, case and the 8 KiB edge",
                         test_header_forms)
         || !CU_add_test(s, "every refusal and its status", test_refusals)
