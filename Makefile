@@ -32,7 +32,7 @@ UNIT_PURE   := $(wildcard mod_timing/tm_valid.c mod_timing/tm_time.c \
                  mod_timing/tm_money.c mod_timing/tm_query.c \
                  timing-eventd/handshake.c timing-eventd/hub.c \
                  timing-eventd/messages.c timing-eventd/ring.c \
-                 timing-eventd/gapwatch.c)
+                 timing-eventd/gapwatch.c timing-eventd/recycle.c)
 UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
 
 .PHONY: all deps build module eventd run test unit integration bench clean
