@@ -49,6 +49,7 @@ struct events {
     loop *loop;
     hub *hub;
     ring *ring;
+    ws_server *ws;
     gapwatch *gw;               /* ours */
     long long horizon_ms;
     long long gap_timer, gap_due;   /* timer id (0: none) and when due */
@@ -299,6 +300,45 @@ static void handle_event(events *ev, const char *body, size_t len)
     json_object_put(o);
 }
 
+/* {"generation": G}: a new Apache child's generation.  A higher one than
+ * any seen recycles the older generations' sessions (ws_server.c). */
+static void handle_generation(events *ev, const char *body, size_t len)
+{
+    json_object *o = parse_body(body, len);
+    int64_t generation;
+
+    if (!o || int_field(o, "generation", &generation) || generation < 0) {
+        stats.bad_datagrams++;
+        log_msg(LOG_DEBUG, "generation datagram without a generation, "
+                "dropped");
+        json_object_put(o);
+        return;
+    }
+    json_object_put(o);
+    ws_server_new_generation(ev->ws, generation);
+}
+
+/* {"user_id": "N"}: that user may no longer see anything; every socket
+ * of theirs is told "auth" and closed now. */
+static void handle_revoke(events *ev, const char *body, size_t len)
+{
+    json_object *o = parse_body(body, len), *u;
+    size_t n;
+
+    if (!o || !json_object_object_get_ex(o, "user_id", &u)
+        || !json_object_is_type(u, json_type_string)
+        || json_object_get_string_len(u) == 0) {
+        stats.bad_datagrams++;
+        log_msg(LOG_DEBUG, "revoke datagram without a user_id, dropped");
+        json_object_put(o);
+        return;
+    }
+    n = ws_server_revoke_user(ev->ws, json_object_get_string(u));
+    log_msg(LOG_INFO, "user %s revoked: %zu session(s) closed",
+            json_object_get_string(u), n);
+    json_object_put(o);
+}
+
 static void handle_datagram(events *ev, size_t n,
                             const struct sockaddr_un *from,
                             socklen_t fromlen)
@@ -322,7 +362,10 @@ static void handle_datagram(events *ev, size_t n,
                      hub_count_admin(ev->hub), hub_count_order(ev->hub));
         break;
     case TP_GENERATION:
-        log_msg(LOG_DEBUG, "Apache generation message, nothing to do yet");
+        handle_generation(ev, body, h.len);
+        break;
+    case TP_REVOKE:
+        handle_revoke(ev, body, h.len);
         break;
     default:
         stats.bad_datagrams++;
@@ -368,8 +411,8 @@ static void on_readable(loop *l, int fd, void *data, int mask)
     }
 }
 
-events *events_create(loop *l, hub *h, ring *r, long long horizon_ms,
-                      int fd)
+events *events_create(loop *l, hub *h, ring *r, ws_server *ws,
+                      long long horizon_ms, int fd)
 {
     events *ev = calloc(1, sizeof *ev);
     int size = EVENTS_RCVBUF;
@@ -380,6 +423,7 @@ events *events_create(loop *l, hub *h, ring *r, long long horizon_ms,
     ev->loop = l;
     ev->hub = h;
     ev->ring = r;
+    ev->ws = ws;
     ev->horizon_ms = horizon_ms;
     ev->fd = fd;
     ev->cap = TP_HEADER_LEN + TP_MAX_BODY;

@@ -2,7 +2,8 @@
  * events.h -- the events socket: datagrams from mod_timing.
  *
  * TP_EVENT is kept in the replay ring and fanned out to the subscribed
- * sessions, TP_STATS_REQUEST is answered.  main.c creates (and closes)
+ * sessions, TP_STATS_REQUEST is answered, TP_GENERATION and TP_REVOKE
+ * are handed to the WebSocket server (borrowed).  main.c creates (and closes)
  * the socket; this reads it.
  */
 #ifndef TIMING_EVENTS_H
@@ -11,14 +12,15 @@
 #include "hub.h"
 #include "loop.h"
 #include "ring.h"
+#include "ws_server.h"
 
 typedef struct events events;
 
 /* Starts reading the bound SOCK_DGRAM socket fd, keeping every event in
  * the ring (borrowed) and resyncing sockets for a gap in the ids open
  * horizon_ms; NULL on failure. */
-events *events_create(loop *l, hub *h, ring *r, long long horizon_ms,
-                      int fd);
+events *events_create(loop *l, hub *h, ring *r, ws_server *ws,
+                      long long horizon_ms, int fd);
 /* Stops reading (shutdown); safe to call twice. */
 void events_stop(events *ev);
 void events_destroy(events *ev);

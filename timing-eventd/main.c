@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "recycle.h"
 #include "ring.h"
 #include "stats.h"
 #include "timing_proto.h"
@@ -87,11 +88,14 @@ static void usage(FILE *out)
         "                         (default %d)\n"
         "  --gap-horizon-ms MS    resync when an event id is missing this\n"
         "                         long (default %d)\n"
+        "  --recycle-spread-ms MS spread the reconnects of an old Apache\n"
+        "                         generation's sockets over this long\n"
+        "                         (default %d; 0: at once)\n"
         "  --log-level LEVEL      error, warn, info or debug (default info)\n"
         "  --help                 show this and exit\n"
         "  --version              show the version and exit\n",
         TP_DEFAULT_WS_SOCKET, TP_DEFAULT_EVENT_SOCKET, RING_DEFAULT_SIZE,
-        GW_DEFAULT_HORIZON_MS);
+        GW_DEFAULT_HORIZON_MS, RECYCLE_DEFAULT_SPREAD_MS);
 }
 
 /* Whole decimal number within [min, max]: 0 or -1. */
@@ -124,7 +128,7 @@ static void parse_options(int argc, char **argv, options *o)
 {
     enum {
         OPT_WS = 1, OPT_EV, OPT_MODE, OPT_GROUP, OPT_QUEUE, OPT_MESSAGE,
-        OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_LOG, OPT_HELP,
+        OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_SPREAD, OPT_LOG, OPT_HELP,
         OPT_VERSION
     };
     static const struct option longopts[] = {
@@ -138,6 +142,7 @@ static void parse_options(int argc, char **argv, options *o)
         { "pong-timeout", required_argument, NULL, OPT_PONG },
         { "ring-size", required_argument, NULL, OPT_RING },
         { "gap-horizon-ms", required_argument, NULL, OPT_HORIZON },
+        { "recycle-spread-ms", required_argument, NULL, OPT_SPREAD },
         { "log-level", required_argument, NULL, OPT_LOG },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
@@ -156,6 +161,7 @@ static void parse_options(int argc, char **argv, options *o)
     o->ws.max_message = 4096;
     o->ws.ping_interval_ms = 25 * 1000;
     o->ws.pong_timeout_ms = 60 * 1000;
+    o->ws.recycle_spread_ms = RECYCLE_DEFAULT_SPREAD_MS;
     o->ring_size = RING_DEFAULT_SIZE;
     o->gap_horizon_ms = GW_DEFAULT_HORIZON_MS;
     o->log_level = LOG_INFO;
@@ -219,6 +225,12 @@ static void parse_options(int argc, char **argv, options *o)
                 bad_option("gap-horizon-ms", optarg, "10 to 600000 ms");
             }
             o->gap_horizon_ms = (long long)v;
+            break;
+        case OPT_SPREAD:
+            if (parse_num(optarg, 0, RECYCLE_MAX_SPREAD_MS, &v)) {
+                bad_option("recycle-spread-ms", optarg, "0 to 600000 ms");
+            }
+            o->ws.recycle_spread_ms = (long long)v;
             break;
         case OPT_LOG:
             o->log_level = log_level_from_name(optarg);
@@ -441,7 +453,8 @@ int main(int argc, char **argv)
     if (ws_server_listen(d.ws, d.ws_fd) == -1) {
         fail(&d, "watching the WebSocket socket", strerror(errno));
     }
-    d.ev = events_create(d.loop, d.hub, d.ring, o.gap_horizon_ms, d.ev_fd);
+    d.ev = events_create(d.loop, d.hub, d.ring, d.ws, o.gap_horizon_ms,
+                         d.ev_fd);
     if (!d.ev) {
         fail(&d, "watching the events socket", "out of memory");
     }

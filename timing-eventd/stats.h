@@ -19,6 +19,9 @@ typedef struct stats_counters {
     uint64_t replays;               /* events replayed on resumes */
     uint64_t resyncs;               /* resync messages queued */
     uint64_t slow_clients_dropped;
+    /* Counted, not yet in the answer: the stats contract lists its keys. */
+    uint64_t recycled;              /* closed for a newer Apache generation */
+    uint64_t revoked;               /* closed for a revoked user */
     uint64_t bad_datagrams;         /* refused: header, JSON or fields */
     size_t peak_connections;
     long long started_ms;           /* loop_now_ms() at start */

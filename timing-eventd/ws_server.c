@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "recycle.h"
 #include "ws_server.h"
 #include "ws_session.h"
 
@@ -29,6 +30,8 @@ struct ws_server {
     ws_config cfg;
     int listen_fd;              /* -1 when not accepting */
     long long sweep_timer, resume_timer;
+    long long recycle_timer;    /* 0: no recycling under way */
+    recycle rc;
     long long last_emfile_log;
     size_t count;
     ws_session *sessions;
@@ -191,6 +194,7 @@ ws_server *ws_server_create(loop *l, hub *h, const ring *r,
     srv->ring = r;
     srv->cfg = *cfg;
     srv->listen_fd = -1;
+    recycle_init(&srv->rc, cfg->recycle_spread_ms);
     srv->sweep_timer = loop_add_timer(l, SWEEP_MS, sweep, srv);
     if (srv->sweep_timer == -1) {
         free(srv);
@@ -221,9 +225,117 @@ void ws_server_stop_accepting(ws_server *srv)
     srv->listen_fd = -1;
 }
 
+/* ---- recycling an old generation, revoking a user ---- */
+
+/* Says "reconnect" to up to quota sessions of a generation older than the
+ * newest; returns how many.  Closing does not take a session off the
+ * list (it moves to WS_CLOSING), and one that fails to queue is unlinked
+ * but freed only before sleep: taking next first is enough. */
+static size_t recycle_some(ws_server *srv, size_t quota)
+{
+    ws_session *s, *next;
+    size_t n = 0;
+
+    for (s = srv->sessions; s && n < quota; s = next) {
+        next = s->next;
+        if (ws_session_recyclable(s, srv->rc.generation)) {
+            ws_session_recycle(s);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* One slice: as many as keep pace with the window.  Fewer found than due
+ * means none is left; past the window, all that are left go. */
+static long long on_recycle_timer(loop *l, long long id, void *data)
+{
+    ws_server *srv = data;
+    long long now = loop_now_ms();
+    size_t quota = recycle_quota(&srv->rc, now), n;
+
+    (void)l;
+    (void)id;
+    n = quota ? recycle_some(srv, quota) : 0;
+    recycle_note(&srv->rc, n, n < quota);
+    if (!srv->rc.running) {
+        log_msg(LOG_INFO, "generation %lld: recycling done, %zu session(s) "
+                "told to reconnect", (long long)srv->rc.generation,
+                srv->rc.done);
+        srv->recycle_timer = 0;
+        return LOOP_NOMORE;
+    }
+    return recycle_next_delay(&srv->rc, now);
+}
+
+int ws_server_new_generation(ws_server *srv, int64_t generation)
+{
+    ws_session *s;
+    size_t older = 0, n;
+    long long now = loop_now_ms();
+
+    for (s = srv->sessions; s; s = s->next) {
+        older += ws_session_recyclable(s, generation);
+    }
+    if (!recycle_start(&srv->rc, generation, older, now)) {
+        log_msg(LOG_DEBUG, "Apache generation %lld is not new, ignored",
+                (long long)generation);
+        return 0;
+    }
+    log_msg(LOG_INFO, "Apache generation %lld: recycling %zu older "
+            "session(s) over %lld ms", (long long)generation, older,
+            srv->rc.spread_ms);
+    if (srv->rc.spread_ms > 0 && older > 0) {
+        if (srv->recycle_timer) {
+            return 1;       /* the running timer follows the new run */
+        }
+        srv->recycle_timer = loop_add_timer(srv->loop,
+                                            recycle_next_delay(&srv->rc, now),
+                                            on_recycle_timer, srv);
+        if (srv->recycle_timer != -1) {
+            return 1;
+        }
+        srv->recycle_timer = 0;
+        log_msg(LOG_WARN, "no timer to spread the recycling: all at once");
+    }
+    n = recycle_some(srv, SIZE_MAX);
+    recycle_note(&srv->rc, n, 1);
+    if (srv->recycle_timer) {
+        loop_del_timer(srv->loop, srv->recycle_timer);
+        srv->recycle_timer = 0;
+    }
+    return 1;
+}
+
+size_t ws_server_revoke_user(ws_server *srv, const char *user)
+{
+    ws_session *s, *next;
+    size_t n = 0;
+
+    for (s = srv->sessions; s; s = next) {
+        next = s->next;
+        if (ws_session_of_user(s, user)) {
+            ws_session_revoke(s);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void stop_recycling(ws_server *srv)
+{
+    if (srv->recycle_timer) {
+        loop_del_timer(srv->loop, srv->recycle_timer);
+        srv->recycle_timer = 0;
+    }
+    recycle_note(&srv->rc, 0, 1);
+}
+
 void ws_server_shutdown(ws_server *srv, long long grace_ms)
 {
     ws_session *s, *next;
+
+    stop_recycling(srv);
 
     for (s = srv->sessions; s; s = next) {
         next = s->next;
@@ -262,6 +374,7 @@ void ws_server_destroy(ws_server *srv)
         ws_session_close(srv->sessions, "daemon exiting");
     }
     ws_server_before_sleep(srv);
+    stop_recycling(srv);
     loop_del_timer(srv->loop, srv->sweep_timer);
     free(srv);
 }

@@ -11,6 +11,7 @@
 #define TIMING_WS_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hub.h"
 #include "loop.h"
@@ -21,6 +22,7 @@ typedef struct ws_config {
     size_t max_message;         /* largest message a client may send */
     long long ping_interval_ms;
     long long pong_timeout_ms;  /* silence after which a tunnel is dead */
+    long long recycle_spread_ms;/* window for recycling a generation */
 } ws_config;
 
 typedef struct ws_server ws_server;
@@ -39,6 +41,17 @@ void ws_server_stop_accepting(ws_server *srv);
 /* Tells every open session {"type":"disconnect","reason":"shutdown"},
  * closes with 1001, and gives them grace_ms to get it out. */
 void ws_server_shutdown(ws_server *srv, long long grace_ms);
+
+/* An Apache generation was reported (TP_GENERATION).  When it is higher
+ * than any seen, every open session of an older one is told "reconnect"
+ * and closed with 1012, spread over --recycle-spread-ms; 1 then, 0 when
+ * a duplicate or lower generation was ignored. */
+int ws_server_new_generation(ws_server *srv, int64_t generation);
+
+/* A user was revoked (TP_REVOKE): every open session of that
+ * X-Timing-User is told "auth" and closed with 1008 at once.  Returns how
+ * many. */
+size_t ws_server_revoke_user(ws_server *srv, const char *user);
 
 /* Sessions not yet closed, in any state. */
 size_t ws_server_sessions(const ws_server *srv);

@@ -35,6 +35,10 @@
 
 #define HANDSHAKE_TIMEOUT_MS    10000   /* accept to a decided request */
 #define READ_BUDGET             65536   /* bytes per session per wakeup */
+/* "reconnect" and "auth": time for the goodbye and the close frame. */
+#define GOODBYE_GRACE_MS        5000
+/* WSLAY_CODE_SERVICE_RESTART is not in every wslay's header. */
+#define CODE_SERVICE_RESTART    1012
 
 static void on_io(loop *l, int fd, void *data, int mask);
 
@@ -91,6 +95,7 @@ void ws_session_free(ws_session *s)
     free(s->hs);
     free(s->raw);
     free(s->pre);
+    free(s->user);
     free(s);
 }
 
@@ -348,6 +353,15 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
         return;
     }
     wslay_event_config_set_max_recv_msg_length(s->ctx, s->cfg->max_message);
+    /* Kept past the handshake (hs goes): a recycle or a revocation asks. */
+    s->generation = hs->generation;
+    if (hs->user) {
+        s->user = strdup(hs->user);
+        if (!s->user) {
+            ws_session_close(s, "out of memory");
+            return;
+        }
+    }
 
     if (hs->channel == HS_CHANNEL_ADMIN) {
         rc = hub_add_admin(s->hub, &s->member, s);
@@ -543,4 +557,40 @@ void ws_session_shutdown(ws_session *s, long long grace_ms)
         ws_session_close(s, "shutting down");
         break;
     }
+}
+
+/* ---- server-initiated goodbyes ---- */
+
+int ws_session_recyclable(const ws_session *s, int64_t generation)
+{
+    return s->state == WS_OPEN && s->generation < generation;
+}
+
+void ws_session_recycle(ws_session *s)
+{
+    if (s->state != WS_OPEN) {
+        return;
+    }
+    log_msg(LOG_DEBUG, "session %s: Apache generation %lld is old, "
+            "recycling", s->client_id, (long long)s->generation);
+    stats.recycled++;
+    ws_out_begin_close(s, "reconnect", CODE_SERVICE_RESTART,
+                       GOODBYE_GRACE_MS);
+}
+
+int ws_session_of_user(const ws_session *s, const char *user)
+{
+    return s->state == WS_OPEN && s->user && strcmp(s->user, user) == 0;
+}
+
+void ws_session_revoke(ws_session *s)
+{
+    if (s->state != WS_OPEN) {
+        return;
+    }
+    log_msg(LOG_INFO, "session %s: user %s revoked, closing", s->client_id,
+            s->user);
+    stats.revoked++;
+    ws_out_begin_close(s, "auth", WSLAY_CODE_POLICY_VIOLATION,
+                       GOODBYE_GRACE_MS);
 }

@@ -49,6 +49,8 @@ struct ws_session {
     size_t read_budget;
     int in_recv;                /* inside wslay_event_recv: no sending */
     char client_id[MSG_CLIENT_ID_LEN + 1];
+    int64_t generation;         /* Apache generation that tunnels it */
+    char *user;                 /* X-Timing-User, NULL when none */
 
     /* ws_server.c's links */
     ws_session *prev, *next;    /* every session not yet dead */
@@ -74,5 +76,14 @@ void ws_session_tick(ws_session *s, long long now);
 
 /* Says goodbye for a daemon shutdown (1001) within grace_ms. */
 void ws_session_shutdown(ws_session *s, long long grace_ms);
+
+/* Open and tunnelled by a generation older than `generation`? */
+int ws_session_recyclable(const ws_session *s, int64_t generation);
+/* Says "reconnect" and closes with 1012 (an old Apache generation). */
+void ws_session_recycle(ws_session *s);
+/* Open and authenticated as user? */
+int ws_session_of_user(const ws_session *s, const char *user);
+/* Says "auth" and closes with 1008 (the user was revoked). */
+void ws_session_revoke(ws_session *s);
 
 #endif /* TIMING_WS_SESSION_H */
