@@ -25,6 +25,7 @@
 #include "tm_health.h"
 #include "tm_json.h"
 #include "tm_menu.h"
+#include "tm_notify.h"
 #include "tm_admin_orders.h"
 #include "tm_customer_orders.h"
 #include "tm_orders.h"
@@ -667,6 +668,21 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* A new child of a new generation (a graceful restart): the daemon is to
+ * recycle the sockets older generations still tunnel.  Every child says
+ * so; the daemon acts once per generation. */
+static void timing_child_init(apr_pool_t *p, server_rec *s)
+{
+    tm_srv_conf *conf = ap_get_module_config(s->module_config,
+                                             &timing_module);
+    int generation = 0;
+
+    ap_mpm_query(AP_MPMQ_GENERATION, &generation);
+    if (generation > 0) {
+        tm_notify_generation(s, p, conf->event_socket, generation);
+    }
+}
+
 static void timing_register_hooks(apr_pool_t *p)
 {
     /* Our statements must be registered before mod_dbd builds its pools. */
@@ -680,6 +696,7 @@ static void timing_register_hooks(apr_pool_t *p)
     static const char *const before_proxy[] = { "mod_proxy.c", NULL };
 
     ap_hook_fixups(timing_fixups, NULL, before_proxy, APR_HOOK_FIRST);
+    ap_hook_child_init(timing_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(timing_map_to_storage, NULL, NULL,
                            APR_HOOK_FIRST);
     ap_hook_handler(api_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -149,6 +149,28 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
     }
 }
 
+/* Sends one datagram of `type` with body to the daemon, waiting briefly
+ * for room; memory from p.  0, or -1 with errno. */
+static int send_datagram(apr_pool_t *p, const char *socket_path,
+                         uint16_t type, const char *body, size_t len)
+{
+    unsigned char *datagram = apr_palloc(p, TP_HEADER_LEN + len);
+    struct sockaddr_un daemon;
+    int fd;
+
+    tp_encode_header(datagram, type, (uint32_t)len);
+    memcpy(datagram + TP_HEADER_LEN, body, len);
+    fd = dgram_socket(p);
+    if (fd < 0 || socket_address(socket_path, &daemon) != 0
+        || connect(fd, (struct sockaddr *)&daemon, sizeof daemon) != 0
+        || send_waiting(fd, datagram, TP_HEADER_LEN + len,
+                        apr_time_now()
+                        + apr_time_from_msec(TM_NOTIFY_WAIT_MS)) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
 void tm_notify_event(request_rec *r, const char *socket_path,
                      const char *epoch, apr_int64_t event_id,
                      apr_int64_t order_id, const char *type,
@@ -156,11 +178,8 @@ void tm_notify_event(request_rec *r, const char *socket_path,
 {
     json_object *body = tm_json_object(r->pool);
     apr_uint32_t failed = apr_atomic_read32(&failed_sends);
-    struct sockaddr_un daemon;
     const char *text;
     size_t len;
-    unsigned char *datagram;
-    int fd;
 
     json_object_object_add(body, "epoch", json_object_new_string(epoch));
     json_object_object_add(body, "event_id", json_object_new_int64(event_id));
@@ -183,16 +202,7 @@ void tm_notify_event(request_rec *r, const char *socket_path,
         apr_atomic_inc32(&failed_sends);
         return;
     }
-    datagram = apr_palloc(r->pool, TP_HEADER_LEN + len);
-    tp_encode_header(datagram, TP_EVENT, (uint32_t)len);
-    memcpy(datagram + TP_HEADER_LEN, text, len);
-
-    fd = dgram_socket(r->pool);
-    if (fd < 0 || socket_address(socket_path, &daemon) != 0
-        || connect(fd, (struct sockaddr *)&daemon, sizeof daemon) != 0
-        || send_waiting(fd, datagram, TP_HEADER_LEN + len,
-                        apr_time_now()
-                        + apr_time_from_msec(TM_NOTIFY_WAIT_MS)) != 0) {
+    if (send_datagram(r->pool, socket_path, TP_EVENT, text, len) != 0) {
         /* Down or full: the event is in the log, clients will resync. */
         apr_atomic_inc32(&failed_sends);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00402)
@@ -202,5 +212,33 @@ void tm_notify_event(request_rec *r, const char *socket_path,
     }
     if (failed) {
         apr_atomic_sub32(&failed_sends, failed);
+    }
+}
+
+void tm_notify_generation(server_rec *s, apr_pool_t *p,
+                          const char *socket_path, int generation)
+{
+    const char *body = apr_psprintf(p, "{\"generation\":%d}", generation);
+
+    if (send_datagram(p, socket_path, TP_GENERATION, body, strlen(body))
+        != 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, errno, s, TMLOGNO(00403)
+                     "timing-eventd at %s not told of generation %d",
+                     socket_path, generation);
+    }
+}
+
+void tm_notify_revoke(request_rec *r, const char *socket_path,
+                      const char *user_id)
+{
+    const char *body = apr_psprintf(r->pool, "{\"user_id\":\"%s\"}",
+                                    user_id);
+
+    if (send_datagram(r->pool, socket_path, TP_REVOKE, body, strlen(body))
+        != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00404)
+                      "timing-eventd at %s not told that user %s is "
+                      "disabled: their open sockets stay until they close",
+                      socket_path, user_id);
     }
 }

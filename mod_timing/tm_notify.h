@@ -24,4 +24,13 @@ void tm_notify_event(request_rec *r, const char *socket_path,
                      apr_int64_t order_id, const char *type,
                      json_object *staff, json_object *customer);
 
+/* From each new Apache child: the sockets tunnelled by an older
+ * generation are to be recycled (the daemon sends them `reconnect`). */
+void tm_notify_generation(server_rec *s, apr_pool_t *p,
+                          const char *socket_path, int generation);
+
+/* A user was disabled: their open sockets end with `auth`. */
+void tm_notify_revoke(request_rec *r, const char *socket_path,
+                      const char *user_id);
+
 #endif /* TM_NOTIFY_H */

@@ -27,6 +27,7 @@
 #include "apr_crypto.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
+#include "ap_mpm.h"
 #include "http_protocol.h"
 
 #include <stdlib.h>
@@ -260,7 +261,7 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
     const char *epoch, *why = NULL;
     tm_identity *who = NULL;
     offer o;
-    int status;
+    int status, generation = 0;
 
     strip_client_headers(r);
     if (tm_query_parse(r->pool, r->args, &query) != APR_SUCCESS) {
@@ -312,6 +313,11 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
         apr_table_set(r->headers_in, TP_HDR_USER, who->user_id);
     }
     apr_table_set(r->headers_in, TP_HDR_EPOCH, epoch);
+    /* Which Apache generation tunnels it: after a graceful restart the
+     * daemon recycles the old generation's sockets. */
+    ap_mpm_query(AP_MPMQ_GENERATION, &generation);
+    apr_table_set(r->headers_in, TP_HDR_GENERATION,
+                  apr_itoa(r->pool, generation));
     return OK;
 }
 

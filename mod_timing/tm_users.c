@@ -10,6 +10,7 @@
 #include "tm_auth.h"
 #include "tm_db.h"
 #include "tm_json.h"
+#include "tm_notify.h"
 #include "tm_time.h"
 #include "tm_valid.h"
 
@@ -377,6 +378,11 @@ int tm_users_update(tm_ctx *c)
         || tm_db_commit(txn) != APR_SUCCESS) {
         tm_db_rollback(txn);
         return tm_fail_db(r);
+    }
+    if (disabled == 1 && !cur_disabled) {
+        /* Their tokens stop working at once on REST (each request looks
+         * the user up); their open sockets are ended too. */
+        tm_notify_revoke(r, c->conf->event_socket, c->params[0]);
     }
     data = json_object_new_object();
     json_object_object_add(data, "user", json_object_get(user));

@@ -1,0 +1,73 @@
+"""Server-initiated closes that mod_timing asks for: a disabled user's
+sockets end with `auth` (1008), and after Apache's graceful restart the
+old generation's sockets are recycled with `reconnect` (1012) so the old
+processes can exit."""
+
+import asyncio
+import random
+
+import websockets
+
+from client import request, run, ws_next, ws_open
+
+
+def staff_member(stack, admin_token):
+    email = "recycle%d@example.com" % random.randint(0, 10 ** 9)
+    ans = request(stack, "POST", "/api/admin/users", body={
+        "name": "Recycled", "email": email, "password": "staff-pass-1",
+        "role": "staff"}, headers={"Authorization": "Bearer " + admin_token})
+    assert ans.status == 201, ans
+    login = request(stack, "POST", "/api/auth/login", body={
+        "email": email, "password": "staff-pass-1"})
+    return ans.json["data"]["user"]["id"], login.json["data"]["token"]
+
+
+async def until_closed(ws, timeout):
+    messages = []
+    try:
+        while True:
+            messages.append(await asyncio.wait_for(ws.recv(), timeout))
+    except websockets.ConnectionClosed as closed:
+        return messages, closed.rcvd.code if closed.rcvd else None
+
+
+def test_disabling_a_user_ends_their_sockets(stack, admin_token):
+    user_id, token = staff_member(stack, admin_token)
+
+    async def scenario():
+        theirs = await ws_open(stack, "/admin?token=" + token)
+        mine = await ws_open(stack, "/admin?token=" + admin_token)
+        await ws_next(theirs)
+        await ws_next(mine)
+        ans = await asyncio.to_thread(
+            request, stack, "PATCH", "/api/admin/users/%d" % user_id,
+            body={"disabled": True},
+            headers={"Authorization": "Bearer " + admin_token})
+        assert ans.status == 200
+        got, code = await until_closed(theirs, 10)
+        await mine.send('{"type":"ping"}')
+        still = await ws_next(mine)
+        await mine.close()
+        return got, code, still
+
+    got, code, still = run(scenario())
+    assert '{"type":"disconnect","reason":"auth"}' in got
+    assert code == 1008
+    assert still == {"type": "pong"}        # others are untouched
+
+
+def test_graceful_restart_recycles_old_sockets(stack, admin_token):
+    async def scenario():
+        ws = await ws_open(stack, "/admin?token=" + admin_token)
+        await ws_next(ws)
+        stack.apache_graceful()
+        got, code = await until_closed(ws, 30)
+        again = await ws_open(stack, "/admin?token=" + admin_token)
+        hello = await ws_next(again)
+        await again.close()
+        return got, code, hello
+
+    got, code, hello = run(scenario())
+    assert '{"type":"disconnect","reason":"reconnect"}' in got
+    assert code == 1012
+    assert hello["type"] == "connection"
