@@ -15,9 +15,7 @@ import asyncio
 import json
 import multiprocessing
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ sys.path.insert(0, os.path.join(CHECKOUT, "scripts"))
 sys.path.insert(0, os.path.join(CHECKOUT, "tests", "integration"))
 
 import stack as stackmod  # noqa: E402
+from procstat import apache_pids, cpu_seconds, rss_kib  # noqa: E402
 from conftest import free_port  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_FANOUT",
@@ -91,33 +90,6 @@ def client(port, token, n, ready, done, out):
     asyncio.run(main())
 
 
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/status" % pid) as f:
-                total += int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-        except (OSError, AttributeError):
-            pass
-    return total
-
-
-def apache_pids(stack):
-    out = subprocess.run(["pgrep", "-g", str(stack.procs["apache"].pid)],
-                         capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 def post(stack, path, body, token=None):

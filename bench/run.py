@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.join(CHECKOUT, "scripts"))
 sys.path.insert(0, os.path.join(CHECKOUT, "tests", "integration"))
 
 import stack as stackmod  # noqa: E402
+from procstat import apache_pids, rss_kib  # noqa: E402
 from conftest import free_port  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -96,21 +97,8 @@ def call(stack, method, path, body=None, token=None):
     return data["data"]
 
 
-def rss_kib(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/status" % pid) as f:
-                total += int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-        except (OSError, AttributeError):
-            pass
-    return total
 
 
-def apache_pids(stack):
-    out = subprocess.run(["pgrep", "-g", str(stack.procs["apache"].pid)],
-                         capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 def socket_memory(stack, token):

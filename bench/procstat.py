@@ -1,0 +1,38 @@
+"""procstat.py -- what the benches read of running processes: resident
+memory, CPU time, and Apache's processes."""
+
+import os
+import re
+import subprocess
+
+
+def rss_kib(pids):
+    """Resident memory of pids together, in KiB."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                total += int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        except (OSError, AttributeError):
+            pass
+    return total
+
+
+def cpu_seconds(pids):
+    """User plus system CPU time of pids together, in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def apache_pids(stack):
+    """The stack's Apache master and children (one process group)."""
+    out = subprocess.run(["pgrep", "-g", str(stack.procs["apache"].pid)],
+                         capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
