@@ -502,19 +502,15 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-/* A new child of a new generation (a graceful restart): the daemon is to
- * recycle the sockets older generations still tunnel.  Every child says
- * so; the daemon acts once per generation. */
+/* A new child: the daemon is to recycle the sockets older generations
+ * still tunnel (after a graceful restart).  Every child says so; the
+ * daemon acts once per generation. */
 static void timing_child_init(apr_pool_t *p, server_rec *s)
 {
     tm_srv_conf *conf = ap_get_module_config(s->module_config,
                                              &timing_module);
-    int generation = 0;
 
-    ap_mpm_query(AP_MPMQ_GENERATION, &generation);
-    if (generation > 0) {
-        tm_notify_generation(s, p, conf->event_socket, generation);
-    }
+    tm_notify_generation(s, p, conf->event_socket, tm_upgrade_generation());
 }
 
 static void timing_register_hooks(apr_pool_t *p)

@@ -216,15 +216,16 @@ void tm_notify_event(request_rec *r, const char *socket_path,
 }
 
 void tm_notify_generation(server_rec *s, apr_pool_t *p,
-                          const char *socket_path, int generation)
+                          const char *socket_path, apr_int64_t generation)
 {
-    const char *body = apr_psprintf(p, "{\"generation\":%d}", generation);
+    const char *body = apr_psprintf(p, "{\"generation\":%" APR_INT64_T_FMT
+                                    "}", generation);
 
     if (send_datagram(p, socket_path, TP_GENERATION, body, strlen(body))
         != 0) {
         ap_log_error(APLOG_MARK, APLOG_INFO, errno, s, TMLOGNO(00403)
-                     "timing-eventd at %s not told of generation %d",
-                     socket_path, generation);
+                     "timing-eventd at %s not told of generation %"
+                     APR_INT64_T_FMT, socket_path, generation);
     }
 }
 

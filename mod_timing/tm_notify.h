@@ -27,7 +27,7 @@ void tm_notify_event(request_rec *r, const char *socket_path,
 /* From each new Apache child: the sockets tunnelled by an older
  * generation are to be recycled (the daemon sends them `reconnect`). */
 void tm_notify_generation(server_rec *s, apr_pool_t *p,
-                          const char *socket_path, int generation);
+                          const char *socket_path, apr_int64_t generation);
 
 /* A user was disabled: their open sockets end with `auth`. */
 void tm_notify_revoke(request_rec *r, const char *socket_path,

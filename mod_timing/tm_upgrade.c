@@ -28,6 +28,7 @@
 #include "apr_lib.h"
 #include "apr_strings.h"
 #include "ap_mpm.h"
+#include "scoreboard.h"
 #include "http_protocol.h"
 
 #include <stdlib.h>
@@ -261,7 +262,7 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
     const char *epoch, *why = NULL;
     tm_identity *who = NULL;
     offer o;
-    int status, generation = 0;
+    int status;
 
     strip_client_headers(r);
     if (tm_query_parse(r->pool, r->args, &query) != APR_SUCCESS) {
@@ -315,10 +316,20 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
     apr_table_set(r->headers_in, TP_HDR_EPOCH, epoch);
     /* Which Apache generation tunnels it: after a graceful restart the
      * daemon recycles the old generation's sockets. */
-    ap_mpm_query(AP_MPMQ_GENERATION, &generation);
     apr_table_set(r->headers_in, TP_HDR_GENERATION,
-                  apr_itoa(r->pool, generation));
+                  apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                               tm_upgrade_generation()));
     return OK;
+}
+
+apr_int64_t tm_upgrade_generation(void)
+{
+    int generation = 0;
+    apr_int64_t started = ap_scoreboard_image
+        ? apr_time_sec(ap_scoreboard_image->global->restart_time) : 0;
+
+    ap_mpm_query(AP_MPMQ_GENERATION, &generation);
+    return started * 1000000 + generation % 1000000;
 }
 
 /* The request of an upgrade, and its pool, live as long as the socket:

@@ -15,4 +15,10 @@
 int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
                      tm_ws_channel channel);
 
+/* A number that grows with every Apache restart, graceful or full: the
+ * start time of this Apache instance (seconds) and its MPM generation.
+ * The generation alone starts again at 0 when Apache is stopped and
+ * started, which the daemon would take for an old generation. */
+apr_int64_t tm_upgrade_generation(void);
+
 #endif /* TM_UPGRADE_H */

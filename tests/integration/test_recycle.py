@@ -71,3 +71,14 @@ def test_graceful_restart_recycles_old_sockets(stack, admin_token):
     assert '{"type":"disconnect","reason":"reconnect"}' in got
     assert code == 1012
     assert hello["type"] == "connection"
+
+
+def test_recycling_still_works_after_apache_is_stopped_and_started(
+        stack, admin_token):
+    """Apache's generation starts again at 0 after a full restart; the
+    daemon must still recycle that instance's sockets on its graceful
+    restarts (the generation mod_timing reports carries the start time)."""
+    stack.apache_graceful()             # the daemon has seen a generation
+    stack.stop_apache()
+    stack.start_apache()
+    test_graceful_restart_recycles_old_sockets(stack, admin_token)
