@@ -188,6 +188,7 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
                        const offer *o, const tm_identity *who)
 {
     const char *id = r->uri + sizeof TM_ORDER_CHANNEL - 1, *cookie = NULL;
+    const char *last_event = NULL;
     unsigned long n;
     ap_dbd_t *dbd;
     tm_order *order = NULL;
@@ -221,6 +222,11 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
         return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no database");
     }
     rv = tm_order_load(r, dbd, id, 0, &order);
+    if (rv == APR_SUCCESS && order) {
+        const char *args[1] = { id };
+
+        last_event = tm_db_value(r, dbd, TM_Q_ORDER_LAST_EVENT, 1, args, &rv);
+    }
     tm_db_release(r, dbd);
     if (rv != APR_SUCCESS) {
         return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no database");
@@ -239,6 +245,9 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
         return refuse(r, HTTP_NOT_FOUND, "tracking token does not match");
     }
     apr_table_set(r->headers_in, TP_HDR_ORDER, id);
+    if (last_event) {
+        apr_table_set(r->headers_in, TP_HDR_ORDER_EVENT, last_event);
+    }
     (void)conf;
     return OK;
 }

@@ -53,6 +53,9 @@ enum tp_type {
 #define TP_HDR_LAST_EVENT   "X-Timing-Last-Event"  /* resume point, if any */
 #define TP_HDR_RESUME_EPOCH "X-Timing-Resume-Epoch"/* epoch the client resumes in */
 #define TP_HDR_EPOCH        "X-Timing-Epoch"       /* the database's epoch */
+#define TP_HDR_ORDER_EVENT  "X-Timing-Order-Event" /* order channel: the
+                                                   * order's newest event
+                                                   * in the database */
 #define TP_HDR_GENERATION   "X-Timing-Generation"  /* Apache generation */
 #define TP_SUBPROTOCOL      "timing.v1"
 

@@ -244,3 +244,27 @@ def test_a_slow_consumer_is_cut_off_and_others_are_not(tmp_root):
         assert stats["connections"]["admin"] == 1
     finally:
         small.stop()
+
+
+def test_order_channel_connection_names_the_creation_event(stack,
+                                                           admin_token):
+    """API.md: on an order's channel, `last_event_id` is the newest event
+    about that order, its creation event at first -- even when the daemon
+    started after the order was placed."""
+    order = place(stack)
+    stack.stop_eventd()
+    stack.start_eventd()
+    created = int(stack.mariadb("SELECT id FROM events WHERE order_id = %d"
+                                % order["id"])[0][0])
+
+    async def scenario():
+        ws = await ws_open(stack, "/orders/%d?tracking_token=%s"
+                           % (order["id"], order["tracking_token"]))
+        try:
+            return await ws_next(ws)
+        finally:
+            await ws.close()
+
+    hello = run(scenario())
+    assert hello["type"] == "connection"
+    assert hello["last_event_id"] == created
