@@ -19,7 +19,7 @@ typedef struct stats_counters {
     uint64_t replays;               /* events replayed on resumes */
     uint64_t resyncs;               /* resync messages queued */
     uint64_t slow_clients_dropped;
-    /* Counted, not yet in the answer: the stats contract lists its keys. */
+    /* Beyond API.md's list (objects may gain fields): */
     uint64_t recycled;              /* closed for a newer Apache generation */
     uint64_t revoked;               /* closed for a revoked user */
     uint64_t bad_datagrams;         /* refused: header, JSON or fields */

@@ -638,9 +638,10 @@ def test_event_log_reads_are_monotonic_under_concurrent_writers(
 
 # -- the WebSocket figures ----------------------------------------------------
 
+# API.md's fields, then what the daemon adds (objects may gain fields).
 STATS_KEYS = {"connections", "peak_connections", "events_received",
               "messages_sent", "replays", "resyncs", "slow_clients_dropped",
-              "uptime_seconds"}
+              "uptime_seconds", "recycled", "revoked"}
 
 
 def ws_stats(stack, token):

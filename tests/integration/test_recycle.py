@@ -50,7 +50,12 @@ def test_disabling_a_user_ends_their_sockets(stack, admin_token):
         await mine.close()
         return got, code, still
 
+    before = request(stack, "GET", "/api/admin/websocket/stats", headers={
+        "Authorization": "Bearer " + admin_token}).json["data"]["revoked"]
     got, code, still = run(scenario())
+    after = request(stack, "GET", "/api/admin/websocket/stats", headers={
+        "Authorization": "Bearer " + admin_token}).json["data"]["revoked"]
+    assert after == before + 1
     assert '{"type":"disconnect","reason":"auth"}' in got
     assert code == 1008
     assert still == {"type": "pong"}        # others are untouched
