@@ -272,6 +272,7 @@ int tm_auth_login(tm_ctx *c)
     json_object *user = NULL, *data;
     const char *email, *password, *hash = dummy_hash, *args[1];
     const char *user_id = NULL, *role = NULL, *name = NULL, *token;
+    const char *stored_email = NULL;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
     apr_time_t expires;
@@ -297,7 +298,26 @@ int tm_auth_login(tm_ctx *c)
     if (!dbd) {
         return tm_fail_db(r);
     }
-    account = apr_pstrcat(r->pool, "login:account:", email, NULL);
+    /* The account first: the column's collation matches case and accents
+     * loosely ("àdmin@" finds "admin@"), so the account's limit is counted
+     * under its stored address, one bucket however the address is typed. */
+    args[0] = email;
+    if (tm_db_select(r, dbd, TM_Q_USER_BY_EMAIL, &res, 1, args)
+        != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    while (tm_db_next(r, dbd, res, &row)) {
+        user = tm_user_json(dbd, row);
+        tm_json_put_cleanup(r->pool, user);
+        user_id = apr_pstrdup(r->pool, tm_db_col(dbd, row, 0));
+        name = apr_pstrdup(r->pool, tm_db_col(dbd, row, 1));
+        stored_email = apr_pstrdup(r->pool, tm_db_col(dbd, row, 2));
+        hash = apr_pstrdup(r->pool, tm_db_col(dbd, row, 3));
+        role = apr_pstrdup(r->pool, tm_db_col(dbd, row, 4));
+        disabled = tm_db_col(dbd, row, 5)[0] == '1';
+    }
+    account = apr_pstrcat(r->pool, "login:account:",
+                          stored_email ? stored_email : email, NULL);
     ap_str_tolower(account);
     address = apr_pstrcat(r->pool, "login:address:", r->useragent_ip, NULL);
     /* Every attempt is taken before the password is checked, so a burst
@@ -316,20 +336,8 @@ int tm_auth_login(tm_ctx *c)
         return tm_fail_rate_limited(r, retry, "Too many failed logins; "
                                     "try again later.");
     }
-    args[0] = email;
-    if (rv != APR_SUCCESS
-        || tm_db_select(r, dbd, TM_Q_USER_BY_EMAIL, &res, 1, args)
-           != APR_SUCCESS) {
+    if (rv != APR_SUCCESS) {
         return tm_fail_db(r);
-    }
-    while (tm_db_next(r, dbd, res, &row)) {
-        user = tm_user_json(dbd, row);
-        tm_json_put_cleanup(r->pool, user);
-        user_id = apr_pstrdup(r->pool, tm_db_col(dbd, row, 0));
-        name = apr_pstrdup(r->pool, tm_db_col(dbd, row, 1));
-        hash = apr_pstrdup(r->pool, tm_db_col(dbd, row, 3));
-        role = apr_pstrdup(r->pool, tm_db_col(dbd, row, 4));
-        disabled = tm_db_col(dbd, row, 5)[0] == '1';
     }
     /* The same answer, after the same work, for an unknown address, a
      * wrong password and a disabled account. */

@@ -437,6 +437,29 @@ def test_ten_failures_lock_the_account_even_for_the_right_password(
     assert login(stack, other, password).status == 200
 
 
+def test_accented_spellings_of_an_address_share_its_account_limit(stack):
+    """The e-mail column's collation finds an account under accented or
+    differently cased spellings of its address ("\u00e0ccent..." logs in as
+    "accent..."): the ten failures are the account's, whichever spelling
+    each came under."""
+    email = "accent-%s@example.com" % uuid.uuid4().hex[:10]
+    password = "right-password-4"
+    register(stack, email=email, password=password)
+    spellings = ["\u00e0", "\u00e1", "\u00e2", "\u00e4", "\u00e3",
+                 "\u00e5", "\u00c0", "\u00c1", "\u00c2", "\u0101"]
+    assert login(stack, spellings[0] + email[1:], password,
+                 source=random_loopback()).status == 200, \
+        "the collation should find the account under an accented spelling"
+    for i, a in enumerate(spellings):
+        ans = login(stack, a + email[1:], "wrong-password-%d" % i,
+                    source=random_loopback())
+        assert_error(ans, 401, "invalid_credentials")
+    assert_error(login(stack, email, password, source=random_loopback()),
+                 429, "rate_limited")
+    assert_error(login(stack, "\u0103" + email[1:], password,
+                       source=random_loopback()), 429, "rate_limited")
+
+
 def test_a_burst_of_failures_gets_no_more_than_ten_guesses(stack):
     """Thirty wrong passwords for one account at the same moment, on
     separate connections (so on several Apache processes): at most ten may
