@@ -251,7 +251,13 @@ int tm_shop_update(tm_ctx *c)
     if (!dbd) {
         return tm_fail_db(r);
     }
-    if (args[2]) {
+    /* "SYSTEM" is whatever zone the database server runs in: not a
+     * shop's zone, and it would move with the server. */
+    if (args[2] && !strcasecmp(args[2], "SYSTEM")) {
+        tm_problem_add(&pr, "timezone", "must name a zone (e.g. "
+                       "Asia/Bangkok or +07:00), not SYSTEM");
+    }
+    else if (args[2]) {
         known = tm_db_value(r, dbd, TM_Q_TZ_KNOWN, 1, &args[2], &rv);
         if (rv != APR_SUCCESS) {
             return tm_fail_db(r);

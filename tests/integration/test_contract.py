@@ -857,6 +857,8 @@ def test_shop_settings_and_closing_the_shop(stack, admin_token):
 
         for bad, field in (({"timezone": "Mars/Olympus"}, "timezone"),
                            ({"timezone": ""}, "timezone"),
+                           ({"timezone": "SYSTEM"}, "timezone"),
+                           ({"timezone": "system"}, "timezone"),
                            ({"currency": "thb"}, "currency"),
                            ({"currency": "TH"}, "currency"),
                            ({"currency": "THBB"}, "currency"),
