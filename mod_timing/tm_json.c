@@ -106,6 +106,16 @@ int tm_send(request_rec *r, int status, json_object *data, json_object *meta)
     return write_json(r, status, root);
 }
 
+int tm_send_list(request_rec *r, json_object *list)
+{
+    json_object *meta = json_object_new_object();
+
+    json_object_object_add(meta, "next_cursor", NULL);
+    json_object_object_add(meta, "count", json_object_new_int(
+                               (int)json_object_array_length(list)));
+    return tm_send(r, HTTP_OK, list, meta);
+}
+
 static json_object *error_root(const char *code, const char *message,
                                json_object *details)
 {

@@ -26,6 +26,10 @@ json_object *tm_json_string_or_null(const char *s);
  * ownership of data and meta.  Returns OK for the handler to return. */
 int tm_send(request_rec *r, int status, json_object *data, json_object *meta);
 
+/* A whole (unpaged) list: 200 with meta {"next_cursor": null, "count"},
+ * as API.md gives every list.  Takes ownership of list. */
+int tm_send_list(request_rec *r, json_object *list);
+
 /* Writes {"success":false,"error":{code,message[,details]}} with status.
  * Takes ownership of details (a JSON array, or NULL). */
 int tm_fail_details(request_rec *r, int status, const char *code,

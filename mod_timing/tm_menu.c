@@ -88,7 +88,7 @@ int tm_menu_list(tm_ctx *c)
     while (tm_db_next(r, dbd, res, &row)) {
         json_object_array_add(items, item_json(dbd, row));
     }
-    return tm_send(r, HTTP_OK, items, NULL);
+    return tm_send_list(r, items);
 }
 
 static const tm_text_rule description_rule = { 0, 1000, 1, 0 };

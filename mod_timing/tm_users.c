@@ -233,8 +233,7 @@ int tm_users_list(tm_ctx *c)
     ap_dbd_t *dbd = tm_db_acquire(r);
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
-    json_object *list, *meta;
-    int n = 0;
+    json_object *list;
 
     if (!dbd || tm_db_select(r, dbd, TM_Q_STAFF_LIST, &res, 0, NULL)
                 != APR_SUCCESS) {
@@ -243,12 +242,8 @@ int tm_users_list(tm_ctx *c)
     list = json_object_new_array();
     while (tm_db_next(r, dbd, res, &row)) {
         json_object_array_add(list, tm_user_json(dbd, row));
-        n++;
     }
-    meta = json_object_new_object();
-    json_object_object_add(meta, "next_cursor", NULL);
-    json_object_object_add(meta, "count", json_object_new_int(n));
-    return tm_send(r, HTTP_OK, list, meta);
+    return tm_send_list(r, list);
 }
 
 static const char *staff_role(tm_problems *pr, json_object *body,
