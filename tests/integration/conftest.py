@@ -84,3 +84,20 @@ def admin_token(stack):
                         "password": stack.admin_password})
     assert ans.status == 200, ans
     return ans.json["data"]["token"]
+
+
+@pytest.fixture(scope="session")
+def web_stack(tmp_root):
+    """A second stack for the SDK and browser tests: they restart its
+    daemon and place many orders from one address (127.0.0.1, the only
+    source a browser has), so it lifts the per-address order limit."""
+    s = make_stack(os.path.join(tmp_root, "web"),
+                   defines={"TIMING_ORDER_RATE_LIMIT": "0"})
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+        problems = (sanitizer_reports(s.log_path("eventd"))
+                    + crash_reports(s.log_path("apache")))
+        assert not problems, "\n".join(problems)

@@ -1,0 +1,213 @@
+// Types of web/sdk/timing.js, Timing's client SDK: one ES module for
+// browsers and Node >= 18, no build step.  The contract is API.md.
+
+export type OrderStatus = 'pending' | 'preparing' | 'ready' | 'completed' | 'cancelled';
+export type Role = 'admin' | 'staff' | 'customer';
+
+export interface User {
+  id: number; name: string; email: string; role: Role;
+  disabled: boolean; created_at: string;
+}
+
+export interface CustomerInfo { name: string; phone: string | null; email: string | null; }
+
+export interface OrderItem {
+  id: number; menu_id: number; menu_name: string; price: number;
+  quantity: number; note: string | null; subtotal: number;
+}
+
+export interface Order {
+  id: number; pickup_number: number; version: number; status: OrderStatus;
+  customer_info: CustomerInfo; items: OrderItem[];
+  total: number; currency: string; note: string | null;
+  created_at: string; updated_at: string;
+  /** Only in the answer to createOrder. */
+  tracking_token?: string;
+  /** Only from getAdminOrder. */
+  status_history?: StatusChange[];
+}
+
+export interface StatusChange {
+  from: OrderStatus | null; to: OrderStatus;
+  by: { id: number; name: string } | null; reason: string | null; at: string;
+}
+
+export interface Shop { name: string; currency: string; timezone: string; accepting_orders: boolean; }
+
+export interface MenuItem {
+  id: number; name: string; description: string | null; category: string | null;
+  price: number; available: boolean;
+}
+
+export interface NewOrderItem { menu_id: number; quantity: number; note?: string; }
+export interface NewOrder {
+  customer_info: { name: string; phone?: string; email?: string };
+  items: NewOrderItem[]; note?: string;
+}
+
+export interface Page<T> { items: T[]; next_cursor: string | number | null; count: number; }
+
+export interface AuthAnswer { user: User; token: string; expires_at: string; }
+
+/** A WebSocket message as the server sends it (also an event-log entry). */
+export interface OrderEvent {
+  type: 'newOrder' | 'orderStatusUpdate';
+  event_id: number; order: Order;
+  status?: OrderStatus; previous_status?: OrderStatus;
+  created_at?: string;
+}
+
+export interface Summary {
+  date: string; orders: number; by_status: Record<OrderStatus, number>; revenue: number;
+  items: { menu_id: number; name: string; quantity: number; revenue: number }[];
+}
+
+export interface WebSocketStats {
+  connections: { admin: number; order: number; total: number };
+  peak_connections: number; events_received: number; messages_sent: number;
+  replays: number; resyncs: number; slow_clients_dropped: number; uptime_seconds: number;
+}
+
+/** A token, or a function that returns the current one (called before every
+ *  request and every reconnect, so a long shift can swap in a fresh token). */
+export type TokenProvider = string | null | (() => string | null | Promise<string | null>);
+
+/** Every non-2xx answer, with the API's error envelope unpacked. */
+export class TimingError extends Error {
+  /** HTTP status; 0 when the server could not be reached. */
+  status: number;
+  /** The envelope's snake_case code (`invalid_transition`, `network_error`, …). */
+  code: string;
+  details: { field: string; message: string }[];
+  /** Seconds, from `Retry-After`, when the server sent it. */
+  retryAfter: number | null;
+}
+
+export interface ApiOptions {
+  /** 'http://host:port'; default: the page's origin in a browser. */
+  baseUrl?: string;
+  token?: TokenProvider;
+  /** Default: globalThis.fetch. */
+  fetch?: typeof fetch;
+  /** 'include' in a browser so the tracking cookie rides along; default 'same-origin'. */
+  credentials?: RequestCredentials;
+}
+
+/** REST helpers: one method per API.md endpoint.  Each resolves to the
+ *  envelope's `data` (lists: a Page) or rejects with TimingError. */
+export class TimingApi {
+  constructor(options?: ApiOptions);
+  baseUrl: string;
+  /** Replaces the token provider (e.g. after login). */
+  setToken(token: TokenProvider): void;
+
+  register(body: { name: string; email: string; password: string }): Promise<AuthAnswer>;
+  /** Also makes the answer's token this client's token. */
+  login(email: string, password: string): Promise<AuthAnswer>;
+  me(): Promise<{ user: User }>;
+  createUser(body: { name: string; email: string; password: string; role: 'staff' | 'admin' }): Promise<{ user: User }>;
+  listUsers(): Promise<Page<User>>;
+  updateUser(id: number, body: { name?: string; role?: Role; disabled?: boolean; password?: string }): Promise<{ user: User }>;
+
+  getShop(): Promise<Shop>;
+  updateShop(body: Partial<Shop>): Promise<Shop>;
+  getMenu(): Promise<Page<MenuItem>>;
+  createMenuItem(body: Omit<MenuItem, 'id'>): Promise<MenuItem>;
+  updateMenuItem(id: number, body: Partial<Omit<MenuItem, 'id'>>): Promise<MenuItem>;
+  deleteMenuItem(id: number): Promise<unknown>;
+
+  /** POST /api/orders with an Idempotency-Key (one is generated when not given,
+   *  so a retried call never places the order twice). */
+  createOrder(body: NewOrder, options?: { idempotencyKey?: string }): Promise<Order>;
+  /** GET /api/orders/:id/status with the client's token, a tracking token, or the cookie. */
+  getOrderStatus(id: number, options?: { trackingToken?: string }): Promise<Order>;
+  listMyOrders(options?: { cursor?: string | number; limit?: number }): Promise<Page<Order>>;
+  cancelOrder(id: number, options?: { trackingToken?: string }): Promise<Order>;
+
+  listOrders(options?: { status?: OrderStatus[] | string; limit?: number; cursor?: string | number }): Promise<Page<Order>>;
+  getAdminOrder(id: number): Promise<Order>;
+  /** PUT /api/admin/orders/:id/status; `ifVersion` sends If-Match. */
+  updateOrderStatus(id: number, status: OrderStatus, options?: { reason?: string; ifVersion?: number }): Promise<Order>;
+  events(options?: { after?: number; limit?: number }): Promise<Page<OrderEvent>>;
+  websocketStats(): Promise<WebSocketStats>;
+  summary(options?: { date?: string }): Promise<Summary>;
+  /** The day's orders as CSV text. */
+  summaryCsv(options?: { date?: string }): Promise<string>;
+  health(): Promise<{ status: string; db: string; events: string }>;
+}
+
+/** The highest version seen of each order: events and REST answers merge in
+ *  any order of arrival. */
+export class OrderStore {
+  /** Keeps `order` if it is newer than what the store has; true when it was. */
+  merge(order: Order): boolean;
+  get(id: number): Order | undefined;
+  /** Newest first. */
+  all(): Order[];
+  clear(): void;
+  readonly size: number;
+}
+
+export type LiveState = 'connecting' | 'open' | 'offline';
+
+export interface LiveOptions {
+  /** 'http://host:port'; default: the page's origin in a browser. */
+  baseUrl?: string;
+  /** 'admin' (staff) or { order: id } (one customer order). */
+  channel: 'admin' | { order: number };
+  /** Staff or customer JWT; sent as the subprotocol `bearer.<JWT>`, never in the URL. */
+  token?: TokenProvider;
+  /** A customer's tracking token; sent as the subprotocol `tracking.<t>`.  With neither
+   *  token nor trackingToken a browser page relies on the tracking cookie. */
+  trackingToken?: string | null;
+  /** Where there is no global WebSocket (Node 18): e.g. the `ws` package's class. */
+  WebSocket?: unknown;
+  /** Used for catch-up (staff) and refetch (customer); default: a TimingApi with the same baseUrl/token. */
+  api?: TimingApi;
+  /** Shared with the app so REST answers and events merge; default: a new one. */
+  store?: OrderStore;
+  /** App-level ping period and how long to wait for any message after it (ms). */
+  pingInterval?: number;   // default 25000
+  pongTimeout?: number;    // default 10000
+  /** Reconnect backoff (ms): full jitter between 0 and min(max, initial * 2^attempt). */
+  backoff?: { initial?: number; max?: number };   // default 500, 30000
+  /** Resume point and epoch to start from (e.g. kept in sessionStorage). */
+  lastEventId?: number | null;
+  epoch?: string | null;
+}
+
+export interface LiveEvents {
+  /** connecting / open / offline. */
+  state: (state: LiveState) => void;
+  /** The server's `connection` message. */
+  connection: (message: { client_id: string; epoch: string; last_event_id: number; server_time: string }) => void;
+  /** The guide's names and arguments; each event once, live, replayed or caught up. */
+  newOrder: (order: Order, message: OrderEvent) => void;
+  orderStatusUpdate: (order: Order, status: OrderStatus, message: OrderEvent) => void;
+  /** The store took a newer version of this order (from any source). */
+  order: (order: Order) => void;
+  /** The server said `resync`; the SDK is catching up (staff: /api/admin/events,
+   *  customer: refetch).  `caughtUp` false means the app must reload its lists. */
+  resync: (info: { reason: string; caughtUp: boolean }) => void;
+  /** The server's `disconnect` message, before it closes. */
+  disconnect: (message: { reason: string }) => void;
+  /** The credential was refused (401/403 on reconnect or `disconnect` reason `auth`). */
+  auth: (error: TimingError) => void;
+  error: (error: Error) => void;
+}
+
+/** A live channel that never gives up: reconnects with jittered exponential
+ *  backoff, resumes with last_event_id and epoch, handles resync, pings. */
+export class TimingLive {
+  constructor(options: LiveOptions);
+  readonly state: LiveState;
+  /** Highest event id seen on this channel (the resume point). */
+  readonly lastEventId: number | null;
+  readonly epoch: string | null;
+  readonly store: OrderStore;
+  start(): void;
+  /** Closes for good (no reconnect); state becomes 'offline'. */
+  stop(): void;
+  on<K extends keyof LiveEvents>(type: K, listener: LiveEvents[K]): () => void;
+  off<K extends keyof LiveEvents>(type: K, listener: LiveEvents[K]): void;
+}
