@@ -58,6 +58,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->body_limit = TM_DEFAULT_BODY_LIMIT;
     conf->order_rate_limit = TM_DEFAULT_ORDER_RATE;
     conf->event_horizon = TM_DEFAULT_EVENT_HORIZON;
+    conf->socket_lifetime = TM_DEFAULT_SOCKET_LIFETIME;
     conf->cors_origins = apr_array_make(p, 2, sizeof(const char *));
     return conf;
 }
@@ -81,6 +82,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TM_MERGE(event_horizon);
     TM_MERGE(cors_origins);
     TM_MERGE(max_sockets);
+    TM_MERGE(socket_lifetime);
 #undef TM_MERGE
     conf->jwt_secret_len = add->jwt_secret_set ? add->jwt_secret_len
                                                : base->jwt_secret_len;
@@ -284,6 +286,24 @@ static const char *set_event_horizon(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+static const char *set_socket_lifetime(cmd_parms *cmd, void *dummy,
+                                       const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    apr_interval_time_t t;
+
+    (void)dummy;
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS
+        || (t != 0 && t < apr_time_from_sec(1))
+        || t > apr_time_from_sec(7 * 24 * 3600)) {
+        return "TimingSocketLifetime must be 0 (no limit) or from 1s to 7 "
+               "days (a number is seconds; or 90min, 3h)";
+    }
+    conf->socket_lifetime = t;
+    conf->socket_lifetime_set = 1;
+    return NULL;
+}
+
 /* An origin as browsers send it: scheme://host[:port], where the port
  * may be "*" (any port: development's http://localhost:*). */
 static const char *add_cors_origin(cmd_parms *cmd, void *dummy,
@@ -373,6 +393,10 @@ static const command_rec timing_cmds[] = {
     AP_INIT_ITERATE("TimingCorsOrigins", add_cors_origin, NULL, RSRC_CONF,
                     "Origins whose pages may call the API (CORS); the port "
                     "may be *"),
+    AP_INIT_TAKE1("TimingSocketLifetime", set_socket_lifetime, NULL,
+                  RSRC_CONF, "How long a WebSocket may live before it is "
+                  "asked to reconnect, jittered down by up to a fifth "
+                  "(default 3h; 0: no limit)"),
     AP_INIT_TAKE1("TimingMaxSockets", set_max_sockets, NULL, RSRC_CONF,
                   "Live WebSockets allowed at once, below MaxRequestWorkers "
                   "(default: 60% of it)"),

@@ -28,6 +28,7 @@ typedef struct tm_srv_conf {
     apr_interval_time_t event_horizon;
     apr_array_header_t *cors_origins;   /* of const char *; "*" wildcards */
     int max_sockets;                /* live WebSockets at most */
+    apr_interval_time_t socket_lifetime;/* then reconnect; 0: no limit */
     unsigned int jwt_secret_set:1;
     unsigned int jwt_issuer_set:1;
     unsigned int token_lifetime_set:1;
@@ -37,6 +38,7 @@ typedef struct tm_srv_conf {
     unsigned int event_horizon_set:1;
     unsigned int cors_origins_set:1;
     unsigned int max_sockets_set:1;
+    unsigned int socket_lifetime_set:1;
 } tm_srv_conf;
 
 #define TM_DEFAULT_ISSUER          "timing"
@@ -45,6 +47,9 @@ typedef struct tm_srv_conf {
 #define TM_MIN_SECRET_LEN          32
 #define TM_DEFAULT_ORDER_RATE      30
 #define TM_DEFAULT_EVENT_HORIZON   apr_time_from_sec(2)
+/* Long enough that a shift reconnects only a few times, short enough that
+ * no socket keeps an old Apache process for days. */
+#define TM_DEFAULT_SOCKET_LIFETIME apr_time_from_sec(3 * 3600)
 
 /* Which WebSocket channel a <Location> guards (TimingWebSocket). */
 typedef enum {

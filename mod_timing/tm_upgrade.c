@@ -252,6 +252,24 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
     return OK;
 }
 
+/* This socket's lifetime in ms: the configured one less up to a fifth at
+ * random, so sockets opened together (after a reload) do not all come
+ * back together. */
+static apr_int64_t socket_lifetime_ms(const tm_srv_conf *conf)
+{
+    apr_int64_t ms = apr_time_as_msec(conf->socket_lifetime);
+    apr_uint32_t dice = 0;
+
+    if (ms <= 0) {
+        return 0;
+    }
+    if (apr_generate_random_bytes((unsigned char *)&dice, sizeof dice)
+        != APR_SUCCESS) {
+        dice = 0;
+    }
+    return ms - (apr_int64_t)((double)(ms / 5) * (dice / 4294967296.0));
+}
+
 static const char *current_epoch(request_rec *r)
 {
     ap_dbd_t *dbd = tm_db_borrow(r);
@@ -328,6 +346,9 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
     apr_table_set(r->headers_in, TP_HDR_GENERATION,
                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                                tm_upgrade_generation()));
+    apr_table_set(r->headers_in, TP_HDR_MAX_AGE,
+                  apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                               socket_lifetime_ms(conf)));
     return OK;
 }
 

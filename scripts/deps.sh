@@ -13,6 +13,7 @@ PACKAGES="
   libjson-c-dev libjwt-dev libwslay-dev libcunit1-dev
   gcc make pkg-config libc6-dev
   python3 python3-pytest python3-websockets wrk
+  chromium fonts-noto-core fonts-noto-color-emoji fonts-thai-tlwg
 "
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,10 +29,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     missing="$missing nodejs npm"
 fi
 
-# The Node tests' own packages (ws: WebSocket for Node 18), from the
-# lockfile; once.
+# The Node tests' own packages (ws: WebSocket for Node 18; playwright-core
+# drives Debian's chromium), from the lockfile; again when it changes.
 node_packages() {
-    [ -d "$here/tests/node/node_modules/ws" ] && return 0
+    installed="$here/tests/node/node_modules/.package-lock.json"
+    [ -f "$installed" ] && [ "$installed" -nt "$here/tests/node/package-lock.json" ] \
+        && return 0
     echo "deps: npm ci in tests/node"
     npm ci --prefix "$here/tests/node" --no-audit --no-fund --loglevel=error
 }

@@ -25,13 +25,13 @@
 /* The trusted headers, in the order of the table below. */
 enum {
     XT_CHANNEL, XT_ROLE, XT_USER, XT_ORDER, XT_LAST_EVENT, XT_RESUME_EPOCH,
-    XT_EPOCH, XT_GENERATION, XT_ORDER_EVENT, XT_COUNT
+    XT_EPOCH, XT_GENERATION, XT_ORDER_EVENT, XT_MAX_AGE, XT_COUNT
 };
 
 static const char *const xt_names[XT_COUNT] = {
     TP_HDR_CHANNEL, TP_HDR_ROLE, TP_HDR_USER, TP_HDR_ORDER,
     TP_HDR_LAST_EVENT, TP_HDR_RESUME_EPOCH, TP_HDR_EPOCH, TP_HDR_GENERATION,
-    TP_HDR_ORDER_EVENT
+    TP_HDR_ORDER_EVENT, TP_HDR_MAX_AGE
 };
 
 /* What the header lines said, before the checks that need all of them. */
@@ -353,6 +353,10 @@ static int parse(hs_request *r)
     if (seen.xt[XT_GENERATION]
         && parse_id(seen.xt[XT_GENERATION], &r->generation)) {
         return refuse(r, 400, "X-Timing-Generation is not a number");
+    }
+    if (seen.xt[XT_MAX_AGE]
+        && parse_id(seen.xt[XT_MAX_AGE], &r->max_age_ms)) {
+        return refuse(r, 400, "X-Timing-Max-Age is not a number");
     }
     if ((seen.xt[XT_EPOCH] && !visible_ascii(seen.xt[XT_EPOCH]))
         || (seen.xt[XT_RESUME_EPOCH]

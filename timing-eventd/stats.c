@@ -73,6 +73,7 @@ char *stats_json(size_t admin, size_t order)
         || add_int(root, "resyncs", stats.resyncs)
         || add_int(root, "slow_clients_dropped", stats.slow_clients_dropped)
         || add_int(root, "recycled", stats.recycled)
+        || add_int(root, "aged", stats.aged)
         || add_int(root, "revoked", stats.revoked)
         || add_int(root, "uptime_seconds", up > 0 ? (uint64_t)up : 0)) {
         json_object_put(root);

@@ -57,6 +57,11 @@ enum tp_type {
                                                    * order's newest event
                                                    * in the database */
 #define TP_HDR_GENERATION   "X-Timing-Generation"  /* Apache generation */
+#define TP_HDR_MAX_AGE      "X-Timing-Max-Age"     /* ms this socket may
+                                                   * live before the daemon
+                                                   * asks it to reconnect
+                                                   * (jittered by the
+                                                   * module); 0: no limit */
 #define TP_SUBPROTOCOL      "timing.v1"
 
 typedef struct tp_header {

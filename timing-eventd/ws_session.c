@@ -355,6 +355,9 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
     wslay_event_config_set_max_recv_msg_length(s->ctx, s->cfg->max_message);
     /* Kept past the handshake (hs goes): a recycle or a revocation asks. */
     s->generation = hs->generation;
+    /* No socket pins an Apache process for days: past its lifetime it is
+     * recycled like an old generation's. */
+    s->expires_ms = hs->max_age_ms > 0 ? loop_now_ms() + hs->max_age_ms : 0;
     if (hs->user) {
         s->user = strdup(hs->user);
         if (!s->user) {
@@ -526,6 +529,13 @@ void ws_session_tick(ws_session *s, long long now)
         }
         else if ((over = ws_out_over_limit(s, 0, s->cfg->max_queue)) == 1) {
             ws_out_drop_slow(s);
+        }
+        else if (s->expires_ms && now >= s->expires_ms) {
+            log_msg(LOG_DEBUG, "session %s reached its lifetime, recycling",
+                    s->client_id);
+            stats.aged++;
+            ws_out_begin_close(s, "reconnect", CODE_SERVICE_RESTART,
+                               GOODBYE_GRACE_MS);
         }
         else if (over == 0 && now >= s->next_ping_ms) {
             s->next_ping_ms = now + s->cfg->ping_interval_ms;

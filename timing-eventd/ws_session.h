@@ -46,6 +46,7 @@ struct ws_session {
     int close_code;             /* close frame to queue once drained */
     const char *close_reason;
     long long created_ms, last_recv_ms, next_ping_ms, deadline_ms;
+    long long expires_ms;       /* asked to reconnect then; 0: never */
     size_t read_budget;
     int in_recv;                /* inside wslay_event_recv: no sending */
     char client_id[MSG_CLIENT_ID_LEN + 1];

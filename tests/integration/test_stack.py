@@ -182,6 +182,8 @@ def config_check(stack, extra):
     ("<Location /x>\nTimingWebSocket everyone\n</Location>",
      "'admin', 'order' or 'off'"),
     ("TimingJWTIssuer " + "i" * 201, "1 to 200 characters"),
+    ("TimingSocketLifetime 500ms", "0 (no limit) or from 1s to 7 days"),
+    ("TimingSocketLifetime 8d", "0 (no limit) or from 1s to 7 days"),
 ])
 def test_bad_directives_fail_the_config_check(stack, line, message):
     res = config_check(stack, line)
@@ -190,7 +192,8 @@ def test_bad_directives_fail_the_config_check(stack, line, message):
 
 
 def test_good_configuration_passes_the_check(stack):
-    res = config_check(stack, "TimingTokenLifetime 8h\nTimingBodyLimit 32768")
+    res = config_check(stack, "TimingTokenLifetime 8h\nTimingBodyLimit 32768"
+                       "\nTimingSocketLifetime 90min")
     assert res.returncode == 0, res.stderr
     assert "Syntax OK" in res.stderr
 
