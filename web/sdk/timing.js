@@ -575,11 +575,16 @@ export class TimingLive extends Emitter {
   }
 
   /** Where a first connection starts: the connection message's point, or
-   *  -- from a daemon that has carried nothing since it started, which says
-   *  0 -- where the event log ends. */
+   *  where the event log ends when that is further on -- the daemon names
+   *  only what it has carried since it started (0 when nothing), not
+   *  events committed while it was down, which predate this client. */
   _initCursor(last) {
-    if (last > 0 || this._orderId !== null) this._cursor = last;
-    else this._findLogEnd();
+    if (this._orderId !== null) {
+      this._cursor = last;
+      return;
+    }
+    this._cursor = last > 0 ? last : null;
+    this._findLogEnd(last);
   }
 
   _ping(gen) {
@@ -693,15 +698,16 @@ export class TimingLive extends Emitter {
     }
   }
 
-  /** Where the event log ends, found with few one-event reads (ids grow;
-   *  the log has no "newest" query). */
-  async _findLogEnd() {
+  /** Where the event log ends, from `from` on, found with few one-event
+   *  reads (the log has no "newest" query): usually one. */
+  async _findLogEnd(from) {
     const has = async (after) => (await this._api.events({ after, limit: 1 })).items.length > 0;
     try {
-      let low = 0, high = 1;
-      if (!(await has(0))) return this._setLogEnd(0);
-      while (await has(high)) { low = high; high *= 2; }
-      // The log has an event after `low` and none after `high`.
+      let low = from;
+      if (!(await has(low))) return this._setLogEnd(from);
+      // The log has an event after `low`; widen until one after `high` is missing.
+      let step = 1, high = low + step;
+      while (await has(high)) { low = high; step *= 2; high = low + step; }
       while (high - low > 1) {
         const mid = Math.floor((low + high) / 2);
         if (await has(mid)) low = mid; else high = mid;

@@ -33,13 +33,13 @@ export async function placeOrder(name = 'ลูกค้า SDK', extra = {}) {
 }
 
 /** The WebSocket class the SDK is given, recording every URL and
- *  subprotocol list it opened. */
+ *  subprotocol list it opened (and the socket, for a test to cut). */
 export function recordingWebSocket(extraOptions = {}) {
   const opened = [];
   class Recording extends WebSocket {
     constructor(url, protocols) {
       super(url, protocols, extraOptions);
-      opened.push({ url: String(url), protocols: [...(protocols ?? [])] });
+      opened.push({ url: String(url), protocols: [...(protocols ?? [])], socket: this });
     }
   }
   return { WS: Recording, opened };
