@@ -164,6 +164,7 @@ function updateTotal() {
   $('total').textContent = money(minor / 100, shop.currency);
   $('count').textContent = count ? `${count} item${count === 1 ? '' : 's'}` : 'No items yet';
   placeButton.disabled = sending || !shop.accepting_orders;
+  if (!sending) placeButton.textContent = shop.accepting_orders ? 'Place order' : 'Closed now';
 }
 
 // ---- the cart survives a reload of this tab ----
@@ -273,7 +274,7 @@ form.addEventListener('submit', async (event) => {
 function setSending(on) {
   sending = on;
   form.setAttribute('aria-busy', String(on));
-  placeButton.textContent = on ? 'Placing order…' : 'Place order';
+  if (on) placeButton.textContent = 'Placing order…';
   updateTotal();
 }
 
@@ -343,12 +344,20 @@ function formError(message) {
   box.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
 }
 
+/** The server's messages follow a field's name ("must not be empty"); shown
+ *  next to that field they read "This must not be empty." */
+function sentence(message, subject = 'This') {
+  if (!/^[a-z]/.test(message)) return message;
+  return /[.!?]$/.test(message) ? `${subject} ${message}` : `${subject} ${message}.`;
+}
+
 function showProblems(problems) {
   const unplaced = [];
   let first = null;
-  for (const { field, message } of problems) {
+  for (const { field, message: said } of problems) {
     const line = /^items\[(\d+)\]\.(\w+)$/.exec(field);
     const row = line && rows.get(sentLines[Number(line[1])]);
+    const message = sentence(said);
     if (FIELDS[field]) {
       fieldError(FIELDS[field], message);
       first ||= $(FIELDS[field]);
@@ -359,11 +368,11 @@ function showProblems(problems) {
     } else if (row) {
       row.error.textContent = message;
       first ||= row.li;
-    } else if (field === 'items' || field.startsWith('items')) {
-      $('items-error').textContent = message;
+    } else if (field.startsWith('items')) {
+      $('items-error').textContent = sentence(said, 'Your order');
       first ||= $('items-error');
     } else {
-      unplaced.push(`${field}: ${message}`);
+      unplaced.push(`${field}: ${said}`);
     }
   }
   if (unplaced.length) {

@@ -47,7 +47,7 @@ async function load() {
   $('loading').hidden = true;
   $('order').hidden = false;
   render(store.get(orderId));
-  showShareLink();
+  if (!FINAL.has(store.get(orderId).status)) showShareLink();
   if (!FINAL.has(store.get(orderId).status)) startLive();
 }
 
@@ -117,6 +117,18 @@ function render(order) {
   renderLines(order);
 
   $('cancel').hidden = status !== 'pending';
+  if (FINAL.has(status)) $('share').hidden = true;
+  const dialog = $('confirm-cancel');
+  if (status !== 'pending' && dialog.open) {
+    // The kitchen started while the customer was deciding.
+    dialog.close('keep');
+    if (status !== 'cancelled') {
+      $('cancel-error').textContent = 'The kitchen has already started on your order, so it can '
+        + 'no longer be cancelled. Please ask at the counter.';
+      $('cancel-error').hidden = false;
+    }
+  }
+  if (status === 'ready' || status === 'completed') $('cancel-error').hidden = true;
   $('notify').hidden = FINAL.has(status) || status === 'ready' || audio !== null;
   if (FINAL.has(status) || status === 'ready') $('notify-state').hidden = true;
 
