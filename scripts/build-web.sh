@@ -40,30 +40,36 @@ if [ ! -f "$installed" ] || [ "$tools/package-lock.json" -nt "$installed" ] \
     touch "$installed"
 fi
 
-# Just what the page loads, and the licence and notices that go with it.
+# Just what the page loads, and the licence and notices that go with it
+# (as .txt: Apache then serves them as text).  Each entry: source[:name].
 FILES="swagger-ui.css swagger-ui-bundle.js favicon-16x16.png favicon-32x32.png
-       LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt"
+       LICENSE:LICENSE.txt NOTICE:NOTICE.txt swagger-ui-bundle.js.LICENSE.txt"
 mkdir -p "$vendor" || fail "cannot create $vendor"
-for f in $FILES; do
-    [ -f "$dist/$f" ] || fail "$dist/$f is missing (delete tools/web/node_modules and retry)"
-    if ! cmp -s "$dist/$f" "$vendor/$f"; then
+keep="README.txt"
+for entry in $FILES; do
+    src=${entry%%:*}
+    name=${entry#*:}
+    keep="$keep $name"
+    [ -f "$dist/$src" ] || fail "$dist/$src is missing (delete tools/web/node_modules and retry)"
+    if ! cmp -s "$dist/$src" "$vendor/$name"; then
         # Through a temporary name: Apache may be serving the old file.
-        cp "$dist/$f" "$vendor/.$f.tmp" && mv -f "$vendor/.$f.tmp" "$vendor/$f" \
-            || fail "cannot copy $f into $vendor"
+        cp "$dist/$src" "$vendor/.$name.tmp" && mv -f "$vendor/.$name.tmp" "$vendor/$name" \
+            || fail "cannot copy $src into $vendor"
     fi
 done
 version=$(node -p 'require(process.argv[1]).version' "$dist/package.json") \
     || fail "cannot read the version of swagger-ui-dist"
-stamp="swagger-ui-dist $version (from tools/web/package-lock.json, by scripts/build-web.sh)"
-if [ "$(cat "$vendor/VERSION" 2>/dev/null || true)" != "$stamp" ]; then
-    echo "$stamp" > "$vendor/VERSION"
+readme="Swagger UI $version, from the npm package swagger-ui-dist (Apache-2.0,
+see LICENSE.txt and NOTICE.txt) pinned in tools/web/package-lock.json.
+Copied here by scripts/build-web.sh (make web); not kept in git, not edited."
+if [ "$(cat "$vendor/README.txt" 2>/dev/null || true)" != "$readme" ]; then
+    printf '%s\n' "$readme" > "$vendor/README.txt"
 fi
-# Files an older swagger-ui-dist needed and this one does not.
+# Files an older build left that this one does not make.
 for f in "$vendor"/* "$vendor"/.*.tmp; do
     [ -e "$f" ] || continue
-    name=$(basename "$f")
-    case " $(echo $FILES) VERSION " in
-        *" $name "*) ;;
+    case " $keep " in
+        *" $(basename "$f") "*) ;;
         *) rm -f "$f" ;;
     esac
 done
