@@ -35,7 +35,7 @@ UNIT_PURE   := $(wildcard mod_timing/tm_valid.c mod_timing/tm_time.c \
                  timing-eventd/gapwatch.c timing-eventd/recycle.c)
 UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
 
-.PHONY: all deps build module eventd run test unit integration bench clean
+.PHONY: all deps build module eventd web run test unit integration bench clean
 
 all: build
 
@@ -72,22 +72,27 @@ $(BUILD)/unit-tests: $(UNIT_SRC) $(UNIT_PURE) $(wildcard tests/unit/*.h) \
 	    $(APR_CFLAGS) $(JSON_CFLAGS) -o $@ $(UNIT_SRC) $(UNIT_PURE) \
 	    -lcunit -lwslay -ljson-c $(APR_LIBS)
 
+# `make web`: what /api-docs/ serves beside openapi.json (Swagger UI from
+# npm into web/api-docs/vendor/, the Postman collection); not kept in git.
+web: deps
+	@scripts/build-web.sh
+
 # `make run`: the whole stack on http://localhost:$(PORT), in the foreground.
-run: deps build
+run: deps build web
 	@PORT=$(PORT) $(PYTHON) scripts/stack.py run
 
 unit: deps $(BUILD)/unit-tests
 	@mkdir -p $(BUILD)/results
 	$(BUILD)/unit-tests $(BUILD)/results/unit.txt
 
-integration: deps build
+integration: deps build web
 	@mkdir -p $(BUILD)/results
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration \
 	    --junitxml=$(BUILD)/results/integration.xml
 
 # `make test`: units under ASan/UBSan, then the real stack; ends with a
 # line "N passed, N failed" over both.
-test: deps build $(BUILD)/unit-tests
+test: deps build web $(BUILD)/unit-tests
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	@rc=0; \
 	$(BUILD)/unit-tests $(BUILD)/results/unit.txt || rc=1; \
@@ -104,4 +109,5 @@ bench: deps build
 
 clean:
 	rm -rf $(BUILD) mod_timing/.libs mod_timing/*.la mod_timing/*.lo \
-	    mod_timing/*.slo mod_timing/*.o
+	    mod_timing/*.slo mod_timing/*.o \
+	    web/api-docs/vendor web/api-docs/timing.postman_collection.json
