@@ -77,31 +77,43 @@ function startLive() {
     // The credential stopped working (e.g. the cookie expired): what is on
     // screen stays, but it is no longer live.
     live.stop();
-    showConnection('offline');
+    live = null;
+    clearTimeout(downTimer);
+    $('live').dataset.state = 'offline';
     $('live-text').textContent = 'Not live';
+    updateOfflineNotice();
   });
   live.start();
 }
 
-let offlineTimer = null;
+// The offline notice: shown while the browser says it is offline, or
+// while the socket stays down for a moment (a quick reconnect does not
+// flash it); it clears itself when both are fine again.
+let browserOffline = !navigator.onLine;
+let socketDown = false;
+let downTimer = null;
 
-/** A small badge in the header; a notice only when the connection stays
- *  down for a moment, so a quick reconnect does not flash it. */
 function showConnection(state) {
   const badge = $('live');
   badge.hidden = false;
   badge.dataset.state = state;
   $('live-text').textContent = { open: 'Live', connecting: 'Connecting…', offline: 'Offline' }[state];
   if (state === 'open') {
-    clearTimeout(offlineTimer);
-    offlineTimer = null;
-    $('offline').hidden = true;
-  } else if (state === 'offline' && !offlineTimer) {
-    offlineTimer = setTimeout(() => { $('offline').hidden = false; }, 2000);
+    clearTimeout(downTimer);
+    downTimer = null;
+    socketDown = false;
+  } else if (!downTimer && !socketDown) {
+    downTimer = setTimeout(() => { downTimer = null; socketDown = true; updateOfflineNotice(); }, 2000);
   }
+  updateOfflineNotice();
 }
 
-window.addEventListener('offline', () => { if (live) $('offline').hidden = false; });
+function updateOfflineNotice() {
+  $('offline').hidden = !live || !(browserOffline || socketDown);
+}
+
+window.addEventListener('offline', () => { browserOffline = true; updateOfflineNotice(); });
+window.addEventListener('online', () => { browserOffline = false; updateOfflineNotice(); });
 
 // ---- the order on screen ----
 
@@ -140,9 +152,9 @@ function render(order) {
     // Nothing more will happen to this order: free the server's socket.
     live.stop();
     live = null;
-    clearTimeout(offlineTimer);
+    clearTimeout(downTimer);
     $('live').hidden = true;
-    $('offline').hidden = true;
+    updateOfflineNotice();
   }
 }
 

@@ -358,6 +358,46 @@ test('the customer cancels a pending order after confirming', async () => {
   await page.context().close();
 });
 
+test('a dropped connection shows the offline notice, which clears itself on catching up', async () => {
+  const page = await openPage(browser, PHONE);
+  const seen = watchRequests(page);
+  // The page's order socket goes through here: passed to the server, or
+  // refused while `refuse` is set (a connection lost on the way).
+  let refuse = false;
+  const proxied = [];
+  await page.routeWebSocket(/\/orders\/\d+/, (socket) => {
+    if (refuse) {
+      socket.close({ code: 1006 }).catch(() => {});
+      return;
+    }
+    proxied.push({ socket, server: socket.connectToServer() });
+  });
+  const [item] = available();
+  const id = await placeOrder(page, { name: unique('Offline ออฟไลน์'), items: [[item, 1]] });
+  await page.locator('#live[data-state="open"]').waitFor(WAIT);
+  assert.equal(await page.locator('#offline').isVisible(), false);
+
+  refuse = true;
+  await proxied[0].socket.close({ code: 1006 });
+  await proxied[0].server.close().catch(() => {});
+  await setStatus(id, 'preparing');        // missed while the page is cut off
+  await page.locator('#offline').waitFor({ state: 'visible', ...WAIT });
+  assert.notEqual(await page.locator('#live').getAttribute('data-state'), 'open');
+  assert.match(await page.locator('#headline').textContent(), /received/i);
+
+  refuse = false;                          // the connection comes back
+  await page.locator('#live[data-state="open"]').waitFor({ timeout: 45000 });
+  await page.locator('#headline').filter({ hasText: /preparing/i }).waitFor(WAIT);
+  await page.locator('#offline').waitFor({ state: 'hidden', ...WAIT });
+  assert.equal(new URL(page.url()).pathname, `/track/${id}`, 'never reloaded');
+  assertNoPolling(seen, id);
+
+  await setStatus(id, 'ready');
+  await page.locator('#pickup[data-status="ready"]').waitFor(WAIT);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
 test('a closed shop shows that it is not taking orders', async () => {
   const page = await openPage(browser, PHONE);
   const closed = await api('PUT', '/api/admin/shop', { token: adminToken,
