@@ -591,8 +591,10 @@ export class TimingLive extends Emitter {
     if (gen !== this._gen || !this._ws) return;
     const sent = Date.now();
     try { this._ws.send('{"type":"ping"}'); } catch { /* the close will tell */ }
-    this._cancel(this._pongTimer);
+    // A check already waiting covers this ping too (it was sent earlier).
+    if (this._pongTimer) return;
     this._pongTimer = this._later(this._pongTimeout, () => {
+      this._pongTimer = null;
       if (!(this._lastRx >= sent)) this._dead(gen);
     });
   }
@@ -635,7 +637,31 @@ export class TimingLive extends Emitter {
       }
     }
     if (this._orderId !== null) return this._refetch(reason);
+    if (reason === 'unknown') return this._checkCursor();
     this._catchUpNow(reason);
+  }
+
+  /** "unknown": this client knows ids the daemon has not seen.  After a
+   *  daemon restart that is so; a point beyond the end of the log itself,
+   *  though, is from another history, and reading after it would never
+   *  find anything again. */
+  async _checkCursor() {
+    let beyond = false;
+    if (this._cursor !== null) {
+      try {
+        const end = await this._logEnd(0);
+        if (end < this._cursor) {
+          beyond = true;
+          this._seen.clear();
+          this._cursor = end;
+        }
+      } catch { /* the catch-up below reports and retries */ }
+    }
+    if (beyond) {
+      if (this._running) this.emit('resync', { reason: 'unknown', caughtUp: false });
+    } else {
+      this._catchUpNow('unknown');
+    }
   }
 
   /** Staff: the event log after the cursor, page by page.  `reason` is the
@@ -698,21 +724,25 @@ export class TimingLive extends Emitter {
     }
   }
 
-  /** Where the event log ends, from `from` on, found with few one-event
-   *  reads (the log has no "newest" query): usually one. */
-  async _findLogEnd(from) {
+  /** Where the event log ends, searched from `from` on with one-event
+   *  reads (the log has no "newest" query): usually one read. */
+  async _logEnd(from) {
     const has = async (after) => (await this._api.events({ after, limit: 1 })).items.length > 0;
+    let low = from;
+    if (!(await has(low))) return from;
+    // The log has an event after `low`; widen until one after `high` is missing.
+    let step = 1, high = low + step;
+    while (await has(high)) { low = high; step *= 2; high = low + step; }
+    while (high - low > 1) {
+      const mid = Math.floor((low + high) / 2);
+      if (await has(mid)) low = mid; else high = mid;
+    }
+    return high;
+  }
+
+  async _findLogEnd(from) {
     try {
-      let low = from;
-      if (!(await has(low))) return this._setLogEnd(from);
-      // The log has an event after `low`; widen until one after `high` is missing.
-      let step = 1, high = low + step;
-      while (await has(high)) { low = high; step *= 2; high = low + step; }
-      while (high - low > 1) {
-        const mid = Math.floor((low + high) / 2);
-        if (await has(mid)) low = mid; else high = mid;
-      }
-      this._setLogEnd(high);
+      this._setLogEnd(await this._logEnd(from));
     } catch (err) {
       this.emit('error', err);
     }
