@@ -56,7 +56,18 @@ export const STATUS_STEPS = [
 const tokenKey = (id) => `timing.track.${id}`;
 
 export function rememberTrackingToken(id, token) {
-  try { sessionStorage.setItem(tokenKey(id), token); } catch { /* storage off */ }
+  try {
+    sessionStorage.setItem(tokenKey(id), token);
+    sessionStorage.setItem('timing.track.last', String(id));
+  } catch { /* storage off */ }
+}
+
+/** The id of the last order placed in this tab, or null. */
+export function lastOrderId() {
+  try {
+    const id = Number(sessionStorage.getItem('timing.track.last'));
+    return Number.isInteger(id) && id > 0 ? id : null;
+  } catch { return null; }
 }
 
 export function recalledTrackingToken(id) {

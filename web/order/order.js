@@ -2,7 +2,7 @@
 // order, then go to its tracking page.  The total shown here is for the
 // customer's eye only; the server computes the real one from the menu.
 import { TimingApi, TimingError } from '/sdk/timing.js';
-import { el, money, rememberTrackingToken, showShopName } from '/assets/customer.js';
+import { el, money, rememberTrackingToken, lastOrderId, showShopName } from '/assets/customer.js';
 
 const api = new TimingApi();
 const $ = (id) => document.getElementById(id);
@@ -38,6 +38,12 @@ async function start() {
     return;
   }
   showShopName(shop);
+  const last = lastOrderId();
+  if (last) {
+    $('last-order').replaceChildren(`Your earlier order #${last}: `,
+      el('a', { href: `/track/${last}`, text: 'see how it is going →' }));
+    $('last-order').hidden = false;
+  }
   document.title = `Order — ${shop.name}`;
   renderMenu();
   restoreCart();

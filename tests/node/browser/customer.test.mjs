@@ -341,6 +341,12 @@ test('the customer cancels a pending order after confirming', async () => {
   assertNoPolling(seen, id);
   await phoneShot(page, 'track-cancelled-phone');
 
+  // Back on the menu, the page links to the order placed from this tab.
+  await page.goto('/order/');
+  await page.getByRole('link', { name: /see how it is going/ }).click(WAIT);
+  await page.waitForURL(new RegExp(`/track/${id}$`), WAIT);
+  await page.locator('#headline').filter({ hasText: /cancelled/i }).waitFor(WAIT);
+
   // The kitchen starts while the customer is deciding: the dialog closes
   // and the page says why.
   const late = await placeOrder(page, { name: unique('Late canceller'), items: [[item, 1]] });
