@@ -47,8 +47,10 @@ async function load() {
   $('loading').hidden = true;
   $('order').hidden = false;
   render(store.get(orderId));
-  if (!FINAL.has(store.get(orderId).status)) showShareLink();
-  if (!FINAL.has(store.get(orderId).status)) startLive();
+  if (!FINAL.has(store.get(orderId).status)) {
+    showShareLink();
+    startLive();
+  }
 }
 
 function notFound() {
@@ -70,6 +72,7 @@ window.addEventListener('online', () => { if (!$('load-error').hidden) load(); }
 // ---- live updates ----
 
 function startLive() {
+  if (live) return;
   live = new TimingLive({ channel: { order: orderId }, trackingToken: fragmentToken, api, store });
   live.on('state', showConnection);
   live.on('order', (order) => { if (order.id === orderId) render(order); });
