@@ -74,6 +74,10 @@ export type TokenProvider = string | null | (() => string | null | Promise<strin
 
 /** Every non-2xx answer, with the API's error envelope unpacked. */
 export class TimingError extends Error {
+  constructor(message: string, info?: {
+    status?: number; code?: string; details?: { field: string; message: string }[];
+    retryAfter?: number | null; cause?: unknown;
+  });
   /** HTTP status; 0 when the server could not be reached. */
   status: number;
   /** The envelope's snake_case code (`invalid_transition`, `network_error`, …). */
@@ -91,7 +95,13 @@ export interface ApiOptions {
   fetch?: typeof fetch;
   /** 'include' in a browser so the tracking cookie rides along; default 'same-origin'. */
   credentials?: RequestCredentials;
+  /** Milliseconds before a request with no answer fails (status 0,
+   *  `network_error`); default 30000, 0 for none. */
+  timeout?: number;
 }
+
+/** A random version 4 UUID (crypto.randomUUID, else getRandomValues). */
+export function newIdempotencyKey(): Promise<string>;
 
 /** REST helpers: one method per API.md endpoint.  Each resolves to the
  *  envelope's `data` (lists: a Page) or rejects with TimingError. */
@@ -100,11 +110,25 @@ export class TimingApi {
   baseUrl: string;
   /** Replaces the token provider (e.g. after login). */
   setToken(token: TokenProvider): void;
+  /** The provider's current token. */
+  token(): Promise<string | null>;
+  /** One request with the envelope kept whole (`text: true`: the body as text);
+   *  for what the helpers below do not cover.  Rejects with TimingError. */
+  request(method: string, path: string, options?: {
+    query?: Record<string, string | number | string[] | null | undefined>;
+    body?: unknown; headers?: Record<string, string>;
+    /** false: no Authorization header. */
+    auth?: boolean;
+    /** This token instead of the provider's (null: none). */
+    token?: string | null;
+    text?: boolean;
+  }): Promise<any>;
 
   register(body: { name: string; email: string; password: string }): Promise<AuthAnswer>;
   /** Also makes the answer's token this client's token. */
   login(email: string, password: string): Promise<AuthAnswer>;
-  me(): Promise<{ user: User }>;
+  /** `token` checks that credential instead of the provider's. */
+  me(options?: { token?: string | null }): Promise<{ user: User }>;
   createUser(body: { name: string; email: string; password: string; role: 'staff' | 'admin' }): Promise<{ user: User }>;
   listUsers(): Promise<Page<User>>;
   updateUser(id: number, body: { name?: string; role?: Role; disabled?: boolean; password?: string }): Promise<{ user: User }>;
@@ -116,10 +140,13 @@ export class TimingApi {
   updateMenuItem(id: number, body: Partial<Omit<MenuItem, 'id'>>): Promise<MenuItem>;
   deleteMenuItem(id: number): Promise<unknown>;
 
-  /** POST /api/orders with an Idempotency-Key (one is generated when not given,
-   *  so a retried call never places the order twice). */
-  createOrder(body: NewOrder, options?: { idempotencyKey?: string }): Promise<Order>;
-  /** GET /api/orders/:id/status with the client's token, a tracking token, or the cookie. */
+  /** POST /api/orders with an Idempotency-Key (one is generated when not given).
+   *  A request that got no answer, or 502/503/504, is retried with the same key
+   *  (`retries`, default 2), so it never places the order twice.  An app that
+   *  retries on its own (after a reload, say) passes the key it kept. */
+  createOrder(body: NewOrder, options?: { idempotencyKey?: string; retries?: number }): Promise<Order>;
+  /** GET /api/orders/:id/status with the client's token, a tracking token (then
+   *  the only credential sent), or the cookie. */
   getOrderStatus(id: number, options?: { trackingToken?: string }): Promise<Order>;
   listMyOrders(options?: { cursor?: string | number; limit?: number }): Promise<Page<Order>>;
   cancelOrder(id: number, options?: { trackingToken?: string }): Promise<Order>;
@@ -144,8 +171,13 @@ export class OrderStore {
   get(id: number): Order | undefined;
   /** Newest first. */
   all(): Order[];
+  /** Empties the store (TimingLive does so when the server's history changes:
+   *  a resync with reason `epoch`). */
   clear(): void;
   readonly size: number;
+  /** Called with every order the store takes (from any merge); returns the
+   *  unsubscribe.  TimingLive turns this into its 'order' event. */
+  subscribe(listener: (order: Order) => void): () => void;
 }
 
 export type LiveState = 'connecting' | 'open' | 'offline';
@@ -169,6 +201,11 @@ export interface LiveOptions {
   /** App-level ping period and how long to wait for any message after it (ms). */
   pingInterval?: number;   // default 25000
   pongTimeout?: number;    // default 10000
+  /** How long a connect may take up to the server's `connection` message (ms). */
+  connectTimeout?: number; // default 15000
+  /** After a catch-up from the event log, one more read this much later (ms):
+   *  the log stops at a gap younger than the server's event horizon (2 s). */
+  settleDelay?: number;    // default 3000
   /** Reconnect backoff (ms): full jitter between 0 and min(max, initial * 2^attempt). */
   backoff?: { initial?: number; max?: number };   // default 500, 30000
   /** Resume point and epoch to start from (e.g. kept in sessionStorage). */
@@ -184,14 +221,23 @@ export interface LiveEvents {
   /** The guide's names and arguments; each event once, live, replayed or caught up. */
   newOrder: (order: Order, message: OrderEvent) => void;
   orderStatusUpdate: (order: Order, status: OrderStatus, message: OrderEvent) => void;
-  /** The store took a newer version of this order (from any source). */
+  /** The store took a newer version of this order (from any source: events,
+   *  catch-up, refetch, or the app's own store.merge while started).  Render
+   *  from this; a customer's refetch after a resync has no event of its own. */
   order: (order: Order) => void;
-  /** The server said `resync`; the SDK is catching up (staff: /api/admin/events,
-   *  customer: refetch).  `caughtUp` false means the app must reload its lists. */
+  /** The server said `resync` and the SDK has caught up (staff: /api/admin/events
+   *  after its point, customer: a refetch of the order).  `caughtUp` false means
+   *  the app must reload its lists: the catch-up failed (it is retried), or the
+   *  history changed (`epoch`: the store was cleared; or a resume point beyond
+   *  the end of the log). */
   resync: (info: { reason: string; caughtUp: boolean }) => void;
   /** The server's `disconnect` message, before it closes. */
   disconnect: (message: { reason: string }) => void;
-  /** The credential was refused (401/403 on reconnect or `disconnect` reason `auth`). */
+  /** The credential was refused: `disconnect` reason `auth` (status 401, code
+   *  `auth`), or connects kept failing and a REST probe (/api/auth/me, or the
+   *  order's status for a tracking token or cookie) was refused (401/403/404).
+   *  Told once per credential; retries go on (the token provider is asked
+   *  again on each) until stop(). */
   auth: (error: TimingError) => void;
   error: (error: Error) => void;
 }
@@ -201,7 +247,9 @@ export interface LiveEvents {
 export class TimingLive {
   constructor(options: LiveOptions);
   readonly state: LiveState;
-  /** Highest event id seen on this channel (the resume point). */
+  /** The resume point: the last event id this channel received, or its
+   *  `connection` message's `last_event_id` (keep it with `epoch` to resume
+   *  after a reload). */
   readonly lastEventId: number | null;
   readonly epoch: string | null;
   readonly store: OrderStore;
