@@ -118,7 +118,7 @@ export class TimingApi {
       if (v === undefined || v === null || v === '') continue;
       url.searchParams.set(k, Array.isArray(v) ? v.join(',') : String(v));
     }
-    const h = { Accept: text ? 'text/csv' : 'application/json', ...headers };
+    const h = { Accept: 'application/json', ...headers };
     if (body !== undefined) h['Content-Type'] = 'application/json; charset=utf-8';
     if (auth) {
       const t = token !== undefined ? token : await this.token();
@@ -230,7 +230,8 @@ export class TimingApi {
   websocketStats() { return this._data('GET', '/api/admin/websocket/stats'); }
   summary(options = {}) { return this._data('GET', '/api/admin/summary', { query: { date: options.date } }); }
   summaryCsv(options = {}) {
-    return this.request('GET', '/api/admin/summary', { query: { date: options.date }, text: true });
+    return this.request('GET', '/api/admin/summary',
+      { query: { date: options.date }, headers: { Accept: 'text/csv' }, text: true });
   }
   health() { return this._data('GET', '/api/health', { auth: false }); }
 }

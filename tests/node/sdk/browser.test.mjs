@@ -5,10 +5,9 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser, openPage, WEBSOCKET_FAILURE } from '../browser/lib.mjs';
-import { control } from '../control.mjs';
-import { BASE, adminApi, waitFor } from './lib.mjs';
+import { BASE, adminApi, waitFor, harness, releaseStdinAfterTests } from './lib.mjs';
 
-after(() => process.stdin.unref());   // control() keeps stdin read
+releaseStdinAfterTests(after);
 
 test('in chromium: cookie-only order channel, online hurries the reconnect', async () => {
   const admin = await adminApi();
@@ -54,10 +53,10 @@ test('in chromium: cookie-only order channel, online hurries the reconnect', asy
     await admin.updateOrderStatus(orderId, 'preparing');
     await waitFor(async () => (await page.evaluate(() => window.log.updates.length)) === 1, 'update');
 
-    await control('stop-eventd');
+    await harness('stop-eventd');
     await waitFor(async () => (await state()) === 'offline', 'offline');
     await admin.updateOrderStatus(orderId, 'ready');   // while the daemon is down
-    await control('start-eventd');
+    await harness('start-eventd');
     // The retry is up to 30 s away; the browser coming back online goes now.
     const t0 = Date.now();
     await page.context().setOffline(true);

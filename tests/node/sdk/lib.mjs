@@ -2,6 +2,7 @@
 // package as the WebSocket (Node 18 has none), and small waiting helpers.
 import WebSocket from 'ws';
 import { TimingApi } from '../../../web/sdk/timing.js';
+import { control } from '../control.mjs';
 
 export const BASE = process.env.TIMING_BASE_URL;
 export const ADMIN_EMAIL = process.env.TIMING_ADMIN_EMAIL;
@@ -90,4 +91,22 @@ export async function logIdsAfter(api, after) {
 export async function logEnd(api) {
   const ids = await logIdsAfter(api, 0);
   return ids.length ? ids[ids.length - 1] : 0;
+}
+
+/** Asks the harness to act on the stack (control.mjs), a moment after
+ *  anything else this process wrote: node_bridge.py reads its stdout with
+ *  select() and a buffered readline, so a request that reaches it in the
+ *  same read as an earlier line waits unseen until the run times out. */
+export async function harness(command) {
+  await new Promise((r) => setTimeout(r, 250));
+  return control(command);
+}
+
+let stdinReleased = false;
+/** control() leaves stdin open under its readline, which keeps the process
+ *  alive after the last test: call once in a file that uses harness(). */
+export function releaseStdinAfterTests(after) {
+  if (stdinReleased) return;
+  stdinReleased = true;
+  after(() => process.stdin.unref());
 }

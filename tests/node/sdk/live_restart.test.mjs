@@ -4,13 +4,12 @@
 import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { TimingLive } from '../../../web/sdk/timing.js';
-import { control } from '../control.mjs';
-import { BASE, adminApi, placeOrder, recordingWebSocket, waitFor, record, logIdsAfter, logEnd } from './lib.mjs';
+import { BASE, adminApi, placeOrder, recordingWebSocket, waitFor, record, logIdsAfter, logEnd,
+  harness, releaseStdinAfterTests } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// control() leaves stdin read by its readline: let the process end.
-after(() => process.stdin.unref());
+releaseStdinAfterTests(after);
 
 /** Every event in the log after `start` told exactly once, and none before. */
 async function assertEachOnce(admin, log, start) {
@@ -36,7 +35,7 @@ test('daemon stopped: retries go on while it is down, then every event once', as
     const first = await placeOrder('ก่อนหยุด');
     await waitFor(() => log.newOrder.some((e) => e.order.id === first.id), 'first order');
 
-    await control('stop-eventd');
+    await harness('stop-eventd');
     await waitFor(() => live.state !== 'open', 'not open once the daemon stopped');
     assert.ok(log.disconnect.some((d) => d.reason === 'shutdown'), JSON.stringify(log.disconnect));
     const down = [await placeOrder('ตอนหยุด 1'), await placeOrder('ตอนหยุด 2')];
@@ -46,7 +45,7 @@ test('daemon stopped: retries go on while it is down, then every event once', as
     assert.notEqual(live.state, 'open');
     assert.deepEqual(log.auth, [], 'a down daemon is not a refused credential');
 
-    await control('start-eventd');
+    await harness('start-eventd');
     await waitFor(() => live.state === 'open', 'open again');
     const after = await placeOrder('หลังเริ่ม');
     await admin.updateOrderStatus(down[0].id, 'ready');
@@ -77,13 +76,39 @@ test('daemon restarted: orders at once after it, each once', async () => {
     await waitFor(() => live.state === 'open', 'open');
     const before = await placeOrder('ก่อนรีสตาร์ต');
     await waitFor(() => log.newOrder.some((e) => e.order.id === before.id), 'order before');
-    await control('restart-eventd');
+    await harness('restart-eventd');
     const right = await placeOrder('ทันทีหลัง');
     await waitFor(() => live.state === 'open' && log.states.filter((s) => s === 'open').length >= 2, 'back');
     const next = await placeOrder('ต่อมา');
     await waitFor(() => log.newOrder.some((e) => e.order.id === next.id), 'order after');
     await assertEachOnce(admin, log, start);
     assert.ok(log.newOrder.some((e) => e.order.id === right.id));
+  } finally {
+    live.stop();
+  }
+});
+
+test('a client that started on a daemon that had carried nothing catches up after its restart', async () => {
+  const admin = await adminApi();
+  await placeOrder('ก่อนทั้งหมด');      // the log is not empty
+  await harness('restart-eventd');      // a daemon that has carried nothing yet
+  const start = await logEnd(admin);
+  const { WS, opened } = recordingWebSocket();
+  const live = new TimingLive({ baseUrl: BASE, channel: 'admin', WebSocket: WS,
+    token: await admin.token(), backoff: { initial: 100, max: 400 } });
+  const log = record(live);
+  live.start();
+  try {
+    await waitFor(() => live.state === 'open', 'open');
+    // The daemon names 0 here; resuming from 0 would look like "nothing
+    // missed" to the next daemon, so the SDK resumes from the log's end.
+    await waitFor(() => live.lastEventId === start, `resume point ${start} (have ${live.lastEventId})`);
+    await harness('stop-eventd');
+    const down = await placeOrder('ตอนหยุด');
+    await harness('start-eventd');
+    await waitFor(() => log.newOrder.some((e) => e.order.id === down.id), 'the order placed while it was down');
+    assert.ok(opened.slice(1).every((o) => new URL(o.url).searchParams.get('last_event_id') !== '0'));
+    await assertEachOnce(admin, log, start);
   } finally {
     live.stop();
   }
@@ -102,7 +127,7 @@ test('a fresh client resuming from an old point after a restart catches up from 
   const epoch = probe.epoch;
   probe.stop();
 
-  await control('restart-eventd');
+  await harness('restart-eventd');
   await placeOrder('ใหม่');   // the new daemon holds only this one
   const live = new TimingLive({ baseUrl: BASE, channel: 'admin', WebSocket: recordingWebSocket().WS,
     token: await admin.token(), lastEventId: start, epoch });
@@ -148,7 +173,7 @@ test("Apache's graceful restart: disconnect reconnect, back at once, nothing mis
   try {
     await waitFor(() => live.state === 'open', 'open');
     await placeOrder('ก่อน graceful');
-    await control('graceful');
+    await harness('graceful');
     await waitFor(() => log.disconnect.some((d) => d.reason === 'reconnect'), 'disconnect reconnect', 30000);
     await waitFor(() => opened.length >= 2 && live.state === 'open', 'reopened');
     // The backoff here is seconds: only "reconnect" comes back at once.
