@@ -11,8 +11,8 @@ export const FINAL = ['completed', 'cancelled'];
 // back corrects a mis-tap; completed and cancelled are final.
 export const FLOW = {
   pending: { forward: ['preparing', 'Start preparing'], back: null },
-  preparing: { forward: ['ready', 'Mark ready'], back: ['pending', 'Back to pending'] },
-  ready: { forward: ['completed', 'Complete'], back: ['preparing', 'Back to preparing'] },
+  preparing: { forward: ['ready', 'Mark ready'], back: ['pending', 'Pending'] },
+  ready: { forward: ['completed', 'Complete'], back: ['preparing', 'Preparing'] },
 };
 
 // An order waiting this long in one column gets a warmer age label.
@@ -103,9 +103,6 @@ export class Board {
     const ageEl = el('time', 'age');
     ageEl.dateTime = o.created_at;
     meta.append(ageEl);
-    if (o.customer_info?.phone) {
-      meta.append(el('span', 'sep', ' · '), el('span', 'phone', o.customer_info.phone));
-    }
     who.append(meta);
     head.append(pickup, who);
     if (v.isNew) head.append(el('span', 'new-tag', 'New'));
@@ -132,6 +129,7 @@ export class Board {
     const foot = el('div', 'card-foot');
     foot.append(el('span', 'total', money(o.total, o.currency)));
     if (v.status !== o.status) foot.append(el('span', 'saving', 'Saving…'));
+    else if (o.customer_info?.phone) foot.append(el('span', 'phone', o.customer_info.phone));
     li.append(foot);
 
     if (v.error) {
@@ -152,14 +150,15 @@ export class Board {
       actions.append(forward);
       const small = el('div', 'actions-small');
       if (flow.back) {
-        const back = el('button', 'btn btn-back', flow.back[1]);
+        const back = el('button', 'btn btn-back', `← ${flow.back[1]}`);
         back.type = 'button';
+        back.setAttribute('aria-label', `Back to ${flow.back[0]}`);
         back.dataset.action = flow.back[0];
         back.disabled = !!v.busy;
         back.addEventListener('click', () => this.handlers.move(o.id, flow.back[0]));
         small.append(back);
       }
-      const cancel = el('button', 'btn btn-cancel', 'Cancel…');
+      const cancel = el('button', 'btn btn-cancel', 'Cancel');
       cancel.type = 'button';
       cancel.dataset.action = 'cancel';
       cancel.disabled = !!v.busy;

@@ -285,7 +285,11 @@ function announceNew(order) {
   const current = store.get(order.id) ?? order;
   if (current.status !== 'pending') return;
   fresh.add(order.id);
-  notify(`New order #${order.pickup_number} — ${order.customer_info?.name ?? ''}`, 'new');
+  setText($('announce'), `New order #${order.pickup_number} for ${order.customer_info?.name ?? ''}`);
+  const count = document.querySelector('.column[data-status="pending"] .count');
+  count.classList.remove('bump');
+  void count.offsetWidth;   // restart the animation
+  count.classList.add('bump');
   // One chime for a burst (e.g. orders caught up after a reconnect).
   if (Date.now() - lastChime > 1500 && chime.play()) lastChime = Date.now();
   scheduleRender();
@@ -314,7 +318,7 @@ async function move(id, to, reason) {
     optimistic.delete(id);
     if (err.status === 401) { endSession(SESSION_ENDED); return; }
     const stale = err.status === 412 || err.status === 409 || err.status === 404;
-    showError(id, `${err.message || 'The change was not saved.'}${stale ? ' The card shows the latest state.' : ''}`);
+    showError(id, `${err.message || 'The change was not saved.'}${stale ? ' The card now shows the latest: check it and try again.' : ''}`);
     notify(`Order #${order.pickup_number}: ${err.message || 'the change was not saved.'}`, 'error');
     // The card was out of date: fetch what the server has now.
     if (stale) {
@@ -398,11 +402,12 @@ function notify(text, kind = 'info') {
   close.className = 'notice-close';
   close.setAttribute('aria-label', 'Dismiss');
   close.textContent = '×';
-  close.addEventListener('click', () => note.remove());
   note.append(span, close);
   box.prepend(note);
   while (box.children.length > 4) box.lastElementChild.remove();
-  setTimeout(() => note.remove(), kind === 'error' ? 10000 : 6000);
+  // A tap anywhere on a notice dismisses it, so it never stands in the way.
+  note.addEventListener('click', () => note.remove());
+  setTimeout(() => note.remove(), kind === 'error' ? 8000 : 4000);
 }
 
 // ------------------------------------------------------------- the sound

@@ -70,6 +70,18 @@ async function serverOrder(id) {
   return answer.body.data;
 }
 
+/** The page moves a card before the server answers: wait for the server. */
+async function serverStatus(id, status) {
+  const deadline = Date.now() + WAIT.timeout;
+  let order = await serverOrder(id);
+  while (order.status !== status && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    order = await serverOrder(id);
+  }
+  assert.equal(order.status, status);
+  return order;
+}
+
 /** Counts the oscillators the page starts: the chime's notes. */
 async function countChimes(page) {
   await page.addInitScript(() => {
@@ -154,10 +166,11 @@ test('a new order appears live with its cue, and the buttons move it pending →
   const order = await placeOrder('สมชาย', [[0, 2, 'ไม่ใส่ถั่ว'], [7, 1]], 'ข้าวผัดไม่เผ็ด');
   const c = inColumn(page, 'pending', order.id);
   await c.waitFor(WAIT);
-  // The cue: a highlighted card, a count in the title, a notice, the chime.
+  // The cue: a highlighted card, a count in the title, the chime, and words
+  // for screen readers.
   assert.ok(await c.evaluate((n) => n.classList.contains('is-new')));
   assert.match(await page.title(), /^\(1 new\) /);
-  assert.match(await page.textContent('#notices'), new RegExp(`New order #${order.pickup_number}`));
+  assert.equal(await page.textContent('#announce'), `New order #${order.pickup_number} for สมชาย`);
   await page.waitForFunction((n) => window.chimeNotes > n, notesBefore, WAIT);
 
   // What the card shows.
@@ -181,20 +194,21 @@ test('a new order appears live with its cue, and the buttons move it pending →
 
   await c.locator('button[data-action="preparing"]').click();
   await inColumn(page, 'preparing', order.id).waitFor(WAIT);
-  assert.equal((await serverOrder(order.id)).status, 'preparing');
+  await serverStatus(order.id, 'preparing');
 
   // The smaller back button corrects a mis-tap.
   await inColumn(page, 'preparing', order.id).locator('button[data-action="pending"]').click();
   await inColumn(page, 'pending', order.id).waitFor(WAIT);
+  await serverStatus(order.id, 'pending');
   await inColumn(page, 'pending', order.id).locator('button[data-action="preparing"]').click();
   await inColumn(page, 'preparing', order.id).locator('button[data-action="ready"]').click();
   await inColumn(page, 'ready', order.id).waitFor(WAIT);
+  await serverStatus(order.id, 'ready');
   assert.equal(await inColumn(page, 'ready', order.id).locator('button[data-action="completed"]').count(), 1);
   await inColumn(page, 'ready', order.id).locator('button[data-action="completed"]').click();
   await card(page, order.id).waitFor({ state: 'detached', ...WAIT });
 
-  const done = await serverOrder(order.id);
-  assert.equal(done.status, 'completed');
+  const done = await serverStatus(order.id, 'completed');
   assert.deepEqual(done.status_history.map((h) => h.to),
     ['pending', 'preparing', 'pending', 'preparing', 'ready', 'completed']);
 
@@ -237,8 +251,7 @@ test('cancel asks for a reason and sends it', async () => {
   await page.click('#cancel-confirm');
   await card(page, order.id).waitFor({ state: 'detached', ...WAIT });
 
-  const cancelled = await serverOrder(order.id);
-  assert.equal(cancelled.status, 'cancelled');
+  const cancelled = await serverStatus(order.id, 'cancelled');
   const last = cancelled.status_history.at(-1);
   assert.equal(last.to, 'cancelled');
   assert.equal(last.reason, 'หมดวัตถุดิบ — out of basil');
@@ -283,9 +296,10 @@ test('optimistic update: the card moves at once, and a stale card refused with 4
   // Hold the PUT to see the optimistic state before the server answers.
   let release;
   const released = new Promise((r) => { release = r; });
-  let sent = null;
+  let sent;
+  const sending = new Promise((r) => { sent = r; });
   await page.route('**/api/admin/orders/*/status', async (route) => {
-    sent = route.request();
+    sent(route.request());
     await released;
     await route.continue();
   });
@@ -294,7 +308,7 @@ test('optimistic update: the card moves at once, and a stale card refused with 4
   await moving.waitFor(WAIT);
   assert.equal(await moving.getAttribute('aria-busy'), 'true');
   assert.ok(await moving.locator('button[data-action="ready"]').isDisabled());
-  assert.equal(sent.headers()['if-match'], '"1"');
+  assert.equal((await sending).headers()['if-match'], '"1"');
   release();
 
   // The server refuses (412): back in pending, refreshed, with the message.
@@ -314,9 +328,10 @@ test('optimistic update: the card moves at once, and a stale card refused with 4
   heldId = null;
   await back.locator('button[data-action="preparing"]').click();
   await inColumn(page, 'preparing', order.id).waitFor(WAIT);
+  await serverStatus(order.id, 'preparing');
   await page.waitForFunction((id) => document.querySelector(`.card[data-order-id="${id}"]`)
     ?.getAttribute('aria-busy') === null, order.id, WAIT);
-  assert.equal((await serverOrder(order.id)).status, 'preparing');
+  assert.equal(await inColumn(page, 'preparing', order.id).locator('.card-error').count(), 0);
   assert.deepEqual(unexpectedProblems(page, [/412/]), []);
 });
 
@@ -372,22 +387,42 @@ test('a refused token (the user is disabled) goes back to sign-in with a message
 test('the connection state and the offline banner follow a daemon outage; orders placed meanwhile arrive',
   { skip: process.env.TIMING_NO_CONTROL ? 'needs the test harness (control.mjs)' : false }, async () => {
     const page = await newPage();
-    await signIn(page);
-    assert.equal(await page.textContent('#connection-text'), 'Live');
-    assert.equal(await page.isVisible('#offline'), false);
-
-    await control('stop-eventd');
-    await page.locator('#offline').waitFor({ state: 'visible', ...WAIT });
-    assert.notEqual(await page.getAttribute('#connection', 'data-state'), 'open');
-    const during = await placeOrder('มานี', [[2, 1]]);
-    await screenshot(page, 'dashboard-offline');
-
-    await control('start-eventd');
-    await page.waitForSelector('#connection[data-state="open"]', { timeout: 60000 });
-    await page.locator('#offline').waitFor({ state: 'hidden', ...WAIT });
-    await inColumn(page, 'pending', during.id).waitFor(WAIT);
-    assert.deepEqual(unexpectedProblems(page, [WEBSOCKET_FAILURE, /503/, /502/]), []);
+    // What the page saw, printed when the test fails.
+    const log = [];
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    page.on('response', (r) => {
+      if (r.url().includes('/api/')) log.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+    });
+    page.on('websocket', (ws) => {
+      log.push(`socket ${ws.url()}`);
+      ws.on('framereceived', (f) => log.push(`  < ${String(f.payload).slice(0, 120)}`));
+      ws.on('close', () => log.push('  closed'));
+    });
+    try {
+      await outage(page);
+    } catch (err) {
+      console.log(`the page's log:\n${log.join('\n')}`);
+      throw err;
+    }
   });
+
+async function outage(page) {
+  await signIn(page);
+  assert.equal(await page.textContent('#connection-text'), 'Live');
+  assert.equal(await page.isVisible('#offline'), false);
+
+  await control('stop-eventd');
+  await page.locator('#offline').waitFor({ state: 'visible', ...WAIT });
+  assert.notEqual(await page.getAttribute('#connection', 'data-state'), 'open');
+  const during = await placeOrder('มานี', [[2, 1]]);
+  await screenshot(page, 'dashboard-offline');
+
+  await control('start-eventd');
+  await page.waitForSelector('#connection[data-state="open"]', { timeout: 60000 });
+  await page.locator('#offline').waitFor({ state: 'hidden', ...WAIT });
+  await inColumn(page, 'pending', during.id).waitFor(WAIT);
+  assert.deepEqual(unexpectedProblems(page, [WEBSOCKET_FAILURE, /503/, /502/]), []);
+}
 
 for (const [label, viewport] of [['portrait', { width: 768, height: 1024 }],
   ['landscape', { width: 1024, height: 768 }]]) {
