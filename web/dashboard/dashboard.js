@@ -15,7 +15,9 @@ const ERROR_SHOWN_MS = 12000;
 
 const $ = (id) => document.getElementById(id);
 
-let session = null;              // { token, user, expires_at }
+// { token, user, expires_at }: a new object for each sign-in, so late
+// answers can tell that the shift they belong to has ended.
+let session = null;
 const api = new TimingApi({ token: () => session?.token ?? null });
 const store = new OrderStore();
 const chime = new Chime();
@@ -78,6 +80,7 @@ function endSession(message, kind = 'error') {
   if (!session && $('app').hidden) return;
   session = null;
   saveSession();
+  loadAgain = false;
   if (live) { live.stop(); live = null; }
   clearInterval(ticker);
   ticker = null;
@@ -90,6 +93,7 @@ function endSession(message, kind = 'error') {
   store.clear();
   board.clear();
   listsLoaded = false;
+  document.body.dataset.loaded = 'false';
   connections = 0;
   linkLost = false;
   $('notices').replaceChildren();
@@ -153,16 +157,17 @@ function loginError(err) {
 // ------------------------------------------------------------------ shift
 
 async function startShift() {
+  const mine = session;
   $('login').hidden = true;
   $('app').hidden = false;
   setText($('user-name'), session.user.name);
   try {
     shop = { ...shop, ...(await api.getShop()) };
   } catch (err) {
-    if (err.status === 401) { endSession(SESSION_ENDED); return; }
+    if (err.status === 401 && session === mine) { endSession(SESSION_ENDED); return; }
     // Without the shop's details the board still works on the tablet's zone.
   }
-  if (!session) return;
+  if (session !== mine) return;
   setText($('shop-name'), shop.name);
   setText($('login-shop'), shop.name);
   updateTitle();
@@ -198,6 +203,7 @@ function startLive() {
  *  the last answer is never older than the last call. */
 function loadLists() {
   if (loading) { loadAgain = true; return loading; }
+  const mine = session;
   loading = (async () => {
     try {
       do {
@@ -206,7 +212,7 @@ function loadLists() {
         // Finished orders newest first, back to a little before today.
         const since = serverNow() - 36 * 3600 * 1000;
         const done = await fetchAll(FINAL, (o) => Date.parse(o.created_at) < since);
-        if (!session) return;
+        if (session !== mine) return;
         for (const o of open) store.merge(o);
         for (const o of done) store.merge(o);
         // An order the board has as open that neither list returned has
@@ -214,15 +220,19 @@ function loadLists() {
         const seen = new Set([...open, ...done].map((o) => o.id));
         const missing = store.all().filter((o) => OPEN.includes(o.status) && !seen.has(o.id));
         await Promise.all(missing.map((o) => api.getAdminOrder(o.id)
-          .then((x) => store.merge(x)).catch(() => {})));
+          .then((x) => { if (session === mine) store.merge(x); }).catch(() => {})));
+        if (session !== mine) return;
         listsLoaded = true;
-      } while (loadAgain && session);
+      } while (loadAgain);
     } catch (err) {
+      if (session !== mine) return;
       listsLoaded = false;
       if (err.status === 401) { endSession(SESSION_ENDED); return; }
       notify(`Could not load the orders: ${err.message}`, 'error');
     } finally {
       loading = null;
+      // A new shift asked while the old one's load was running.
+      if (session !== mine && session && loadAgain) loadLists();
       document.body.dataset.loaded = listsLoaded ? 'true' : 'false';
       scheduleRender();
     }
@@ -303,27 +313,36 @@ function acknowledge(id) {
 
 async function move(id, to, reason) {
   const order = store.get(id);
-  if (!order || optimistic.has(id) || !session) return;
+  const mine = session;
+  if (!order || optimistic.has(id) || !mine) return;
   fresh.delete(id);
   clearError(id);
   optimistic.set(id, to);
   scheduleRender();
   try {
     const updated = await api.updateOrderStatus(id, to, { reason, ifVersion: order.version });
+    if (session !== mine) return;
     store.merge(updated);
     optimistic.delete(id);
     if (to === 'completed') notify(`Order #${order.pickup_number} completed.`, 'info');
     if (to === 'cancelled') notify(`Order #${order.pickup_number} cancelled.`, 'info');
   } catch (err) {
+    if (session !== mine) return;
     optimistic.delete(id);
     if (err.status === 401) { endSession(SESSION_ENDED); return; }
     const stale = err.status === 412 || err.status === 409 || err.status === 404;
-    showError(id, `${err.message || 'The change was not saved.'}${stale ? ' The card now shows the latest: check it and try again.' : ''}`);
-    notify(`Order #${order.pickup_number}: ${err.message || 'the change was not saved.'}`, 'error');
+    // The server's messages are written for people; a failed connection's is not.
+    const message = err.status === 0 ? 'Cannot reach the server: the change was not saved.'
+      : (err.message || 'The change was not saved.');
+    showError(id, `${message}${stale ? ' The card now shows the latest: check it and try again.' : ''}`);
+    notify(`Order #${order.pickup_number}: ${message}`, 'error');
     // The card was out of date: fetch what the server has now.
     if (stale) {
-      try { store.merge(await api.getAdminOrder(id)); } catch (e) {
-        if (e.status === 401) { endSession(SESSION_ENDED); return; }
+      try {
+        const latest = await api.getAdminOrder(id);
+        if (session === mine) store.merge(latest);
+      } catch (e) {
+        if (e.status === 401 && session === mine) { endSession(SESSION_ENDED); return; }
       }
     }
   }
