@@ -87,6 +87,8 @@
         " ORDER BY id DESC LIMIT %s) o" \
         " JOIN order_items i ON i.order_id = o.id" \
         " ORDER BY o.id DESC, i.line_no") \
+    TM_SQL(LAST_EVENT, "timing_last_event", \
+        "SELECT MAX(id) FROM events") \
     TM_SQL(ORDER_LAST_EVENT, "timing_order_last_event", \
         "SELECT MAX(id) FROM events WHERE order_id = %s") \
     TM_SQL(ORDER_SET_STATUS, "timing_order_set_status", \

@@ -246,7 +246,7 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
     }
     apr_table_set(r->headers_in, TP_HDR_ORDER, id);
     if (last_event) {
-        apr_table_set(r->headers_in, TP_HDR_ORDER_EVENT, last_event);
+        apr_table_set(r->headers_in, TP_HDR_NEWEST_EVENT, last_event);
     }
     (void)conf;
     return OK;
@@ -270,14 +270,25 @@ static apr_int64_t socket_lifetime_ms(const tm_srv_conf *conf)
     return ms - (apr_int64_t)((double)(ms / 5) * (dice / 4294967296.0));
 }
 
-static const char *current_epoch(request_rec *r)
+/* The database's epoch, and for the staff channel its newest event (the
+ * daemon names it in `connection` and knows a resume from before it that
+ * it cannot replay); NULL when the database does not answer. */
+static const char *current_epoch(request_rec *r, tm_ws_channel channel,
+                                 const char **newest)
 {
     ap_dbd_t *dbd = tm_db_borrow(r);
-    apr_status_t rv;
+    apr_status_t rv = APR_EGENERAL;
     const char *epoch = dbd ? tm_db_value(r, dbd, TM_Q_EPOCH_GET, 0, NULL,
                                           &rv)
                             : NULL;
 
+    *newest = NULL;
+    if (epoch && channel == TM_WS_ADMIN) {
+        *newest = tm_db_value(r, dbd, TM_Q_LAST_EVENT, 0, NULL, &rv);
+        if (rv != APR_SUCCESS) {
+            epoch = NULL;
+        }
+    }
     tm_db_release(r, dbd);
     return epoch;
 }
@@ -286,7 +297,7 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
                  tm_ws_channel channel)
 {
     apr_table_t *query;
-    const char *epoch, *why = NULL;
+    const char *epoch, *newest, *why = NULL;
     tm_identity *who = NULL;
     offer o;
     int status;
@@ -330,7 +341,7 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
     if ((status = check_capacity(r, conf)) != OK) {
         return status;
     }
-    epoch = current_epoch(r);
+    epoch = current_epoch(r, channel, &newest);
     if (!epoch) {
         return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no database");
     }
@@ -341,6 +352,9 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
         apr_table_set(r->headers_in, TP_HDR_USER, who->user_id);
     }
     apr_table_set(r->headers_in, TP_HDR_EPOCH, epoch);
+    if (newest) {
+        apr_table_set(r->headers_in, TP_HDR_NEWEST_EVENT, newest);
+    }
     /* Which Apache generation tunnels it: after a graceful restart the
      * daemon recycles the old generation's sockets. */
     apr_table_set(r->headers_in, TP_HDR_GENERATION,

@@ -25,13 +25,13 @@
 /* The trusted headers, in the order of the table below. */
 enum {
     XT_CHANNEL, XT_ROLE, XT_USER, XT_ORDER, XT_LAST_EVENT, XT_RESUME_EPOCH,
-    XT_EPOCH, XT_GENERATION, XT_ORDER_EVENT, XT_MAX_AGE, XT_COUNT
+    XT_EPOCH, XT_GENERATION, XT_NEWEST_EVENT, XT_MAX_AGE, XT_COUNT
 };
 
 static const char *const xt_names[XT_COUNT] = {
     TP_HDR_CHANNEL, TP_HDR_ROLE, TP_HDR_USER, TP_HDR_ORDER,
     TP_HDR_LAST_EVENT, TP_HDR_RESUME_EPOCH, TP_HDR_EPOCH, TP_HDR_GENERATION,
-    TP_HDR_ORDER_EVENT, TP_HDR_MAX_AGE
+    TP_HDR_NEWEST_EVENT, TP_HDR_MAX_AGE
 };
 
 /* What the header lines said, before the checks that need all of them. */
@@ -346,9 +346,9 @@ static int parse(hs_request *r)
         && parse_id(seen.xt[XT_LAST_EVENT], &r->last_event)) {
         return refuse(r, 400, "X-Timing-Last-Event is not a number");
     }
-    if (seen.xt[XT_ORDER_EVENT]
-        && parse_id(seen.xt[XT_ORDER_EVENT], &r->order_event)) {
-        return refuse(r, 400, "X-Timing-Order-Event is not a number");
+    if (seen.xt[XT_NEWEST_EVENT]
+        && parse_id(seen.xt[XT_NEWEST_EVENT], &r->newest_event)) {
+        return refuse(r, 400, "X-Timing-Newest-Event is not a number");
     }
     if (seen.xt[XT_GENERATION]
         && parse_id(seen.xt[XT_GENERATION], &r->generation)) {

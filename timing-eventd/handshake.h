@@ -45,7 +45,7 @@ typedef struct hs_request {
     const char *epoch;          /* X-Timing-Epoch */
     const char *resume_epoch;   /* X-Timing-Resume-Epoch */
     int64_t generation;         /* X-Timing-Generation, 0 when absent */
-    int64_t order_event;        /* X-Timing-Order-Event, 0 when absent */
+    int64_t newest_event;       /* X-Timing-Newest-Event, 0 when absent */
     int64_t max_age_ms;         /* X-Timing-Max-Age, 0 when absent */
     int subprotocol;            /* the client offered timing.v1 */
     char accept[HS_ACCEPT_LEN + 1];

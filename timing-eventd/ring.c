@@ -244,7 +244,7 @@ static void resync(ring_plan *plan, const char *reason)
 }
 
 void ring_plan_resume(const ring *r, const char *epoch, int64_t n,
-                      ring_plan *plan)
+                      int64_t newest, ring_plan *plan)
 {
     int64_t seq = -1;
 
@@ -264,7 +264,9 @@ void ring_plan_resume(const ring *r, const char *epoch, int64_t n,
         return;
     }
     if (r->next_seq == 0) {
-        if (n > 0) {
+        /* Nothing arrived since the daemon started: what the database
+         * logged after n before that never passed through here. */
+        if (n > 0 || newest > n) {
             resync(plan, "restarted");
         }
         /* A loss noticed before any event arrived still concerns N = 0. */
@@ -291,7 +293,9 @@ void ring_plan_resume(const ring *r, const char *epoch, int64_t n,
     else if (r->dropped_max > 0 && n <= r->dropped_max) {
         resync(plan, "too_old");
     }
-    else if (n > 0 && n < r->min_seen) {
+    else if (n < r->min_seen && (n > 0 || r->min_seen > 1)) {
+        /* Events between n and the first arrival came before the daemon
+         * (n = 0 is the start of history: ids start at 1). */
         resync(plan, "restarted");
     }
     else if (r->barrier_seq >= oldest_seq(r)) {

@@ -66,8 +66,10 @@ int ring_add(ring *r, int64_t event_id, int64_t order_id, int type,
 void ring_mark_loss(ring *r, const char *reason);
 
 /* Decides what a client that saw everything up to last_event_id n (0: it
- * saw none) gets.  epoch is the database's current one, or NULL. */
+ * saw none) gets.  epoch is the database's current one, or NULL; newest
+ * the database's newest event the channel may see (0: none or unknown). */
 void ring_plan_resume(const ring *r, const char *epoch, int64_t n,
+                      int64_t newest,
                       ring_plan *plan);
 
 /* Hands the replay of a plan to fn for one channel (order_id for

@@ -53,9 +53,10 @@ enum tp_type {
 #define TP_HDR_LAST_EVENT   "X-Timing-Last-Event"  /* resume point, if any */
 #define TP_HDR_RESUME_EPOCH "X-Timing-Resume-Epoch"/* epoch the client resumes in */
 #define TP_HDR_EPOCH        "X-Timing-Epoch"       /* the database's epoch */
-#define TP_HDR_ORDER_EVENT  "X-Timing-Order-Event" /* order channel: the
-                                                   * order's newest event
-                                                   * in the database */
+#define TP_HDR_NEWEST_EVENT "X-Timing-Newest-Event"/* the newest event in
+                                                   * the database this
+                                                   * channel may see (the
+                                                   * order's, or any) */
 #define TP_HDR_GENERATION   "X-Timing-Generation"  /* Apache generation */
 #define TP_HDR_MAX_AGE      "X-Timing-Max-Age"     /* ms this socket may
                                                    * live before the daemon

@@ -66,7 +66,7 @@ int ws_resume(ws_session *s, const ring *r, const hs_request *hs)
     if (hs->last_event < 0) {
         return 0;
     }
-    ring_plan_resume(r, hs->epoch, hs->last_event, &plan);
+    ring_plan_resume(r, hs->epoch, hs->last_event, hs->newest_event, &plan);
     if (plan.resync) {
         return resync(s, plan.reason);
     }

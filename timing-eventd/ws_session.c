@@ -375,14 +375,14 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
     else {
         rc = hub_add_order(s->hub, &s->member, s, hs->order_id);
         last = hub_last_order(s->hub, hs->order_id);
-        /* API.md: the order's newest event, its creation at first, even
-         * when this daemon started after it (mod_timing read it from the
-         * database). */
-        if (hs->order_event > last) {
-            last = hs->order_event;
-        }
         log_msg(LOG_DEBUG, "session %s opened on order %lld", s->client_id,
                 (long long)hs->order_id);
+    }
+    /* API.md: the channel's newest event (an order's creation at first),
+     * even when this daemon started after it: mod_timing read it from the
+     * database. */
+    if (hs->newest_event > last) {
+        last = hs->newest_event;
     }
     if (rc != 0) {
         ws_session_close(s, "cannot subscribe: out of memory");

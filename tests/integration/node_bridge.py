@@ -43,13 +43,28 @@ def run_node(stack, script, args=(), env=None, timeout=240):
     full_env.update(env or {})
     os.makedirs(SCREENSHOTS, exist_ok=True)
     proc = subprocess.Popen(["node", os.path.join(NODE_DIR, script), *args],
-                            cwd=NODE_DIR, env=full_env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, bufsize=1)
+                            cwd=NODE_DIR, env=full_env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = []
     deadline = time.monotonic() + timeout
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
+    pending = b""
+
+    def handle(line):
+        if line.startswith("@control "):
+            cmd = line[len("@control "):].strip()
+            try:
+                commands[cmd]()
+                answer = "ok"
+            except Exception as e:  # told to the script, which fails
+                answer = "error %s: %s" % (cmd, e)
+            output.append("[harness] %s -> %s\n" % (cmd, answer))
+            proc.stdin.write((answer + "\n").encode())
+            proc.stdin.flush()
+        else:
+            output.append(line)
+
     try:
         while True:
             left = deadline - time.monotonic()
@@ -58,21 +73,17 @@ def run_node(stack, script, args=(), env=None, timeout=240):
                                      % (script, "".join(output)))
             if not sel.select(timeout=min(left, 1.0)):
                 continue
-            line = proc.stdout.readline()
-            if not line:
+            # Raw reads, split here: a buffered readline() could keep a
+            # control line in its buffer while select() waits for more.
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                if pending:
+                    output.append(pending.decode(errors="replace"))
                 break
-            if line.startswith("@control "):
-                cmd = line[len("@control "):].strip()
-                try:
-                    commands[cmd]()
-                    answer = "ok"
-                except Exception as e:  # told to the script, which fails
-                    answer = "error %s: %s" % (cmd, e)
-                output.append("[harness] %s -> %s\n" % (cmd, answer))
-                proc.stdin.write(answer + "\n")
-                proc.stdin.flush()
-            else:
-                output.append(line)
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                handle(raw.decode(errors="replace") + "\n")
         rc = proc.wait(timeout=max(1, deadline - time.monotonic()))
     finally:
         if proc.poll() is None:

@@ -92,3 +92,33 @@ def test_resync_for_another_epoch(stack, admin_token):
     assert first["type"] == "connection"
     assert first["epoch"] != "0123456789abcdef"
     assert second == {"type": "resync", "reason": second["reason"]}
+
+
+def test_staff_channel_names_the_databases_newest_event_after_a_restart(
+        stack, admin_token):
+    """An order placed while the daemon was down: after it restarts, the
+    staff channel's `connection` names that order's event (not 0), and a
+    resume from 0, the start of history, gets resync, not silence."""
+    stack.stop_eventd()
+    try:
+        missed = place(stack)
+    finally:
+        stack.start_eventd()
+    newest = int(stack.mariadb("SELECT MAX(id) FROM events")[0][0])
+
+    async def scenario():
+        ws = await ws_open(stack, "/admin?token=" + admin_token)
+        hello = await ws_next(ws)
+        await ws.close()
+        ws = await ws_open(stack, "/admin?token=%s&last_event_id=0&epoch=%s"
+                           % (admin_token, hello["epoch"]))
+        try:
+            return hello, await ws_next(ws), await ws_next(ws)
+        finally:
+            await ws.close()
+
+    hello, again, second = run(scenario())
+    assert missed["id"] > 0
+    assert hello["last_event_id"] == newest
+    assert again["type"] == "connection"
+    assert second["type"] == "resync"

@@ -7,10 +7,17 @@ const waiting = [];
 
 export function control(command) {
   if (!lines) {
+    process.stdin.ref();
     lines = readline.createInterface({ input: process.stdin });
     lines.on('line', (line) => {
       const answer = waiting.shift();
-      if (waiting.length === 0) { lines.close(); lines = null; }
+      if (waiting.length === 0) {
+        // Nothing more to wait for: stdin must not keep the script alive.
+        lines.close();
+        lines = null;
+        process.stdin.pause();
+        process.stdin.unref();
+      }
       if (answer) answer(line);
     });
   }

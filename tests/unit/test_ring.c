@@ -42,7 +42,7 @@ static const char *resume(ring *r, const char *epoch, int64_t n,
     size_t bytes, count;
 
     out[0] = '\0';
-    ring_plan_resume(r, epoch, n, &plan);
+    ring_plan_resume(r, epoch, n, 0, &plan);
     if (plan.resync) {
         snprintf(out, sizeof out, "resync:%s", plan.reason);
         return out;
@@ -109,6 +109,36 @@ static void test_gap_resume_point(void)
     CU_ASSERT_STRING_EQUAL(resume(r, "e", 21, RING_ADMIN, 0),
                            "s22,s25,s23");
     CU_ASSERT_STRING_EQUAL(resume(r, "e", 24, RING_ADMIN, 0), "s25");
+    ring_destroy(r);
+}
+
+/* n = 0 is the start of history: a daemon that started after the
+ * database logged events cannot replay from there. */
+static void test_resume_from_the_start(void)
+{
+    ring *r = ring_create(RING_DEFAULT_SIZE, RING_DEFAULT_BYTES);
+    ring_plan plan;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    ring_plan_resume(r, "e", 0, 7, &plan);
+    CU_ASSERT_TRUE(plan.resync);
+    CU_ASSERT_STRING_EQUAL(plan.reason, "restarted");
+    ring_plan_resume(r, "e", 0, 0, &plan);
+    CU_ASSERT_FALSE(plan.resync);
+    ring_set_epoch(r, "e");
+    add(r, 8, 1, RING_NEW_ORDER);
+    /* 1 to 7 came before the daemon */
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 0, RING_ADMIN, 0),
+                           "resync:restarted");
+    ring_destroy(r);
+
+    r = ring_create(RING_DEFAULT_SIZE, RING_DEFAULT_BYTES);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    ring_set_epoch(r, "e");
+    add(r, 1, 1, RING_NEW_ORDER);
+    add(r, 2, 1, RING_NEW_ORDER);
+    /* the whole history passed through this ring */
+    CU_ASSERT_STRING_EQUAL(resume(r, "e", 0, RING_ADMIN, 0), "s1,s2");
     ring_destroy(r);
 }
 
@@ -222,7 +252,7 @@ static void test_wrap_around(void)
                            "s19,s20,s21,s22,s23");
     CU_ASSERT_STRING_EQUAL(resume(r, "e", 17, RING_ADMIN, 0),
                            "resync:too_old");
-    ring_plan_resume(r, "e", 19, &plan);
+    ring_plan_resume(r, "e", 19, 0, &plan);
     CU_ASSERT_EQUAL(ring_replay(r, &plan, RING_ADMIN, 0, NULL, NULL, &bytes),
                     4);
     CU_ASSERT_EQUAL(bytes, 12);
@@ -311,6 +341,7 @@ int add_ring_suite(void)
                         test_dropped_out_of_order)
         || !CU_add_test(s, "per-channel filtering", test_channels)
         || !CU_add_test(s, "wrap-around", test_wrap_around)
+        || !CU_add_test(s, "resume from the start", test_resume_from_the_start)
         || !CU_add_test(s, "losses and epochs", test_losses_and_epochs)
         || !CU_add_test(s, "the byte bound", test_byte_bound)
         || !CU_add_test(s, "sizes", test_bounds)) {
