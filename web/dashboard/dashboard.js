@@ -295,7 +295,9 @@ function announceNew(order) {
   const current = store.get(order.id) ?? order;
   if (current.status !== 'pending') return;
   fresh.add(order.id);
-  setText($('announce'), `New order #${order.pickup_number} for ${order.customer_info?.name ?? ''}`);
+  // The name in its own element: a Thai name is read with a Thai voice.
+  const name = setText(document.createElement('span'), order.customer_info?.name ?? '');
+  $('announce').replaceChildren(`New order #${order.pickup_number} for `, name);
   const count = document.querySelector('.column[data-status="pending"] .count');
   count.classList.remove('bump');
   void count.offsetWidth;   // restart the animation
