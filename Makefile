@@ -111,3 +111,7 @@ clean:
 	rm -rf $(BUILD) mod_timing/.libs mod_timing/*.la mod_timing/*.lo \
 	    mod_timing/*.slo mod_timing/*.o \
 	    web/api-docs/vendor web/api-docs/timing.postman_collection.json
+
+# The longer tiers (drills, fuzzing, lint, packaging) keep their rules in
+# mk/*.mk; .ci/run runs them after `make test`.
+include $(wildcard mk/*.mk)
