@@ -3,7 +3,8 @@
  * that exits.
  *
  * Builds the pieces (loop, hub, replay ring, WebSocket server, events
- * socket), prints "ready" once both sockets listen, runs the loop, and on
+ * socket), prints "ready" (and tells systemd, notify.c) once both sockets
+ * listen, runs the loop, and on
  * SIGTERM/SIGINT says goodbye to every session and exits 0.  Signals
  * arrive through a signalfd, so they are handled in the loop like any
  * other event and no code runs in signal context.  Everything else is the other files' job.
@@ -26,6 +27,7 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "recycle.h"
 #include "ring.h"
 #include "stats.h"
@@ -322,6 +324,7 @@ static void begin_shutdown(daemon_state *d, const char *signame)
 {
     log_msg(LOG_INFO, "%s: shutting down", signame);
     d->stopping = 1;
+    notify_systemd("STOPPING=1");
     ws_server_stop_accepting(d->ws);
     events_stop(d->ev);
     /* Closed and removed now rather than at exit: a successor can bind
@@ -467,6 +470,7 @@ int main(int argc, char **argv)
             "socket %s", EVENTD_VERSION, loop_backend_name(), o.ws_socket,
             o.event_socket);
     log_msg(LOG_INFO, "ready");
+    notify_systemd("READY=1");
 
     if (loop_run(d.loop) == -1) {
         fail(&d, "event loop", strerror(errno));
