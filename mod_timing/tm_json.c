@@ -8,6 +8,7 @@
  */
 #include "mod_timing.h"
 #include "tm_json.h"
+#include "tm_body.h"
 
 #include "http_protocol.h"
 #include "apr_strings.h"
@@ -206,15 +207,10 @@ int tm_body_read(request_rec *r, apr_off_t limit, char **body,
     return OK;
 }
 
-/* Deep enough for every body the API takes; deeper is an attack. */
-#define TM_JSON_MAX_DEPTH 16
-
 json_object *tm_json_body(request_rec *r, const char *body, apr_size_t len)
 {
     const char *type = apr_table_get(r->headers_in, "Content-Type");
-    struct json_tokener *tok;
     json_object *root;
-    enum json_tokener_error err;
     size_t tlen;
 
     tlen = type ? strcspn(type, "; \t") : 0;
@@ -224,58 +220,35 @@ json_object *tm_json_body(request_rec *r, const char *body, apr_size_t len)
                 "Send the body as Content-Type: application/json.");
         return NULL;
     }
-    if (!tm_utf8_valid(body, len)) {
-        tm_fail(r, HTTP_BAD_REQUEST, "invalid_utf8",
-                "The body is not valid UTF-8.");
-        return NULL;
-    }
-    tok = json_tokener_new_ex(TM_JSON_MAX_DEPTH);
-    if (!tok) {
-        tm_fail(r, HTTP_SERVICE_UNAVAILABLE, "unavailable", "Out of memory.");
-        return NULL;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    /* Including the terminating NUL tells json-c the input has ended, so a
-     * bare number or literal ("null") is complete. */
-    root = json_tokener_parse_ex(tok, body, (int)len + 1);
-    err = json_tokener_get_error(tok);
-    /* The whole body must be one value: nothing cut, nothing but white
-     * space after it. */
-    if (root && err == json_tokener_success) {
-        size_t end = json_tokener_get_parse_end(tok);
-
-        while (end < len && strchr(" \t\r\n", body[end]) && body[end]) {
-            end++;
-        }
-        if (end < len) {
-            json_object_put(root);
-            root = NULL;
-        }
-    }
-    json_tokener_free(tok);
-    if (!root && err == json_tokener_success) {
+    switch (tm_body_parse(body, len, &root)) {
+    case TM_BODY_OK:
+        tm_json_put_cleanup(r->pool, root);
+        return root;
+    case TM_BODY_NULL:
         tm_fail(r, HTTP_UNPROCESSABLE_ENTITY, "validation_failed",
                 "The body must be a JSON object, not null.");
         return NULL;
-    }
-    if (!root || err != json_tokener_success) {
-        if (root) {
-            json_object_put(root);
-        }
-        tm_fail(r, HTTP_BAD_REQUEST, "malformed_json",
-                err == json_tokener_error_depth
-                ? "The JSON body is nested too deeply."
-                : "The body is not well-formed JSON.");
+    case TM_BODY_BAD_UTF8:
+        tm_fail(r, HTTP_BAD_REQUEST, "invalid_utf8",
+                "The body is not valid UTF-8.");
         return NULL;
-    }
-    tm_json_put_cleanup(r->pool, root);
-    if (!tm_json_finite(root, 0)) {
+    case TM_BODY_TOO_DEEP:
+        tm_fail(r, HTTP_BAD_REQUEST, "malformed_json",
+                "The JSON body is nested too deeply.");
+        return NULL;
+    case TM_BODY_NOT_FINITE:
         tm_fail(r, HTTP_BAD_REQUEST, "malformed_json",
                 "The body is not well-formed JSON (NaN and Infinity are not "
                 "JSON).");
         return NULL;
+    case TM_BODY_NO_MEMORY:
+        tm_fail(r, HTTP_SERVICE_UNAVAILABLE, "unavailable", "Out of memory.");
+        return NULL;
+    default:
+        tm_fail(r, HTTP_BAD_REQUEST, "malformed_json",
+                "The body is not well-formed JSON.");
+        return NULL;
     }
-    return root;
 }
 
 json_object *tm_json_body_object(request_rec *r, const char *body,

@@ -1,0 +1,220 @@
+/*
+ * eventd_rig.h -- timing-eventd's real parts wired as main.c wires them
+ * (loop, hub, ring, WebSocket server, events socket), for the daemon's
+ * fuzz harnesses.
+ *
+ * events.c, ws_server.c and ws_session.c are compiled into the harness
+ * itself, so their file-local entry points (handle_datagram, on_accept,
+ * on_io) can be called directly instead of through epoll; every other
+ * daemon file is linked as is (mk/fuzz.mk).  Sessions come through a real
+ * listening unix socket and real connections, and are driven by calling
+ * their I/O handler until nothing more moves.
+ */
+#ifndef FUZZ_EVENTD_RIG_H
+#define FUZZ_EVENTD_RIG_H
+
+#include <stdio.h>
+#include <sys/ioctl.h>
+
+#include "events.c"
+#include "ws_server.c"
+#include "ws_session.c"
+
+#define RIG_MAX_CLIENTS 4
+#define RIG_ROUNDS      256
+
+typedef struct rig {
+    loop *l;
+    hub *h;
+    ring *r;
+    ws_server *srv;
+    events *ev;
+    int ev_fds[2];              /* [0] the daemon's events socket */
+    int clients[RIG_MAX_CLIENTS];
+    char answers[RIG_MAX_CLIENTS][13];  /* each client's first bytes */
+    size_t answered[RIG_MAX_CLIENTS];
+    int nclients;
+} rig;
+
+static int rig_listen_fd = -1;
+static struct sockaddr_un rig_addr;
+static socklen_t rig_addr_len;
+
+static const ws_config rig_config = {
+    .max_queue = 64 * 1024,
+    .max_message = 4096,
+    .ping_interval_ms = 25000,
+    .pong_timeout_ms = 60000,
+    .recycle_spread_ms = 5000
+};
+
+/* Once per process: a listener on an abstract address of our own, and
+ * the daemon's log silenced.  Its lines go through the stderr FILE; the
+ * sanitizers and libFuzzer write to the descriptor, so they still speak.
+ * Debug level keeps every log call's formatting exercised. */
+static void rig_init(void)
+{
+    FILE *null = fopen("/dev/null", "w");
+
+    if (null) {
+        stderr = null;
+    }
+    log_set_level(LOG_DEBUG);
+    stats_init();
+    memset(&rig_addr, 0, sizeof rig_addr);
+    rig_addr.sun_family = AF_UNIX;
+    snprintf(rig_addr.sun_path + 1, sizeof rig_addr.sun_path - 1,
+             "timing-fuzz-%d", (int)getpid());
+    rig_addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1
+                               + strlen(rig_addr.sun_path + 1));
+    rig_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (rig_listen_fd == -1
+        || bind(rig_listen_fd, (struct sockaddr *)&rig_addr,
+                rig_addr_len) == -1
+        || listen(rig_listen_fd, 64) == -1) {
+        perror("fuzz rig listener");
+        abort();
+    }
+}
+
+static void rig_open(rig *g)
+{
+    memset(g, 0, sizeof *g);
+    g->l = loop_create(64);
+    g->h = hub_create(64);
+    g->r = ring_create(32, 1024 * 1024);
+    if (!g->l || !g->h || !g->r
+        || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0,
+                      g->ev_fds) == -1) {
+        abort();
+    }
+    g->srv = ws_server_create(g->l, g->h, g->r, &rig_config);
+    if (!g->srv || ws_server_listen(g->srv, rig_listen_fd) == -1) {
+        abort();
+    }
+    g->ev = events_create(g->l, g->h, g->r, g->srv, 2000, g->ev_fds[0]);
+    if (!g->ev) {
+        abort();
+    }
+}
+
+/* Connects a client, lets the server accept it and sends it head. */
+static int rig_connect(rig *g, const char *head, size_t len)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int size = 1024 * 1024;
+
+    if (fd == -1 || g->nclients == RIG_MAX_CLIENTS
+        || connect(fd, (struct sockaddr *)&rig_addr, rig_addr_len) == -1) {
+        abort();
+    }
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    on_accept(g->l, rig_listen_fd, g->srv, LOOP_READABLE);
+    if (len && send(fd, head, len, MSG_NOSIGNAL) != (ssize_t)len) {
+        abort();
+    }
+    g->clients[g->nclients++] = fd;
+    return fd;
+}
+
+/* Reads and drops what the server wrote to its clients: bytes read. */
+static size_t rig_drain(rig *g)
+{
+    char buf[16384];
+    size_t total = 0;
+    int i;
+
+    for (i = 0; i < g->nclients; i++) {
+        ssize_t n;
+
+        while ((n = recv(g->clients[i], buf, sizeof buf, 0)) > 0) {
+            size_t keep = sizeof g->answers[i] - 1 - g->answered[i];
+
+            keep = keep < (size_t)n ? keep : (size_t)n;
+            memcpy(g->answers[i] + g->answered[i], buf, keep);
+            g->answered[i] += keep;
+            total += (size_t)n;
+        }
+    }
+    return total;
+}
+
+/* Runs every session's I/O handler, as epoll would, then the loop's
+ * before-sleep work, until no session has input left and nothing more
+ * reaches the clients. */
+static void rig_pump(rig *g)
+{
+    int round;
+
+    for (round = 0; round < RIG_ROUNDS; round++) {
+        ws_session *s, *next;
+        int pending = 0;
+
+        for (s = g->srv->sessions; s; s = next) {
+            next = s->next;
+            on_io(g->l, s->fd, s, LOOP_READABLE | LOOP_WRITABLE);
+        }
+        ws_server_before_sleep(g->srv);
+        for (s = g->srv->sessions; s; s = s->next) {
+            int n = 0;
+
+            if (s->fd != -1 && ioctl(s->fd, FIONREAD, &n) == 0 && n > 0) {
+                pending = 1;
+            }
+        }
+        if (rig_drain(g) == 0 && !pending) {
+            break;
+        }
+    }
+}
+
+/* Every upgrade the rig sends is one the daemon must accept. */
+static void rig_check_accepted(const rig *g)
+{
+    int i;
+
+    for (i = 0; i < g->nclients; i++) {
+        if (memcmp(g->answers[i], "HTTP/1.1 101", 12) != 0) {
+            abort();
+        }
+    }
+}
+
+static void rig_close(rig *g)
+{
+    int i;
+
+    events_destroy(g->ev);
+    ws_server_stop_accepting(g->srv);
+    ws_server_destroy(g->srv);
+    ring_destroy(g->r);
+    hub_destroy(g->h);
+    loop_destroy(g->l);
+    close(g->ev_fds[0]);
+    close(g->ev_fds[1]);
+    for (i = 0; i < g->nclients; i++) {
+        close(g->clients[i]);
+    }
+}
+
+/* Upgrade requests as mod_timing forwards them. */
+#define RIG_HEAD(extra) \
+    "GET /admin HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n" \
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" \
+    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: timing.v1\r\n" \
+    "X-Timing-Epoch: e1\r\nX-Timing-Generation: 1\r\n" extra "\r\n"
+
+static const char *const rig_heads[] = {
+    RIG_HEAD("X-Timing-Channel: admin\r\nX-Timing-Role: staff\r\n"
+             "X-Timing-User: 7\r\n"),
+    RIG_HEAD("X-Timing-Channel: order\r\nX-Timing-Order: 1\r\n"
+             "X-Timing-Role: customer\r\n"),
+    RIG_HEAD("X-Timing-Channel: admin\r\nX-Timing-Role: admin\r\n"
+             "X-Timing-User: 1\r\nX-Timing-Last-Event: 2\r\n"
+             "X-Timing-Resume-Epoch: e1\r\nX-Timing-Max-Age: 1\r\n"),
+    RIG_HEAD("X-Timing-Channel: order\r\nX-Timing-Order: 2\r\n"
+             "X-Timing-Last-Event: 1\r\nX-Timing-Resume-Epoch: e1\r\n"),
+};
+#define RIG_NHEADS (sizeof rig_heads / sizeof rig_heads[0])
+
+#endif /* FUZZ_EVENTD_RIG_H */

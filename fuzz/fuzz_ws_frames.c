@@ -1,0 +1,75 @@
+/*
+ * fuzz_ws_frames.c -- what a WebSocket client sends once its upgrade is
+ * accepted: the fuzzed bytes reach wslay through the session's recv
+ * callback (ws_session.c), and whole messages the session's own handler
+ * ({"type":"ping"} and everything it ignores).
+ *
+ * The first byte picks the upgrade (eventd_rig.h: staff, customer,
+ * resuming ones); the rest follows the request head on the same
+ * connection, as a client that does not wait for the 101 sends it.  Once
+ * the daemon has answered, the client half-closes.
+ */
+#include <stdint.h>
+
+#include "eventd_rig.h"
+
+static int have_events;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    rig_init();
+    return 0;
+}
+
+/* A few events in the ring, so the resuming upgrades replay some. */
+static void seed_events(rig *g)
+{
+    static const char *const events[] = {
+        "{\"event_id\":1,\"order_id\":1,\"type\":\"newOrder\",\"epoch\":"
+        "\"e1\",\"staff\":{\"type\":\"newOrder\",\"event_id\":1}}",
+        "{\"event_id\":2,\"order_id\":2,\"type\":\"orderStatusUpdate\","
+        "\"epoch\":\"e1\",\"staff\":{\"event_id\":2},\"customer\":"
+        "{\"event_id\":2}}",
+        "{\"event_id\":3,\"order_id\":2,\"type\":\"orderStatusUpdate\","
+        "\"epoch\":\"e1\",\"staff\":{\"event_id\":3},\"customer\":"
+        "{\"event_id\":3}}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof events / sizeof events[0]; i++) {
+        size_t len = strlen(events[i]);
+
+        tp_encode_header(g->ev->buf, TP_EVENT, (uint32_t)len);
+        memcpy(g->ev->buf + TP_HEADER_LEN, events[i], len);
+        handle_datagram(g->ev, TP_HEADER_LEN + len, NULL, 0);
+    }
+    have_events = 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    rig g;
+    const char *head;
+    int fd;
+
+    if (size < 1 || size > 65536) {
+        return 0;
+    }
+    rig_open(&g);
+    seed_events(&g);
+    head = rig_heads[data[0] % RIG_NHEADS];
+    fd = rig_connect(&g, head, strlen(head));
+    if (size > 1 && send(fd, data + 1, size - 1, MSG_NOSIGNAL)
+                    != (ssize_t)(size - 1)) {
+        abort();
+    }
+    rig_pump(&g);
+    rig_check_accepted(&g);
+    /* Then the client leaves (half-close), with whatever is unsent. */
+    shutdown(fd, SHUT_WR);
+    rig_pump(&g);
+    rig_close(&g);
+    return 0;
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Writes the seed corpora in fuzz/corpus/<harness>/: small, meaningful
+inputs (valid requests, tokens, frames, datagrams) the fuzzers start from.
+The files are kept in git; run this again only to change them."""
+import base64, hashlib, hmac, json, os, struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEY = b"fuzzing-key-fuzzing-key-fuzzing-key!"   # fuzz_jwt.c's key
+
+
+def write(harness, name, data):
+    d = os.path.join(HERE, "corpus", harness)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def order_body():
+    write("order_body", "order", json.dumps({
+        "customer_info": {"name": "สมชาย", "phone": "+66 81 234 5678",
+                          "email": "somchai@example.com"},
+        "items": [{"menu_id": 1, "quantity": 2, "note": "ไม่เผ็ด"},
+                  {"menu_id": 4, "quantity": 1}],
+        "note": "Pick up at 12:30"}, ensure_ascii=False))
+    write("order_body", "order-problems", '{"customer_info":{"name":""},'
+          '"items":[{"menu_id":0,"quantity":100},"x",{"menu_id":1.5}]}')
+    write("order_body", "login", '{"email":"admin@example.com",'
+          '"password":"correct horse battery"}')
+    write("order_body", "menu-item", '{"name":"Pad Thai","price":65.50,'
+          '"available":true,"date":"2024-02-29"}')
+    write("order_body", "not-finite", '{"price":NaN,"x":[Infinity]}')
+    write("order_body", "deep", "[" * 20 + "]" * 20)
+    write("order_body", "trailing", '{"a":1} {"b":2}')
+    write("order_body", "bad-utf8", b'{"customer_info":{"name":"\xc3\x28"}}')
+    write("order_body", "escapes", '{"customer_info":{"name":"a\\u0000b'
+          '\\ud83d\\ude00"},"items":[]}')
+    write("order_body", "null", "null")
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=")
+
+
+def token(header, claims, key=KEY):
+    signing = b64url(json.dumps(header).encode()) + b"." + \
+        b64url(json.dumps(claims).encode())
+    sig = hmac.new(key, signing, hashlib.sha256).digest()
+    return signing + b"." + b64url(sig)
+
+
+def jwt():
+    good = {"sub": "12", "role": "staff", "name": "Noi", "iss": "timing",
+            "iat": 1700000000, "exp": 4102444800}
+    hs = {"alg": "HS256", "typ": "JWT"}
+    write("jwt", "valid", b"\x00" + token(hs, good))
+    write("jwt", "wrong-key", b"\x00" + token(hs, good, b"another-key" * 4))
+    write("jwt", "alg-none", b"\x00" + b64url(b'{"alg":"none"}') + b"." +
+          b64url(json.dumps(good).encode()) + b".")
+    write("jwt", "alg-rs256", b"\x00" + token({"alg": "RS256"}, good))
+    write("jwt", "expired", b"\x00" + token(hs, dict(good, exp=1000)))
+    write("jwt", "claims", b"\x01" + json.dumps(good).encode())
+    write("jwt", "claims-bad", b"\x01" + json.dumps(
+        {"sub": "012", "role": "root", "iss": "other", "iat": "x",
+         "exp": 4102444800.5}).encode())
+
+
+def query():
+    cursor = b64url(b"tm1:100").decode()
+    write("query", "admin-list", f"status=pending&limit=20&cursor={cursor}")
+    write("query", "events", "after=5&limit=1000")
+    write("query", "escapes", "name=%E0%B8%81%E0%B8%B2&b=x+y&flag&=v&&")
+    write("query", "bad-escape", "a=%zz&b=%0")
+    write("query", "nul", "a=%00")
+    write("query", "ws", "token=abc.def.ghi&last_event_id=42&epoch=e1")
+    write("query", "cursor-only", cursor)
+
+
+HEAD = ("GET /admin?token=x HTTP/1.1\r\nHost: localhost\r\n"
+        "Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: timing.v1, bearer.abc\r\n")
+
+
+def handshake():
+    write("handshake", "admin", b"\x00" + (HEAD +
+          "X-Timing-Channel: admin\r\nX-Timing-Role: staff\r\n"
+          "X-Timing-User: 3\r\nX-Timing-Epoch: e1\r\n"
+          "X-Timing-Generation: 2\r\nX-Timing-Max-Age: 10800000\r\n\r\n")
+          .encode())
+    write("handshake", "order-resume", b"\x07" + (HEAD.replace(
+        "/admin?token=x", "/orders/9") +
+        "X-Timing-Channel: order\r\nX-Timing-Order: 9\r\n"
+        "X-Timing-Last-Event: 41\r\nX-Timing-Resume-Epoch: e1\r\n"
+        "X-Timing-Newest-Event: 44\r\n\r\n").encode())
+    write("handshake", "no-channel", b"\x03" + (HEAD + "\r\n").encode())
+    write("handshake", "version-8", b"\x00" + (HEAD.replace(
+        "Version: 13", "Version: 8") + "X-Timing-Channel: admin\r\n\r\n")
+        .encode())
+    write("handshake", "frames-after", b"\x00" + (HEAD +
+          "X-Timing-Channel: admin\r\n\r\n").encode() + b"\x81\x80abcd")
+
+
+def frame(opcode, payload, fin=True, mask=b"\x11\x22\x33\x44"):
+    b0 = (0x80 if fin else 0) | opcode
+    n = len(payload)
+    if n < 126:
+        head = bytes([b0, 0x80 | n])
+    elif n < 65536:
+        head = bytes([b0, 0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([b0, 0x80 | 127]) + struct.pack(">Q", n)
+    body = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+    return head + mask + body
+
+
+def ws_frames():
+    ping = b'{"type":"ping"}'
+    write("ws_frames", "json-ping", b"\x00" + frame(1, ping))
+    write("ws_frames", "customer-pings", b"\x01" + frame(1, ping) +
+          frame(9, b"hi") + frame(1, ping))
+    write("ws_frames", "fragmented", b"\x02" + frame(1, b'{"type":', False)
+          + frame(9, b"") + frame(0, b'"ping"}'))
+    write("ws_frames", "close", b"\x03" + frame(8, struct.pack(">H", 1000)
+          + b"bye"))
+    write("ws_frames", "binary-and-junk", b"\x00" + frame(2, b"\x00\x01") +
+          frame(1, b"not json") + frame(1, b"\xff\xfe"))
+    write("ws_frames", "long", b"\x00" + frame(1, b'{"type":"ping","x":"' +
+          b"a" * 300 + b'"}'))
+    write("ws_frames", "unmasked", b"\x00" + b"\x81\x05hello")
+
+
+def record(kind, body):
+    return bytes([kind]) + struct.pack(">H", len(body)) + body
+
+
+def event(eid, oid, typ="newOrder", epoch="e1", **extra):
+    e = {"event_id": eid, "order_id": oid, "type": typ, "epoch": epoch,
+         "staff": {"type": typ, "event_id": eid,
+                   "data": {"id": oid, "status": "pending",
+                            "customer_name": "สมชาย"}}}
+    if typ == "orderStatusUpdate":
+        e["customer"] = {"type": typ, "event_id": eid,
+                         "data": {"id": oid, "status": "ready"}}
+    e.update(extra)
+    return json.dumps(e, ensure_ascii=False).encode()
+
+
+def eventd_datagram():
+    write("eventd_datagram", "events",
+          record(1, event(1, 1)) +
+          record(1, event(2, 1, "orderStatusUpdate")) +
+          record(1, event(4, 2, failed_sends=1)))
+    write("eventd_datagram", "epoch-change",
+          record(1, event(1, 1)) + record(1, event(1, 1, epoch="e2")))
+    write("eventd_datagram", "stats-generation-revoke",
+          record(2, b"") + record(4, b'{"generation":3}') +
+          record(5, b'{"user_id":"7"}') + record(4, b'{"generation":-1}'))
+    raw = struct.pack(">IHHI", 0x544d4e31, 1, 1, 2) + b"{}"
+    write("eventd_datagram", "raw", record(0xff, raw) +
+          record(0xff, struct.pack(">IHHI", 0x544d4e31, 2, 1, 0)) +
+          record(0xff, b"short"))
+    write("eventd_datagram", "bad-bodies",
+          record(1, b'{"event_id":"1"}') + record(1, b"[1,2]") +
+          record(1, b'{"event_id":1,"order_id":1,"type":"x","staff":{}}') +
+          record(1, b'{"a":1}\x00') + record(7, b"{}"))
+
+
+if __name__ == "__main__":
+    order_body(); jwt(); query(); handshake(); ws_frames(); eventd_datagram()

@@ -1,0 +1,82 @@
+# mk/fuzz.mk -- libFuzzer harnesses (fuzz/) for every parser that takes
+# outside input, built with Debian's clang under ASan and UBSan.
+#
+#   make fuzz            each harness for FUZZ_SECONDS (60) on a copy of its
+#                        corpus in build/fuzz/; prints executions and crashes
+#   make fuzz-regress    every seed and every reproducer in fuzz/regressions/
+#                        once through its harness (seconds; no fuzzing)
+#
+# A crash leaves its input in build/fuzz/<harness>/crashes/; once fixed,
+# keep it as fuzz/regressions/<harness>/<name> so fuzz-regress replays it.
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_FLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -Wall -Wextra -Werror
+FUZZ_INC      = -Imod_timing -Itiming-eventd -Ifuzz \
+                -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $(JSON_CFLAGS)
+FUZZ_LIBS     = -ljwt -lwslay -ljson-c $(APR_LIBS)
+
+FUZZ_HARNESSES := order_body jwt query handshake eventd_datagram ws_frames
+
+# What each harness links besides its own file.  The daemon's two include
+# events.c, ws_server.c and ws_session.c (fuzz/eventd_rig.h).
+FUZZ_SRC_order_body      := mod_timing/tm_body.c mod_timing/tm_valid.c
+FUZZ_SRC_jwt             := mod_timing/tm_jwt.c
+FUZZ_SRC_query           := mod_timing/tm_query.c mod_timing/tm_valid.c
+FUZZ_SRC_handshake       := timing-eventd/handshake.c
+FUZZ_EVENTD_LINKED       := $(filter-out timing-eventd/main.c \
+                              timing-eventd/events.c timing-eventd/ws_server.c \
+                              timing-eventd/ws_session.c,$(EVENTD_SRC))
+FUZZ_SRC_eventd_datagram := $(FUZZ_EVENTD_LINKED)
+FUZZ_SRC_ws_frames       := $(FUZZ_EVENTD_LINKED)
+
+FUZZ_BINS := $(addprefix $(FUZZ_DIR)/bin/,$(FUZZ_HARNESSES))
+
+.PHONY: fuzz fuzz-build fuzz-regress
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/bin/%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(MODULE_HDR) \
+                   $(EVENTD_HDR) $(EVENTD_SRC) $(MODULE_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_INC) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS)
+
+# Each harness on a scratch copy of its corpus, so new inputs stay out of
+# git; the dictionary-free default options plus a bound on input size.
+fuzz: $(FUZZ_BINS)
+	@rc=0; for h in $(FUZZ_HARNESSES); do \
+	    work=$(FUZZ_DIR)/$$h; rm -rf $$work; \
+	    mkdir -p $$work/corpus $$work/crashes; \
+	    cp fuzz/corpus/$$h/* $$work/corpus/ 2>/dev/null; \
+	    $(FUZZ_DIR)/bin/$$h -max_total_time=$(FUZZ_SECONDS) \
+	        -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	        -artifact_prefix=$$work/crashes/ $$work/corpus \
+	        >$$work/log.txt 2>&1 || rc=1; \
+	    scripts=$$(grep -E '^stat::number_of_executed_units' $$work/log.txt \
+	               | awk '{print $$2}'); \
+	    rate=$$(grep -E '^stat::average_exec_per_sec' $$work/log.txt \
+	            | awk '{print $$2}'); \
+	    crashes=$$(ls $$work/crashes | wc -l); \
+	    printf 'fuzz %-16s %10s executions %7s/s  corpus %4s  crashes %s\n' \
+	        $$h "$${scripts:-?}" "$${rate:-?}" "$$(ls $$work/corpus | wc -l)" \
+	        $$crashes; \
+	    [ "$$crashes" -eq 0 ] || { rc=1; ls $$work/crashes; \
+	        grep -m1 -A12 'ERROR: ' $$work/log.txt; }; \
+	done; \
+	echo "fuzz: logs and crash inputs in $(FUZZ_DIR)/<harness>/"; exit $$rc
+
+# Seeds and reproducers once each (libFuzzer runs the files it is given
+# and exits non-zero on the first failure).
+fuzz-regress: $(FUZZ_BINS)
+	@rc=0; for h in $(FUZZ_HARNESSES); do \
+	    files=$$(ls -d fuzz/corpus/$$h/* fuzz/regressions/$$h/* 2>/dev/null); \
+	    [ -n "$$files" ] || continue; \
+	    if $(FUZZ_DIR)/bin/$$h $$files >$(FUZZ_DIR)/$$h-regress.txt 2>&1; \
+	    then echo "fuzz-regress $$h: $$(echo $$files | wc -w) inputs pass"; \
+	    else echo "fuzz-regress $$h: FAILED"; rc=1; \
+	         grep -m1 -A12 'ERROR: \|runtime error' \
+	             $(FUZZ_DIR)/$$h-regress.txt; fi; \
+	done; exit $$rc

@@ -1,0 +1,23 @@
+/*
+ * tm_jwt.h -- checking a bearer token, pure: APR, json-c and libjwt but
+ * no request, so the fuzz harness (fuzz/jwt.c) drives it directly.
+ */
+#ifndef TM_JWT_H
+#define TM_JWT_H
+
+#include "mod_timing.h"
+
+typedef enum {
+    TM_CRED_NONE = 0,       /* no Authorization header */
+    TM_CRED_OK,             /* valid; *who is set */
+    TM_CRED_INVALID         /* present but not acceptable: a 401 */
+} tm_cred;
+
+/* Checks a compact JWT against the configuration: exactly the configured
+ * algorithm (HS256), the signature, iss, exp, iat, sub and role.  On
+ * TM_CRED_INVALID, *why says what failed (for the log, never the client). */
+tm_cred tm_auth_check_token(apr_pool_t *p, const tm_srv_conf *conf,
+                            const char *token, tm_identity **who,
+                            const char **why);
+
+#endif /* TM_JWT_H */
