@@ -64,7 +64,7 @@ fuzz: $(FUZZ_BINS)
 	        $$h "$${scripts:-?}" "$${rate:-?}" "$$(ls $$work/corpus | wc -l)" \
 	        $$crashes; \
 	    [ "$$crashes" -eq 0 ] || { rc=1; ls $$work/crashes; \
-	        grep -m1 -A12 'ERROR: ' $$work/log.txt; }; \
+	        grep -m1 -A12 'ERROR: \|runtime error' $$work/log.txt; }; \
 	done; \
 	echo "fuzz: logs and crash inputs in $(FUZZ_DIR)/<harness>/"; exit $$rc
 

@@ -20,6 +20,10 @@
 #define TM_JWT_ALG          "HS256"
 #define TM_TOKEN_MAX_LEN    4096
 #define TM_CLOCK_SKEW_SEC   60
+/* TimingTokenLifetime's upper bound: no token this server signs expires
+ * later, and a bound keeps exp's conversion to apr_time_t from
+ * overflowing. */
+#define TM_TOKEN_MAX_LIFETIME_SEC   (30 * 86400)
 
 static int is_b64url(char c)
 {
@@ -113,6 +117,10 @@ static tm_cred check_claims(apr_pool_t *p, const tm_srv_conf *conf,
     }
     if (exp <= now) {
         *why = "token expired";
+        return TM_CRED_INVALID;
+    }
+    if (exp > now + TM_TOKEN_MAX_LIFETIME_SEC + TM_CLOCK_SKEW_SEC) {
+        *why = "exp further ahead than any token lifetime";
         return TM_CRED_INVALID;
     }
     if (iat > now + TM_CLOCK_SKEW_SEC) {
