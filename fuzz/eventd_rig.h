@@ -31,7 +31,7 @@ typedef struct rig {
     events *ev;
     int ev_fds[2];              /* [0] the daemon's events socket */
     int clients[RIG_MAX_CLIENTS];
-    char answers[RIG_MAX_CLIENTS][13];  /* each client's first bytes */
+    char answers[RIG_MAX_CLIENTS][4096];    /* what each client got first */
     size_t answered[RIG_MAX_CLIENTS];
     int nclients;
 } rig;
@@ -51,13 +51,14 @@ static const ws_config rig_config = {
 /* Once per process: a listener on an abstract address of our own, and
  * the daemon's log silenced.  Its lines go through the stderr FILE; the
  * sanitizers and libFuzzer write to the descriptor, so they still speak.
- * Debug level keeps every log call's formatting exercised. */
+ * Debug level keeps every log call's formatting exercised; FUZZ_LOG=1
+ * shows the lines when a reproducer needs explaining. */
 static void rig_init(void)
 {
-    FILE *null = fopen("/dev/null", "w");
+    FILE *null = getenv("FUZZ_LOG") ? NULL : fopen("/dev/null", "w");
 
     if (null) {
-        stderr = null;
+        stderr = null;      /* FUZZ_LOG=1 keeps the daemon's lines */
     }
     log_set_level(LOG_DEBUG);
     stats_init();
@@ -168,16 +169,27 @@ static void rig_pump(rig *g)
     }
 }
 
-/* Every upgrade the rig sends is one the daemon must accept. */
+/* Every upgrade the rig sends is one the daemon accepts: the first thing
+ * a client gets is the 101.  (Or nothing: garbage sent with the request
+ * may fail the connection before the answer is out, which is allowed.) */
 static void rig_check_accepted(const rig *g)
 {
     int i;
 
     for (i = 0; i < g->nclients; i++) {
-        if (memcmp(g->answers[i], "HTTP/1.1 101", 12) != 0) {
+        if (g->answered[i] > 0
+            && (g->answered[i] < 12
+                || memcmp(g->answers[i], "HTTP/1.1 101", 12) != 0)) {
             abort();
         }
     }
+}
+
+/* Did client i get text holding needle (server frames are unmasked)? */
+static int rig_client_got(const rig *g, int i, const char *needle)
+{
+    return memmem(g->answers[i], g->answered[i], needle, strlen(needle))
+           != NULL;
 }
 
 static void rig_close(rig *g)

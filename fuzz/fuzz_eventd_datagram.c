@@ -30,6 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rig_connect(&g, rig_heads[0], strlen(rig_heads[0]));
     rig_connect(&g, rig_heads[1], strlen(rig_heads[1]));
     rig_pump(&g);
+    /* Both are open and greeted before the first datagram. */
+    if (!rig_client_got(&g, 0, "\"type\":\"connection\"")
+        || !rig_client_got(&g, 1, "\"type\":\"connection\"")) {
+        abort();
+    }
     while (off + 3 <= size) {
         unsigned kind = data[off];
         size_t len = (size_t)data[off + 1] << 8 | data[off + 2], n;

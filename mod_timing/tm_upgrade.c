@@ -267,7 +267,7 @@ static apr_int64_t socket_lifetime_ms(const tm_srv_conf *conf)
         != APR_SUCCESS) {
         dice = 0;
     }
-    return ms - (apr_int64_t)((double)(ms / 5) * (dice / 4294967296.0));
+    return ms - (apr_int64_t)((double)ms / 5 * (dice / 4294967296.0));
 }
 
 /* The database's epoch, and for the staff channel its newest event (the

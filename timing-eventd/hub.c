@@ -69,6 +69,8 @@ hub *hub_create(size_t max_idle_orders)
         return NULL;
     }
     h->nbuckets = HUB_FIRST_BUCKETS;
+    /* An array of pointers: sizeof a pointer is meant. */
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
     h->buckets = calloc(h->nbuckets, sizeof *h->buckets);
     if (!h->buckets) {
         free(h);
@@ -112,6 +114,7 @@ static hub_order *find_order(const hub *h, int64_t id)
 static void grow(hub *h)
 {
     size_t n = h->nbuckets * 2, i;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
     hub_order **b = calloc(n, sizeof *b);
 
     if (!b) {

@@ -344,10 +344,9 @@ static void on_signal(loop *l, int fd, void *data, int mask)
 {
     daemon_state *d = data;
     struct signalfd_siginfo si;
-    ssize_t n;
 
     (void)mask;
-    while ((n = read(fd, &si, sizeof si)) == (ssize_t)sizeof si) {
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
         const char *name = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
 
         if (d->stopping) {
