@@ -23,6 +23,7 @@
 #include "tm_events.h"
 #include "tm_health.h"
 #include "tm_menu.h"
+#include "tm_metrics.h"
 #include "tm_notify.h"
 #include "tm_admin_orders.h"
 #include "tm_customer_orders.h"
@@ -34,6 +35,7 @@
 #include "timing_proto.h"
 
 #include "apr_file_io.h"
+#include "apr_lib.h"
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_protocol.h"
@@ -59,6 +61,9 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->order_rate_limit = TM_DEFAULT_ORDER_RATE;
     conf->event_horizon = TM_DEFAULT_EVENT_HORIZON;
     conf->socket_lifetime = TM_DEFAULT_SOCKET_LIFETIME;
+    conf->event_retention = TM_DEFAULT_EVENT_RETENTION;
+    conf->idem_retention = TM_DEFAULT_IDEM_RETENTION;
+    conf->personal_retention = TM_DEFAULT_PERSONAL_RETENTION;
     conf->cors_origins = apr_array_make(p, 2, sizeof(const char *));
     return conf;
 }
@@ -83,9 +88,19 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TM_MERGE(cors_origins);
     TM_MERGE(max_sockets);
     TM_MERGE(socket_lifetime);
+    TM_MERGE(event_retention);
+    TM_MERGE(idem_retention);
+    TM_MERGE(personal_retention);
 #undef TM_MERGE
     conf->jwt_secret_len = add->jwt_secret_set ? add->jwt_secret_len
                                                : base->jwt_secret_len;
+    conf->jwt_prev_secret_set = add->jwt_prev_secret_set
+                                || base->jwt_prev_secret_set;
+    conf->jwt_prev_secret = add->jwt_prev_secret_set ? add->jwt_prev_secret
+                                                     : base->jwt_prev_secret;
+    conf->jwt_prev_secret_len = add->jwt_prev_secret_set
+                                ? add->jwt_prev_secret_len
+                                : base->jwt_prev_secret_len;
     return conf;
 }
 
@@ -140,8 +155,51 @@ static const char *set_jwt_secret(cmd_parms *cmd, void *dummy,
 
 /* Read at start-up, while Apache still runs as root, so the file can be
  * readable by root alone. */
+static const char *read_secret_file(cmd_parms *cmd, const char *arg,
+                                    char **secret, apr_size_t *secret_len);
+
 static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy,
                                        const char *arg)
+{
+    char *buf;
+    apr_size_t len;
+    const char *err = read_secret_file(cmd, arg, &buf, &len);
+
+    (void)dummy;
+    return err ? err : set_secret_bytes(cmd, buf, len, cmd->cmd->name);
+}
+
+/* The key before the last rotation: it verifies tokens it signed until
+ * they have expired (TimingTokenLifetime), then the line can go. */
+static const char *set_jwt_prev_secret_file(cmd_parms *cmd, void *dummy,
+                                            const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    char *buf;
+    apr_size_t len;
+    const char *err = read_secret_file(cmd, arg, &buf, &len);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (len < TM_MIN_SECRET_LEN) {
+        return apr_psprintf(cmd->pool, "%s: the JWT secret must be at least "
+                            "%d bytes (it is %" APR_SIZE_T_FMT ")",
+                            cmd->cmd->name, TM_MIN_SECRET_LEN, len);
+    }
+    if (conf->jwt_prev_secret_set) {
+        return apr_psprintf(cmd->pool, "%s: a previous JWT secret is already "
+                            "set for this server", cmd->cmd->name);
+    }
+    conf->jwt_prev_secret = buf;
+    conf->jwt_prev_secret_len = len;
+    conf->jwt_prev_secret_set = 1;
+    return NULL;
+}
+
+static const char *read_secret_file(cmd_parms *cmd, const char *arg,
+                                    char **secret, apr_size_t *secret_len)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
     apr_file_t *f;
@@ -150,7 +208,6 @@ static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy,
     apr_status_t rv;
     char *buf, errbuf[128];
 
-    (void)dummy;
     if (!path) {
         return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
                             cmd->cmd->name, arg);
@@ -182,7 +239,9 @@ static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy,
         len--;
     }
     buf[len] = '\0';
-    return set_secret_bytes(cmd, buf, len, cmd->cmd->name);
+    *secret = buf;
+    *secret_len = len;
+    return NULL;
 }
 
 static const char *set_issuer(cmd_parms *cmd, void *dummy, const char *arg)
@@ -304,6 +363,67 @@ static const char *set_socket_lifetime(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* A retention period: a number of days, or a number with s, min, h or d
+ * (timing-maintain parses the same forms).  -1 when it does not parse. */
+static apr_int64_t parse_retention(const char *arg)
+{
+    static const struct { const char *unit; apr_int64_t sec; } units[] = {
+        { "", TM_DAY }, { "d", TM_DAY }, { "h", 3600 }, { "min", 60 },
+        { "s", 1 }
+    };
+    char *end;
+    apr_int64_t n;
+    size_t i;
+
+    if (!apr_isdigit(*arg)) {
+        return -1;
+    }
+    n = apr_strtoi64(arg, &end, 10);
+    for (i = 0; i < sizeof units / sizeof *units; i++) {
+        if (!strcmp(end, units[i].unit)) {
+            return n > 100 * 365 * TM_DAY ? -1 : n * units[i].sec;
+        }
+    }
+    return -1;
+}
+
+static const char *set_retention(cmd_parms *cmd, void *dummy,
+                                 const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    apr_int64_t t = parse_retention(arg);
+    const char *name = cmd->cmd->name;
+
+    (void)dummy;
+    if (!strcasecmp(name, "TimingEventRetention")) {
+        if (t < TM_DAY) {
+            return "TimingEventRetention must be at least 1 day (a number "
+                   "of days, or with s, min, h or d: 30d, 720h)";
+        }
+        conf->event_retention = t;
+        conf->event_retention_set = 1;
+    }
+    else if (!strcasecmp(name, "TimingIdempotencyRetention")) {
+        if (t < TM_DAY) {
+            return "TimingIdempotencyRetention must be at least 24h (the "
+                   "API promises a day; a number of days, or with s, min, "
+                   "h or d)";
+        }
+        conf->idem_retention = t;
+        conf->idem_retention_set = 1;
+    }
+    else {
+        if (t < 0 || (t > 0 && t < TM_DAY)) {
+            return "TimingPersonalDataRetention must be 0 (keep) or at "
+                   "least 1 day (a number of days, or with s, min, h or d: "
+                   "90d)";
+        }
+        conf->personal_retention = t;
+        conf->personal_retention_set = 1;
+    }
+    return NULL;
+}
+
 /* An origin as browsers send it: scheme://host[:port], where the port
  * may be "*" (any port: development's http://localhost:*). */
 static const char *add_cors_origin(cmd_parms *cmd, void *dummy,
@@ -377,6 +497,9 @@ static const command_rec timing_cmds[] = {
                   "(prefer TimingJWTSecretFile)"),
     AP_INIT_TAKE1("TimingJWTSecretFile", set_jwt_secret_file, NULL, RSRC_CONF,
                   "A file holding the HS256 key, read at start-up"),
+    AP_INIT_TAKE1("TimingJWTPreviousSecretFile", set_jwt_prev_secret_file,
+                  NULL, RSRC_CONF, "The key before the last rotation: "
+                  "verifies, never signs"),
     AP_INIT_TAKE1("TimingJWTIssuer", set_issuer, NULL, RSRC_CONF,
                   "The iss claim tokens are issued with and must carry"),
     AP_INIT_TAKE1("TimingTokenLifetime", set_token_lifetime, NULL, RSRC_CONF,
@@ -400,6 +523,16 @@ static const command_rec timing_cmds[] = {
     AP_INIT_TAKE1("TimingMaxSockets", set_max_sockets, NULL, RSRC_CONF,
                   "Live WebSockets allowed at once, below MaxRequestWorkers "
                   "(default: 60% of it)"),
+    AP_INIT_TAKE1("TimingEventRetention", set_retention, NULL, RSRC_CONF,
+                  "How long timing-maintain keeps events for clients to "
+                  "catch up from (default 30d)"),
+    AP_INIT_TAKE1("TimingIdempotencyRetention", set_retention, NULL,
+                  RSRC_CONF, "How long an Idempotency-Key answers again "
+                  "(default and least 24h)"),
+    AP_INIT_TAKE1("TimingPersonalDataRetention", set_retention, NULL,
+                  RSRC_CONF, "After how long timing-maintain erases "
+                  "customers' details of finished orders (default 90d; "
+                  "0: never)"),
     AP_INIT_TAKE1("TimingWebSocket", set_websocket, NULL, ACCESS_CONF,
                   "Guard this location's WebSocket upgrade: admin, order "
                   "or off"),
@@ -426,6 +559,7 @@ static const tm_route routes[] = {
     { M_GET,   "admin/summary",         TM_STAFF, tm_summary_get },
     { M_GET,   "admin/events",          TM_STAFF, tm_events_list },
     { M_GET,   "admin/websocket/stats", TM_STAFF, tm_events_ws_stats },
+    { M_GET,   "admin/metrics",         TM_STAFF, tm_metrics_get },
     { M_PUT,   "admin/shop",            TM_ADMIN, tm_shop_update },
     { M_POST,  "admin/menu",            TM_ADMIN, tm_menu_create },
     { M_PUT,   "admin/menu/:id",        TM_ADMIN, tm_menu_update },
@@ -499,6 +633,7 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const char *missing = tm_db_init();
     server_rec *sp;
+    apr_status_t rv;
 
     (void)pconf;
     (void)plog;
@@ -523,6 +658,13 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     tm_db_register_statements(s);
     default_max_sockets(s);
+    rv = tm_metrics_init(s, routes, N_ROUTES);
+    if (rv != APR_SUCCESS) {
+        /* The API works without figures; say why they are missing. */
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, TMLOGNO(00003)
+                     "no shared memory for the metrics: "
+                     "timing_http_* figures are not kept");
+    }
     return OK;
 }
 
@@ -554,6 +696,8 @@ static void timing_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(timing_map_to_storage, NULL, NULL,
                            APR_HOOK_FIRST);
     ap_hook_handler(api_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(tm_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(tm_metrics_log, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(dbd, post_connect, tm_db_post_connect, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

@@ -20,6 +20,8 @@ extern module AP_MODULE_DECLARE_DATA timing_module;
 typedef struct tm_srv_conf {
     const char *jwt_secret;         /* bytes, from the directive or file */
     apr_size_t jwt_secret_len;
+    const char *jwt_prev_secret;    /* still verifies; NULL: none */
+    apr_size_t jwt_prev_secret_len;
     const char *jwt_issuer;
     apr_interval_time_t token_lifetime;
     const char *event_socket;
@@ -29,7 +31,13 @@ typedef struct tm_srv_conf {
     apr_array_header_t *cors_origins;   /* of const char *; "*" wildcards */
     int max_sockets;                /* live WebSockets at most */
     apr_interval_time_t socket_lifetime;/* then reconnect; 0: no limit */
+    /* Retention, in seconds; timing-maintain prunes and anonymises, the
+     * module only honours the idempotency window. */
+    apr_int64_t event_retention;
+    apr_int64_t idem_retention;
+    apr_int64_t personal_retention; /* 0: personal data kept */
     unsigned int jwt_secret_set:1;
+    unsigned int jwt_prev_secret_set:1;
     unsigned int jwt_issuer_set:1;
     unsigned int token_lifetime_set:1;
     unsigned int event_socket_set:1;
@@ -39,6 +47,9 @@ typedef struct tm_srv_conf {
     unsigned int cors_origins_set:1;
     unsigned int max_sockets_set:1;
     unsigned int socket_lifetime_set:1;
+    unsigned int event_retention_set:1;
+    unsigned int idem_retention_set:1;
+    unsigned int personal_retention_set:1;
 } tm_srv_conf;
 
 #define TM_DEFAULT_ISSUER          "timing"
@@ -50,6 +61,13 @@ typedef struct tm_srv_conf {
 /* Long enough that a shift reconnects only a few times, short enough that
  * no socket keeps an old Apache process for days. */
 #define TM_DEFAULT_SOCKET_LIFETIME apr_time_from_sec(3 * 3600)
+/* Retention (timing-maintain reads the same directives): a month of
+ * events for clients to catch up from; API.md's 24 hours of idempotency
+ * keys; customers' details of finished orders for 90 days. */
+#define TM_DAY                     ((apr_int64_t)86400)
+#define TM_DEFAULT_EVENT_RETENTION (30 * TM_DAY)
+#define TM_DEFAULT_IDEM_RETENTION  TM_DAY
+#define TM_DEFAULT_PERSONAL_RETENTION (90 * TM_DAY)
 
 /* Which WebSocket channel a <Location> guards (TimingWebSocket). */
 typedef enum {

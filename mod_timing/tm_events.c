@@ -23,6 +23,42 @@ APLOG_USE_MODULE(timing);
 
 #define TM_STATS_TIMEOUT apr_time_from_msec(500)
 
+/* timing-maintain prunes events past TimingEventRetention.  A reader
+ * whose `after` is below the highest pruned id has missed events that no
+ * longer exist: a page from what is left would look complete and be
+ * wrong, so it gets 410 events_pruned, and reloads its lists (the SDK
+ * turns this into resync with caughtUp false).  *answered says whether
+ * it answered (410, or 503 when the database failed). */
+static int pruned_after(request_rec *r, ap_dbd_t *dbd, long after,
+                        int *answered)
+{
+    apr_status_t rv;
+    const char *v = tm_db_value(r, dbd, TM_Q_EVENTS_PRUNED, 0, NULL, &rv);
+    apr_int64_t through = v ? apr_atoi64(v) : 0;
+    json_object *details, *d;
+
+    *answered = 1;
+    if (rv != APR_SUCCESS) {
+        return tm_fail_db(r);
+    }
+    if ((apr_int64_t)after >= through) {
+        *answered = 0;
+        return OK;
+    }
+    details = json_object_new_array();
+    d = json_object_new_object();
+    json_object_object_add(d, "field", json_object_new_string("after"));
+    json_object_object_add(d, "message", json_object_new_string(
+        apr_psprintf(r->pool, "events up to %" APR_INT64_T_FMT " have been "
+                     "pruned; reload, then follow from %" APR_INT64_T_FMT,
+                     through, through)));
+    json_object_array_add(details, d);
+    return tm_fail_details(r, HTTP_GONE, "events_pruned",
+                           "Events after this point are no longer kept: "
+                           "reload the orders instead of catching up.",
+                           details);
+}
+
 int tm_events_list(tm_ctx *c)
 {
     request_rec *r = c->r;
@@ -34,7 +70,7 @@ int tm_events_list(tm_ctx *c)
     apr_int64_t prev, last = 0;
     tm_problems pr;
     ap_dbd_t *dbd;
-    int n = 0, stopped = 0;
+    int n = 0, stopped = 0, rv, answered;
 
     tm_problems_init(&pr, r->pool);
     if (!tm_query_int(c->query, "after", 0, 2147483647L * 2, 0, &after)) {
@@ -47,11 +83,18 @@ int tm_events_list(tm_ctx *c)
         return tm_fail_problems(r, &pr);
     }
     dbd = tm_db_acquire(r);
+    if (!dbd) {
+        return tm_fail_db(r);
+    }
+    rv = pruned_after(r, dbd, after, &answered);
+    if (answered) {
+        return rv;
+    }
     args[0] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                            (apr_int64_t)c->conf->event_horizon);
     args[1] = apr_ltoa(r->pool, after);
     args[2] = apr_ltoa(r->pool, limit);
-    if (!dbd || tm_db_select(r, dbd, TM_Q_EVENTS_AFTER, &res, 3, args)
+    if (tm_db_select(r, dbd, TM_Q_EVENTS_AFTER, &res, 3, args)
                 != APR_SUCCESS) {
         return tm_fail_db(r);
     }

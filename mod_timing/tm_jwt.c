@@ -179,8 +179,14 @@ tm_cred tm_auth_check_token(apr_pool_t *p, const tm_srv_conf *conf,
         *why = "token header or algorithm refused";
         return TM_CRED_INVALID;
     }
-    if (jwt_decode(&jwt, token, (const unsigned char *)conf->jwt_secret,
-                   (int)conf->jwt_secret_len) != 0 || !jwt) {
+    /* During a key rotation the previous key still verifies the tokens
+     * it signed (TimingJWTPreviousSecretFile); only the current signs. */
+    if ((jwt_decode(&jwt, token, (const unsigned char *)conf->jwt_secret,
+                    (int)conf->jwt_secret_len) != 0 || !jwt)
+        && (!conf->jwt_prev_secret
+            || jwt_decode(&jwt, token,
+                          (const unsigned char *)conf->jwt_prev_secret,
+                          (int)conf->jwt_prev_secret_len) != 0 || !jwt)) {
         *why = "bad signature or malformed token";
         return TM_CRED_INVALID;
     }

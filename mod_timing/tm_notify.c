@@ -8,6 +8,7 @@
 #include "mod_timing.h"
 #include "tm_notify.h"
 #include "tm_json.h"
+#include "tm_metrics.h"
 #include "timing_proto.h"
 
 #include "apr_atomic.h"
@@ -200,16 +201,19 @@ void tm_notify_event(request_rec *r, const char *socket_path,
                       "protocol's limit: not sent", event_id,
                       (unsigned long)len);
         apr_atomic_inc32(&failed_sends);
+        tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
         return;
     }
     if (send_datagram(r->pool, socket_path, TP_EVENT, text, len) != 0) {
         /* Down or full: the event is in the log, clients will resync. */
         apr_atomic_inc32(&failed_sends);
+        tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00402)
                       "event %" APR_INT64_T_FMT " not delivered to "
                       "timing-eventd at %s", event_id, socket_path);
         return;
     }
+    tm_metrics_inc(TM_M_EVENTS_SENT);
     if (failed) {
         apr_atomic_sub32(&failed_sends, failed);
     }

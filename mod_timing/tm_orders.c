@@ -12,6 +12,7 @@
 #include "tm_orders.h"
 #include "tm_db.h"
 #include "tm_json.h"
+#include "tm_metrics.h"
 #include "tm_order_change.h"
 #include "tm_order_view.h"
 #include "tm_ratelimit.h"
@@ -417,6 +418,7 @@ static int order_in_transaction(placement *pl)
     }
 
     /* Committed: the order exists whatever happens next. */
+    tm_metrics_inc(TM_M_ORDERS_CREATED);
     tm_order_announce(r, c->conf, &pl->a);
     set_order_headers(r, pl->o.id, pl->token);
     tm_send_text(r, HTTP_CREATED, text);
@@ -470,9 +472,11 @@ int tm_orders_create(tm_ctx *c)
     /* A key seen before is answered before anything is taken for the new
      * order; the claim inside the transaction settles races. */
     if (pl.idem_key) {
-        const char *args[1] = { pl.idem_key };
+        const char *args[2] = { pl.idem_key,
+                                apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                             c->conf->idem_retention) };
 
-        if (tm_db_exec(r, pl.dbd, TM_Q_IDEM_EXPIRE, NULL, 1, args)
+        if (tm_db_exec(r, pl.dbd, TM_Q_IDEM_EXPIRE, NULL, 2, args)
             != APR_SUCCESS) {
             return tm_fail_db(r);
         }

@@ -87,8 +87,12 @@
         " ORDER BY id DESC LIMIT %s) o" \
         " JOIN order_items i ON i.order_id = o.id" \
         " ORDER BY o.id DESC, i.line_no") \
+    /* Pruned events still count: ids are never issued again. */ \
     TM_SQL(LAST_EVENT, "timing_last_event", \
-        "SELECT MAX(id) FROM events") \
+        "SELECT GREATEST(COALESCE((SELECT MAX(id) FROM events), 0)," \
+        " events_pruned_through) FROM timing_epoch WHERE id = 1") \
+    TM_SQL(EVENTS_PRUNED, "timing_events_pruned", \
+        "SELECT events_pruned_through FROM timing_epoch WHERE id = 1") \
     TM_SQL(ORDER_LAST_EVENT, "timing_order_last_event", \
         "SELECT MAX(id) FROM events WHERE order_id = %s") \
     TM_SQL(ORDER_SET_STATUS, "timing_order_set_status", \
@@ -101,10 +105,11 @@
         " WHERE h.order_id = %s ORDER BY h.id") \
     TM_SQL(NOW_EPOCH, "timing_now_epoch", \
         "SELECT UTC_TIMESTAMP(3), epoch FROM timing_epoch WHERE id = 1") \
-    /* Idempotency-Key: the first answer to a key, for 24 hours. */ \
+    /* Idempotency-Key: the first answer to a key, for \
+     * TimingIdempotencyRetention (seconds; at least 24 hours). */ \
     TM_SQL(IDEM_EXPIRE, "timing_idem_expire", \
         "DELETE FROM idempotency_keys WHERE idem_key = %s" \
-        " AND created_at < UTC_TIMESTAMP(3) - INTERVAL 1 DAY") \
+        " AND created_at < UTC_TIMESTAMP(3) - INTERVAL %s SECOND") \
     TM_SQL(IDEM_CLAIM, "timing_idem_claim", \
         "INSERT INTO idempotency_keys (idem_key, request_hash, order_id," \
         " status, response, created_at)" \

@@ -31,6 +31,7 @@ CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DB_NAME = "timing"
 DB_APP_USER = "timing"
 DEFAULT_ADMIN_EMAIL = "admin@timing.local"
+MAINTAIN_EVERY = 600        # seconds between timing-maintain runs (`run`)
 
 
 class StackError(Exception):
@@ -417,6 +418,18 @@ class Stack:
         pid = self.procs["apache"].pid
         os.kill(pid, signal.SIGUSR1)
 
+    # -- maintenance --------------------------------------------------------
+
+    def maintain(self, *options):
+        """Runs scripts/timing-maintain on this stack's database with the
+        retention directives of its Apache configuration; options go
+        before the database (e.g. --dry-run)."""
+        return subprocess.run(
+            [os.path.join(CHECKOUT, "scripts", "timing-maintain"),
+             "--config", self.httpd_conf, *options, DB_NAME,
+             "--socket=" + self.db_socket, "--user=" + self.os_user],
+            capture_output=True, text=True)
+
     # -- whole stack --------------------------------------------------------
 
     def start(self):
@@ -522,7 +535,14 @@ def run(port):
        "\n  Note: running as root, Apache serves a copy of web/ from "
        + stack.run_dir + "; restart after editing web/."
        if getattr(stack, "web_copied", False) else ""), flush=True)
+        # What a systemd timer does for a packaged server: retention.
+        next_maintenance = time.monotonic()
         while True:
+            if time.monotonic() >= next_maintenance:
+                next_maintenance = time.monotonic() + MAINTAIN_EVERY
+                res = stack.maintain()
+                sys.stdout.write(res.stdout + res.stderr)
+                sys.stdout.flush()
             for part, proc in list(stack.procs.items()):
                 if proc.poll() is not None:
                     raise StackError("%s stopped (status %s); see %s"

@@ -43,7 +43,7 @@ static int resync(ws_session *s, const char *reason)
 {
     char *msg = msg_typed("resync", reason);
 
-    log_msg(LOG_DEBUG, "session %s: resync (%s)", s->client_id, reason);
+    log_msg(LOG_INFO, "session %s: resync (%s)", s->client_id, reason);
     if (!msg) {
         ws_session_close(s, "cannot build a resync: out of memory");
         return -1;

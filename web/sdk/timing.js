@@ -685,6 +685,16 @@ export class TimingLive extends Emitter {
       this._catchUp = null;
     }
     if (!this._running) return;
+    if (failure instanceof TimingError && failure.code === 'events_pruned') {
+      // The log no longer holds every event after the cursor (retention):
+      // catching up is impossible, so the app reloads, and the cursor
+      // moves to where the log ends.
+      this._seen.clear();
+      this._cursor = null;
+      this.emit('resync', { reason: reason ?? 'pruned', caughtUp: false });
+      this._findLogEnd(0);
+      return;
+    }
     if (failure) {
       if (failure instanceof TimingError && (failure.status === 401 || failure.status === 403)) {
         this.emit('auth', failure);
@@ -728,7 +738,15 @@ export class TimingLive extends Emitter {
   /** Where the event log ends, searched from `from` on with one-event
    *  reads (the log has no "newest" query): usually one read. */
   async _logEnd(from) {
-    const has = async (after) => (await this._api.events({ after, limit: 1 })).items.length > 0;
+    const has = async (after) => {
+      try {
+        return (await this._api.events({ after, limit: 1 })).items.length > 0;
+      } catch (err) {
+        // 410: events after `after` existed and were pruned; the end is further on.
+        if (err instanceof TimingError && err.code === 'events_pruned') return true;
+        throw err;
+      }
+    };
     let low = from;
     if (!(await has(low))) return from;
     // The log has an event after `low`; widen until one after `high` is missing.

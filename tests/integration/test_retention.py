@@ -1,0 +1,209 @@
+"""Retention: scripts/timing-maintain, with the Timing*Retention directives
+read from the stack's own Apache configuration, prunes old events (and
+the event log answers 410 events_pruned to a reader whose `after` is
+below them), old Idempotency-Key answers and rate-limit attempts, and
+erases customers' details of orders finished long ago (PDPA).  Data is
+aged by moving its timestamps back, as the database administrator."""
+
+import os
+
+import pytest
+
+from client import request
+from conftest import make_stack
+from test_stack import config_check
+
+PDPA_DAYS = 60
+
+
+@pytest.fixture(scope="module")
+def kept(tmp_root):
+    s = make_stack(os.path.join(tmp_root, "retention"),
+                   defines={"TIMING_ORDER_RATE_LIMIT": "0",
+                            "TIMING_PERSONAL_DATA_RETENTION":
+                            "%dd" % PDPA_DAYS})
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def login(stack):
+    ans = request(stack, "POST", "/api/auth/login", body={
+        "email": stack.admin_email, "password": stack.admin_password})
+    return {"Authorization": "Bearer " + ans.json["data"]["token"]}
+
+
+def order_body(name):
+    return {"customer_info": {"name": name, "phone": "0812345678",
+                              "email": name.replace(" ", ".").lower()
+                              + "@example.com"},
+            "note": "ring " + name,
+            "items": [{"menu_id": 1, "quantity": 2, "note": "for " + name}]}
+
+
+def place(stack, name, key=None):
+    # A key belongs to its client address: keep one for keyed orders.
+    ans = request(stack, "POST", "/api/orders", body=order_body(name),
+                  headers={"Idempotency-Key": key} if key else None,
+                  source="127.0.0.1" if key else None)
+    assert ans.status == 201, ans
+    return ans.json["data"]["id"]
+
+
+def move(stack, auth, oid, *steps):
+    for status in steps:
+        ans = request(stack, "PUT", "/api/admin/orders/%d/status" % oid,
+                      body={"status": status}, headers=auth)
+        assert ans.status == 200, ans
+
+
+def age(stack, table, days, where):
+    stack.mariadb("UPDATE %s SET %s = %s - INTERVAL %d DAY WHERE %s"
+                  % (table, "updated_at" if table == "orders" else
+                     "created_at", "updated_at" if table == "orders" else
+                     "created_at", days, where))
+
+
+def one(stack, sql):
+    rows = stack.mariadb(sql)
+    return rows[0][0] if rows else None
+
+
+def test_the_command_reads_the_directives_of_the_configuration(kept):
+    res = kept.maintain("--print-settings")
+    assert res.returncode == 0, res.stderr
+    got = dict(line.split() for line in res.stdout.splitlines())
+    assert got == {"TimingEventRetention": str(30 * 86400),
+                   "TimingIdempotencyRetention": "86400",
+                   "TimingPersonalDataRetention": str(PDPA_DAYS * 86400)}
+    res = kept.maintain("--idempotency-retention", "2h", "--print-settings")
+    assert res.returncode == 1 and "at least 24h" in res.stderr
+
+
+@pytest.mark.parametrize("line, message", [
+    ("TimingEventRetention 12h", "at least 1 day"),
+    ("TimingIdempotencyRetention 3600s", "at least 24h"),
+    ("TimingPersonalDataRetention 2h", "0 (keep) or at least 1 day"),
+    ("TimingPersonalDataRetention soon", "0 (keep) or at least 1 day"),
+])
+def test_bad_retention_fails_the_config_check(kept, line, message):
+    res = config_check(kept, line)
+    assert res.returncode != 0
+    assert message in res.stderr, res.stderr
+
+
+def test_pruning_and_anonymising(kept):
+    auth = login(kept)
+    # Old: done and cancelled orders whose events are past retention.
+    done = place(kept, "Somchai")
+    move(kept, auth, done, "preparing", "ready", "completed")
+    gone = place(kept, "Malee")
+    move(kept, auth, gone, "cancelled")
+    recent_done = place(kept, "Niran")
+    move(kept, auth, recent_done, "completed")
+    waiting = place(kept, "Old Pending")
+    # Young: must all stay.
+    fresh = place(kept, "Fresh")
+    move(kept, auth, fresh, "preparing")
+    old_key, new_key = "retention-old-key", "retention-new-key"
+    place(kept, "Keyed Old", key=old_key)
+    keyed = place(kept, "Keyed New", key=new_key)
+
+    old_orders = "order_id IN (%d, %d, %d, %d)" % (done, gone, recent_done,
+                                                   waiting)
+    last_old = int(one(kept, "SELECT MAX(id) FROM events WHERE "
+                       + old_orders))
+    young_events = int(one(kept, "SELECT COUNT(*) FROM events WHERE id > %d"
+                           % last_old))
+    age(kept, "events", 40, old_orders)
+    age(kept, "orders", PDPA_DAYS + 10, "id IN (%d, %d, %d)"
+        % (done, gone, waiting))
+    age(kept, "orders", PDPA_DAYS - 10, "id = %d" % recent_done)
+    age(kept, "idempotency_keys", 2, "idem_key LIKE '%%:%s'" % old_key)
+
+    # A dry run counts and changes nothing.
+    res = kept.maintain("--dry-run")
+    assert res.returncode == 0, res.stderr
+    assert "dry run" in res.stdout and "2 order(s) anonymised" in res.stdout
+    assert one(kept, "SELECT events_pruned_through FROM timing_epoch") == "0"
+
+    res = kept.maintain()
+    assert res.returncode == 0, res.stderr
+    assert "through id %d" % last_old in res.stdout, res.stdout
+    assert "2 order(s) anonymised" in res.stdout
+    # Nothing personal in what it prints.
+    for word in ("Somchai", "Malee", "0812345678", "@example.com"):
+        assert word not in res.stdout + res.stderr
+
+    assert one(kept, "SELECT COUNT(*) FROM events WHERE id <= %d"
+               % last_old) == "0"
+    assert one(kept, "SELECT COUNT(*) FROM events WHERE id > %d"
+               % last_old) == str(young_events)
+    assert one(kept, "SELECT events_pruned_through FROM timing_epoch") == \
+        str(last_old)
+    assert one(kept, "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key"
+               " LIKE '%%:%s'" % old_key) == "0"
+    assert one(kept, "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key"
+               " LIKE '%%:%s'" % new_key) == "1"
+
+    # The finished orders past PDPA retention lost name, phone, e-mail and
+    # notes; the rest kept them.
+    for oid in (done, gone):
+        o = request(kept, "GET", "/api/admin/orders/%d" % oid,
+                    headers=auth).json["data"]
+        assert o["customer_info"] == {"name": "-", "phone": None,
+                                      "email": None}
+        assert o["note"] is None
+        assert all(i["note"] is None for i in o["items"])
+        assert o["status"] in ("completed", "cancelled")
+    for oid, name in ((recent_done, "Niran"), (waiting, "Old Pending"),
+                      (fresh, "Fresh")):
+        o = request(kept, "GET", "/api/admin/orders/%d" % oid,
+                    headers=auth).json["data"]
+        assert o["customer_info"]["name"] == name
+        assert o["customer_info"]["phone"] == "0812345678"
+        assert o["items"][0]["note"] == "for " + name
+
+    # The same key within its retention still answers the first order.
+    ans = request(kept, "POST", "/api/orders", body=order_body("Keyed New"),
+                  headers={"Idempotency-Key": new_key}, source="127.0.0.1")
+    assert ans.status == 201 and ans.json["data"]["id"] == keyed, ans
+    # A second run finds nothing more.
+    res = kept.maintain()
+    assert res.returncode == 0, res.stderr
+    assert " 0 event(s) pruned" in res.stdout
+    assert "0 order(s) anonymised" in res.stdout
+
+
+def test_the_event_log_refuses_a_point_before_what_was_pruned(kept):
+    auth = login(kept)
+    through = int(one(kept, "SELECT events_pruned_through FROM timing_epoch"))
+    assert through > 0, "runs after test_pruning_and_anonymising"
+    for after in (0, 1, through - 1):
+        ans = request(kept, "GET", "/api/admin/events?after=%d" % after,
+                      headers=auth)
+        assert ans.status == 410, ans
+        err = ans.json["error"]
+        assert err["code"] == "events_pruned"
+        assert str(through) in err["details"][0]["message"]
+    ans = request(kept, "GET", "/api/admin/events?after=%d&limit=1000"
+                  % through, headers=auth)
+    assert ans.status == 200, ans
+    ids = [e["event_id"] for e in ans.json["data"]]
+    assert ids and ids[0] > through
+    assert ids == sorted(ids)
+
+
+def test_personal_data_kept_when_retention_is_0(kept):
+    auth = login(kept)
+    oid = place(kept, "Keeper")
+    move(kept, auth, oid, "completed")
+    age(kept, "orders", 400, "id = %d" % oid)
+    res = kept.maintain("--personal-data-retention", "0")
+    assert res.returncode == 0, res.stderr
+    assert "personal data kept" in res.stdout
+    o = request(kept, "GET", "/api/admin/orders/%d" % oid,
+                headers=auth).json["data"]
+    assert o["customer_info"]["name"] == "Keeper"
