@@ -172,8 +172,9 @@ def test_slow_consumer_is_cut_off_alone(tmp_root):
             logged = "dropping a slow client" in f.read()
         write_figures("4 slow consumer", (
             "max-queue %d KiB, cut off %.1f s after it stopped reading "
-            "(%d requests, %.1f MB it never read; it got %d messages, then "
-            "%s and close %s), slow_clients_dropped %d, other clients %d: "
+            "(%d requests meanwhile); reading again it found %.1f MB: %d "
+            "messages, then %s and close %s; slow_clients_dropped %d; "
+            "other clients %d: "
             "events due %d, lost %d, duplicated %d, reconnects %d; daemon "
             "RSS before %d KiB, peak %d KiB, after %d KiB" % (
                 MAX_QUEUE // 1024, dropped_after or -1, sent,
