@@ -26,7 +26,10 @@ deb: web
 	@ls -l $(DEB_OUT)/*.deb
 
 deb-test: deb
-	lintian --fail-on error --info $(DEB_OUT)/*.changes \
-	    | tee $(DEB_OUT)/lintian.txt
-	TIMING_DEB="$(abspath $(filter-out %-dbgsym_%,$(wildcard $(DEB_OUT)/*.deb)))" \
+	@lintian --fail-on error --info $(DEB_OUT)/*.changes \
+	    > $(DEB_OUT)/lintian.txt 2>&1; rc=$$?; \
+	  grep -v '^running with root' $(DEB_OUT)/lintian.txt; \
+	  echo "lintian: $$(grep -c '^[EW]:' $(DEB_OUT)/lintian.txt) errors and warnings (build/deb/lintian.txt)"; \
+	  exit $$rc
+	TIMING_DEB="$$(ls $(abspath $(DEB_OUT))/*.deb | grep -v -- -dbgsym_)" \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider tests/package
