@@ -207,3 +207,17 @@ def test_personal_data_kept_when_retention_is_0(kept):
     o = request(kept, "GET", "/api/admin/orders/%d" % oid,
                 headers=auth).json["data"]
     assert o["customer_info"]["name"] == "Keeper"
+
+
+def test_the_sdk_reloads_instead_of_catching_up_across_pruned_events(kept):
+    from node_bridge import run_node
+    through = one(kept, "SELECT events_pruned_through FROM timing_epoch")
+    assert int(through) > 1, "runs after test_pruning_and_anonymising"
+    # A restarted daemon has nothing to replay: the client catches up over
+    # REST, from a point the log no longer holds.
+    kept.stop_eventd()
+    kept.start_eventd()
+    rc, output = run_node(kept, "sdk/pruned.mjs", env={
+        "TIMING_EPOCH": one(kept, "SELECT epoch FROM timing_epoch"),
+        "TIMING_PRUNED_THROUGH": through}, timeout=120)
+    assert rc == 0, output
