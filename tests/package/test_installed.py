@@ -112,8 +112,8 @@ def run_postinst_code(inst, package):
     subprocess.run(["sh", "-c", script, "postinst", "configure"], check=True)
 
 
-def unit_exec_start(inst):
-    with open(inst.path("/lib/systemd/system/timing-eventd.service")) as f:
+def unit_exec_start(inst, unit_name="timing-eventd.service"):
+    with open(inst.path("/lib/systemd/system/" + unit_name)) as f:
         unit = f.read().replace("\\\n", " ")
     line = re.search(r"^ExecStart=(.*)$", unit, re.M).group(1)
     argv = line.replace("$TIMING_EVENTD_OPTS", "").split()
@@ -303,24 +303,30 @@ def test_web_tree_has_the_built_api_viewer(inst):
         assert os.path.isfile(os.path.join(web, page)), page
 
 
-def test_systemd_unit_verifies(inst):
+def test_systemd_units_verify(inst):
     """systemd-analyze verify works offline (no systemd running needed);
-    the unit is copied with ExecStart re-rooted, and its man page found
-    in the root."""
-    unit = inst.path("/lib/systemd/system/timing-eventd.service")
+    the units are copied with their programs re-rooted, and the man pages
+    they name found in the root."""
     if not shutil.which("systemd-analyze"):
         pytest.skip("systemd-analyze is not installed")
-    copy = os.path.join(inst.root, "timing-eventd.service")
-    with open(unit) as f:
-        text = f.read()
-    with open(copy, "w") as f:
-        f.write(text.replace("/usr/sbin/timing-eventd",
-                             inst.path("/usr/sbin/timing-eventd")))
-    res = subprocess.run(["systemd-analyze", "verify", copy],
+    copies = []
+    for name in ("timing-eventd.service", "timing-maintain.service",
+                 "timing-maintain.timer"):
+        with open(inst.path("/lib/systemd/system/" + name)) as f:
+            text = f.read()
+        copy = os.path.join(inst.root, name)
+        with open(copy, "w") as f:
+            for tool in ("timing-eventd", "timing-maintain"):
+                text = text.replace("/usr/sbin/" + tool,
+                                    inst.path("/usr/sbin/" + tool))
+            f.write(text)
+        copies.append(copy)
+    res = subprocess.run(["systemd-analyze", "verify", *copies],
                          capture_output=True, text=True,
                          env=dict(os.environ,
                                   MANPATH=inst.path("/usr/share/man")))
     assert res.returncode == 0 and not res.stderr.strip(), res.stderr
+    unit = inst.path("/lib/systemd/system/timing-eventd.service")
     with open(unit) as f:
         text = f.read()
     for line in ("Type=notify", "User=_timing", "RuntimeDirectory=timing",
@@ -459,6 +465,34 @@ def test_websocket_gets_new_orders(inst):
     assert order.status == 201, order
     assert event["type"] == "newOrder"
     assert event["order"]["id"] == order.json["data"]["id"]
+
+
+def test_retention_timer_runs_the_installed_tool(inst):
+    """timing-maintain.service's command, on this database, reading the
+    retention lines of the module's conf (as re-rooted for this Apache)."""
+    argv, _ = unit_exec_start(inst, "timing-maintain.service")
+    conf = os.path.join(inst.server_root, "httpd.conf.d",
+                        "_etc_apache2_mods-available_timing.conf")
+    argv = [conf if a == "/etc/apache2/mods-available/timing.conf" else
+            a.replace("/run/mysqld/mysqld.sock", inst.db.db_socket)
+            for a in argv]
+    assert conf in argv and "--socket=" + inst.db.db_socket in argv
+    res = subprocess.run(argv, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert re.fullmatch(r"timing-maintain: \d+ event\(s\) pruned.*\n",
+                        res.stdout), res.stdout
+    # The commented defaults in the conf are what an operator edits.
+    with open(conf) as f:
+        text = f.read()
+    assert "#TimingEventRetention 30d" in text
+    edited = os.path.join(inst.root, "retention.conf")
+    with open(edited, "w") as f:
+        f.write(text.replace("#TimingEventRetention 30d",
+                             "TimingEventRetention 45d"))
+    shown = subprocess.run([argv[0], "--config", edited, "--print-settings"],
+                           capture_output=True, text=True)
+    assert "TimingEventRetention %d" % (45 * 86400) in shown.stdout, \
+        shown.stdout + shown.stderr
 
 
 # -- broken configurations: apache2 -t names the directive -------------------
