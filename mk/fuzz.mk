@@ -80,3 +80,27 @@ fuzz-regress: $(FUZZ_BINS)
 	         grep -m1 -A12 'ERROR: \|runtime error' \
 	             $(FUZZ_DIR)/$$h-regress.txt; fi; \
 	done; exit $$rc
+
+# `make module-asan`: the integration tests with Apache loading mod_timing
+# built with ASan and UBSan (Apache is not: the sanitizer runtime is
+# preloaded into apache2 by fuzz/asan_module.py, which also fails the run
+# on any report).  Minutes, like `make integration`.
+ASAN_MODULE  := $(BUILD)/asan/mod_timing.so
+MODULE_ASAN_TESTS ?= tests/integration
+ASAN_RUNTIME  = $(shell $(CC) -print-file-name=libasan.so)
+
+$(ASAN_MODULE): $(MODULE_SRC) $(MODULE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) -O1 -g -fPIC -shared $(WARN) $(SAN) \
+	    -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $(JSON_CFLAGS) \
+	    -Itiming-eventd -o $@ $(MODULE_SRC) -ljson-c -ljwt
+
+.PHONY: module-asan
+module-asan: deps build web $(ASAN_MODULE)
+	@logs=$$(mktemp -d /tmp/timing-asan-XXXXXX); chmod 1777 $$logs; \
+	TIMING_ASAN_MODULE=$(CURDIR)/$(ASAN_MODULE) \
+	TIMING_ASAN_RUNTIME=$$(readlink -f $(ASAN_RUNTIME)) \
+	TIMING_ASAN_LOG_DIR=$$logs PYTHONPATH=fuzz:scripts \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider -p asan_module \
+	    $(MODULE_ASAN_TESTS); rc=$$?; \
+	rm -rf $$logs; exit $$rc
