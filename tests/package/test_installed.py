@@ -374,6 +374,17 @@ def test_database_set_up_with_installed_tools(inst):
     assert res.returncode == 0, res.stderr
     assert inst.db.mariadb("SELECT role, disabled FROM users WHERE email = "
                            "'%s'" % ADMIN_EMAIL) == [["admin", "0"]]
+    # Names are passed to SQL as literals, quotes and backslashes kept.
+    odd = subprocess.run([inst.path("/usr/sbin/timing-create-admin"),
+                          "odd@cafe.example", "timing", socket_opt,
+                          "--user=root"],
+                         input="odd-password-1\n", capture_output=True,
+                         text=True,
+                         env=dict(os.environ,
+                                  TIMING_ADMIN_NAME="O'Brien \\ Ltd"))
+    assert odd.returncode == 0, odd.stderr
+    assert inst.db.mariadb("SELECT name FROM users WHERE email = "
+                           "'odd@cafe.example'") == [["O'Brien \\\\ Ltd"]]
     short = subprocess.run([inst.path("/usr/sbin/timing-create-admin"),
                             "x@cafe.example", socket_opt, "--user=root"],
                            input="short\n", capture_output=True, text=True)
