@@ -51,6 +51,21 @@ static char *signed_token(const char *claims)
     return text;
 }
 
+/* libjwt 1.10 writes past a zero-byte buffer when it decodes an empty
+ * segment ("x..y"); tm_jwt.c refuses those before libjwt sees them, so
+ * here they go to tm_auth_check_token only. */
+static int empty_segment(const char *t)
+{
+    const char *dot;
+
+    for (; (dot = strchr(t, '.')) != NULL; t = dot + 1) {
+        if (dot == t) {
+            return 1;
+        }
+    }
+    return *t == '\0';
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -74,8 +89,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         token = made;
     }
-    else if (jwt_decode(&jwt, input, (const unsigned char *)KEY,
-                        (int)sizeof KEY - 1) == 0) {
+    else if (!empty_segment(input)
+             && jwt_decode(&jwt, input, (const unsigned char *)KEY,
+                           (int)sizeof KEY - 1) == 0) {
         jwt_free(jwt);
     }
     cred = tm_auth_check_token(p, &conf, token, &who, &why);

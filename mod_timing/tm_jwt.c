@@ -152,7 +152,7 @@ tm_cred tm_auth_check_token(apr_pool_t *p, const tm_srv_conf *conf,
                             const char *token, tm_identity **who,
                             const char **why)
 {
-    size_t len = strlen(token), dots = 0, first_dot = 0, i;
+    size_t len = strlen(token), dots = 0, first_dot = 0, last_dot = 0, i;
     jwt_t *jwt = NULL;
     tm_cred result;
 
@@ -169,13 +169,18 @@ tm_cred tm_auth_check_token(apr_pool_t *p, const tm_srv_conf *conf,
             if (dots++ == 0) {
                 first_dot = i;
             }
+            last_dot = i;
         }
         else if (!is_b64url(token[i])) {
             *why = "token is not base64url";
             return TM_CRED_INVALID;
         }
     }
-    if (dots != 2 || first_dot == 0 || !header_alg_ok(p, token, first_dot)) {
+    /* No segment may be empty: libjwt 1.10 decodes an empty one into a
+     * zero-byte buffer and writes past it (found by make fuzz-valgrind;
+     * fuzz/regressions/jwt/empty-segments). */
+    if (dots != 2 || first_dot == 0 || last_dot == first_dot + 1
+        || last_dot == len - 1 || !header_alg_ok(p, token, first_dot)) {
         *why = "token header or algorithm refused";
         return TM_CRED_INVALID;
     }
