@@ -161,8 +161,8 @@ static const char *read_secret_file(cmd_parms *cmd, const char *arg,
 static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy,
                                        const char *arg)
 {
-    char *buf;
-    apr_size_t len;
+    char *buf = NULL;
+    apr_size_t len = 0;
     const char *err = read_secret_file(cmd, arg, &buf, &len);
 
     (void)dummy;
@@ -175,8 +175,8 @@ static const char *set_jwt_prev_secret_file(cmd_parms *cmd, void *dummy,
                                             const char *arg)
 {
     tm_srv_conf *conf = srv_conf(cmd);
-    char *buf;
-    apr_size_t len;
+    char *buf = NULL;
+    apr_size_t len = 0;
     const char *err = read_secret_file(cmd, arg, &buf, &len);
 
     (void)dummy;
