@@ -491,13 +491,22 @@ def run_with_load(stack, fault, admins=3, customers=3, threads=4,
     async def scenario():
         clients = make_clients(stack, token, tracked, admins)
         tasks = await start_clients(clients)
+        memory = [apache_figures(stack)[1], rss_kb(stack.procs["eventd"].pid)]
         started = time.monotonic()
         load.start()
         await asyncio.sleep(before)
         figures = await fault()
         await asyncio.sleep(after)
         await asyncio.to_thread(load.stop)
+        memory += [apache_figures(stack)[1],
+                   rss_kb(stack.procs["eventd"].pid)]
         figures["open_at_end"] = sum(c.is_open for c in clients)
+        # The sanitized daemon's RSS includes AddressSanitizer's quarantine.
+        figures["memory"] = ("RSS before/after: Apache %d/%d KiB, "
+                             "daemon%s %d/%d KiB" % (
+                                 memory[0], memory[2],
+                                 " (ASan)" if "/asan/" in stack.eventd_bin
+                                 else "", memory[1], memory[3]))
         await stop_clients(clients, tasks)
         return clients, figures, time.monotonic() - started
 

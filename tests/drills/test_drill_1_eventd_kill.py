@@ -33,7 +33,8 @@ def test_daemon_killed_and_restarted_under_load(tmp_root):
         write_figures("1 eventd SIGKILL", summary(
             load, clients, acked, events, lost, duplicated, seconds)
             + ", daemon down %.1f s, REST while down %s, slowest answer "
-            "%.3f s" % (fig["down"], while_down, load.slowest()))
+            "%.3f s, %s" % (fig["down"], while_down, load.slowest(),
+                            fig["memory"]))
 
         assert not order_problems, "\n".join(order_problems[:20])
         assert set(load.statuses()) <= {200, 201}, load.statuses()

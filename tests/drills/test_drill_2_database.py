@@ -50,9 +50,9 @@ def test_database_stopped_and_started_under_load(tmp_root):
         write_figures("2 MariaDB stop/start", summary(
             load, clients, acked, events, lost, duplicated, seconds)
             + ", database down %.1f s, REST while down %s, slowest answer "
-            "while down %.3f s, recovered %.2f s after start, REST after %s"
-            % (fig["window"][1] - fig["window"][0], while_down, slowest_down,
-               fig["recovered"], after))
+            "while down %.3f s, recovered %.2f s after start, REST after "
+            "%s, %s" % (fig["window"][1] - fig["window"][0], while_down,
+                        slowest_down, fig["recovered"], after, fig["memory"]))
 
         assert not order_problems, "\n".join(order_problems[:20])
         assert sum(while_down.values()) > 20, "too little load while down"

@@ -32,7 +32,8 @@ def test_graceful_restart_under_load(tmp_root):
         write_figures("3 Apache graceful", summary(
             load, clients, acked, events, lost, duplicated, seconds)
             + ", old generation gone %.1f s after the signal, slowest "
-            "answer %.3f s" % (fig["old_gone"], load.slowest()))
+            "answer %.3f s, %s" % (fig["old_gone"], load.slowest(),
+                                   fig["memory"]))
 
         assert not order_problems, "\n".join(order_problems[:20])
         assert set(load.statuses()) <= {200, 201}, load.statuses()

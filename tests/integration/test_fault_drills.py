@@ -15,8 +15,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "drills"))
 
 from test_drill_1_eventd_kill import \
-    test_daemon_killed_and_restarted_under_load  # noqa: E402,F401
+    test_daemon_killed_and_restarted_under_load  # noqa: E402
 from test_drill_2_database import \
-    test_database_stopped_and_started_under_load  # noqa: E402,F401
+    test_database_stopped_and_started_under_load  # noqa: E402
 from test_drill_3_graceful import \
-    test_graceful_restart_under_load  # noqa: E402,F401
+    test_graceful_restart_under_load  # noqa: E402
+
+__all__ = ["test_daemon_killed_and_restarted_under_load",
+           "test_database_stopped_and_started_under_load",
+           "test_graceful_restart_under_load"]
