@@ -2,7 +2,10 @@
 when replay cannot be trusted (daemon restarted, another epoch)."""
 
 import asyncio
+import os
+
 from client import request, run, ws_next, ws_open
+from conftest import make_stack
 
 ITEMS = [{"menu_id": 1, "quantity": 1}]
 
@@ -95,10 +98,24 @@ def test_resync_for_another_epoch(stack, admin_token):
 
 
 def test_staff_channel_names_the_databases_newest_event_after_a_restart(
-        stack, admin_token):
+        tmp_root):
     """An order placed while the daemon was down: after it restarts, the
     staff channel's `connection` names that order's event (not 0), and a
-    resume from 0, the start of history, gets resync, not silence."""
+    resume from 0, the start of history, gets resync, not silence.  A
+    stack of its own: the failed send makes the next event of that Apache
+    process announce a loss (resync) to every staff socket."""
+    stack = make_stack(os.path.join(tmp_root, "newest"))
+    stack.start()
+    try:
+        admin_token = request(stack, "POST", "/api/auth/login", body={
+            "email": stack.admin_email, "password": stack.admin_password}
+        ).json["data"]["token"]
+        check_newest_event_after_a_restart(stack, admin_token)
+    finally:
+        stack.stop()
+
+
+def check_newest_event_after_a_restart(stack, admin_token):
     stack.stop_eventd()
     try:
         missed = place(stack)
