@@ -57,7 +57,7 @@ def apache_children(stack):
 
 class Client:
     """One socket that reconnects like the SDK: at once after `reconnect`,
-    resuming from the newest event it has seen, in the same epoch."""
+    resuming from the event it received last, in the same epoch."""
 
     def __init__(self, stack, path, subprotocols, order_id=None):
         self.stack, self.path, self.subprotocols = stack, path, subprotocols
@@ -106,7 +106,10 @@ class Client:
                         self.connected.set()
                     elif kind in ("newOrder", "orderStatusUpdate"):
                         self.seen.append(msg["event_id"])
-                        self.last = max(self.last, msg["event_id"])
+                        # The daemon replays in arrival order after the
+                        # event last received, which concurrent writers
+                        # may leave below the highest id seen.
+                        self.last = msg["event_id"]
                     elif kind == "resync":
                         self.resyncs += 1
                         await asyncio.to_thread(self.catch_up)
