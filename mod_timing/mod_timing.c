@@ -279,6 +279,8 @@ static const char *set_event_socket(cmd_parms *cmd, void *dummy,
 {
     tm_srv_conf *conf = srv_conf(cmd);
     struct sockaddr_un sun;
+    apr_finfo_t finfo;
+    const char *dir;
 
     (void)dummy;
     if (arg[0] != '/') {
@@ -288,6 +290,16 @@ static const char *set_event_socket(cmd_parms *cmd, void *dummy,
         return apr_psprintf(cmd->pool, "TimingEventSocket: '%s' is longer "
                             "than a unix socket path may be (%d bytes)",
                             arg, (int)sizeof sun.sun_path - 1);
+    }
+    /* The daemon makes the socket; its directory must already be there
+     * (systemd's RuntimeDirectory, tmpfiles), or every event would be
+     * lost without a word until someone read the error log. */
+    dir = apr_pstrndup(cmd->temp_pool, arg, strrchr(arg, '/') - arg);
+    if (*dir && (apr_stat(&finfo, dir, APR_FINFO_TYPE, cmd->temp_pool)
+                 != APR_SUCCESS || finfo.filetype != APR_DIR)) {
+        return apr_psprintf(cmd->pool, "TimingEventSocket: the directory "
+                            "'%s' does not exist (timing-eventd's run "
+                            "directory)", dir);
     }
     conf->event_socket = arg;
     conf->event_socket_set = 1;

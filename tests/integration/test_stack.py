@@ -177,6 +177,8 @@ def config_check(stack, extra):
     ("TimingJWTSecretFile /nonexistent/secret", "cannot read"),
     ("TimingEventSocket relative/events.sock", "absolute path"),
     ("TimingEventSocket /" + "x" * 120, "longer than a unix socket path"),
+    ("TimingEventSocket /nonexistent/events.sock",
+     "the directory '/nonexistent' does not exist"),
     ("TimingTokenLifetime 5", "between 60 seconds and 30 days"),
     ("TimingBodyLimit lots", "TimingBodyLimit must be"),
     ("<Location /x>\nTimingWebSocket everyone\n</Location>",

@@ -549,8 +549,6 @@ def test_config_test_fails_on_a_limit_out_of_range(inst):
     assert "TimingBodyLimit" in res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="mod_timing does not yet check at "
-                   "start-up that TimingEventSocket's directory exists")
 def test_config_test_fails_on_a_missing_socket_directory(inst):
     def edit(name, text):
         return text.replace(inst.run_dir, os.path.join(inst.root, "nowhere"))
