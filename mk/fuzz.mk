@@ -5,6 +5,9 @@
 #                        corpus in build/fuzz/; prints executions and crashes
 #   make fuzz-regress    every seed and every reproducer in fuzz/regressions/
 #                        once through its harness (seconds; no fuzzing)
+#   make fuzz-valgrind   the same inputs (and what make fuzz found) through
+#                        gcc builds of the harnesses under valgrind
+#   make module-asan     the integration tests with an ASan/UBSan mod_timing
 #
 # A crash leaves its input in build/fuzz/<harness>/crashes/; once fixed,
 # keep it as fuzz/regressions/<harness>/<name> so fuzz-regress replays it.
@@ -46,7 +49,7 @@ $(FUZZ_DIR)/bin/%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(MODULE_HDR) \
 
 # Each harness on a scratch copy of its corpus, so new inputs stay out of
 # git; the dictionary-free default options plus a bound on input size.
-fuzz: $(FUZZ_BINS)
+fuzz: deps $(FUZZ_BINS)
 	@rc=0; for h in $(FUZZ_HARNESSES); do \
 	    work=$(FUZZ_DIR)/$$h; rm -rf $$work; \
 	    mkdir -p $$work/corpus $$work/crashes; \
@@ -70,7 +73,7 @@ fuzz: $(FUZZ_BINS)
 
 # Seeds and reproducers once each (libFuzzer runs the files it is given
 # and exits non-zero on the first failure).
-fuzz-regress: $(FUZZ_BINS)
+fuzz-regress: deps $(FUZZ_BINS)
 	@rc=0; for h in $(FUZZ_HARNESSES); do \
 	    files=$$(ls -d fuzz/corpus/$$h/* fuzz/regressions/$$h/* 2>/dev/null); \
 	    [ -n "$$files" ] || continue; \
@@ -119,7 +122,7 @@ $(FUZZ_DIR)/vg/%: fuzz/fuzz_%.c fuzz/standalone.c $(wildcard fuzz/*.h) \
 	    $(FUZZ_SRC_$*) $(FUZZ_LIBS)
 
 .PHONY: fuzz-valgrind
-fuzz-valgrind: $(FUZZ_VG_BINS)
+fuzz-valgrind: deps $(FUZZ_VG_BINS)
 	@rc=0; for h in $(FUZZ_HARNESSES); do \
 	    files=$$(ls -d fuzz/corpus/$$h/* fuzz/regressions/$$h/* \
 	             $(FUZZ_DIR)/$$h/corpus/* 2>/dev/null); \

@@ -21,7 +21,7 @@ LINT_CFLAGS = -std=gnu11 $(LINT_INC) $(APR_CFLAGS) $(JSON_CFLAGS)
 
 .PHONY: lint lint-cppcheck lint-tidy
 
-lint: lint-cppcheck lint-tidy
+lint: deps lint-cppcheck lint-tidy
 
 # AF_UNIX: cppcheck reads APR's headers without the system ones, and
 # apr_network_io.h stops with #error unless the family is defined.
@@ -36,6 +36,7 @@ lint-cppcheck:
 
 lint-tidy:
 	@$(CLANG_TIDY) --version | sed -n 2p
+	@mkdir -p $(BUILD)
 	@printf '%s\n' $(LINT_SRC) | xargs -P $(LINT_JOBS) -I{} \
 	    $(CLANG_TIDY) --quiet --config-file=lint/clang-tidy.yaml {} \
 	        -- $(LINT_CFLAGS) 2>/dev/null >$(BUILD)/lint-tidy.txt \
