@@ -71,18 +71,24 @@ fuzz: deps $(FUZZ_BINS)
 	done; \
 	echo "fuzz: logs and crash inputs in $(FUZZ_DIR)/<harness>/"; exit $$rc
 
-# Seeds and reproducers once each (libFuzzer runs the files it is given
-# and exits non-zero on the first failure).
+# Seeds and reproducers once each, one run per input, so a failure names
+# its file.  Also writes "passed N failed M" to FUZZ_REGRESS_OUT (the
+# format of the unit tests' results file).
+FUZZ_REGRESS_OUT ?= $(FUZZ_DIR)/regress.txt
+
 fuzz-regress: deps $(FUZZ_BINS)
-	@rc=0; for h in $(FUZZ_HARNESSES); do \
-	    files=$$(ls -d fuzz/corpus/$$h/* fuzz/regressions/$$h/* 2>/dev/null); \
-	    [ -n "$$files" ] || continue; \
-	    if $(FUZZ_DIR)/bin/$$h $$files >$(FUZZ_DIR)/$$h-regress.txt 2>&1; \
-	    then echo "fuzz-regress $$h: $$(echo $$files | wc -w) inputs pass"; \
-	    else echo "fuzz-regress $$h: FAILED"; rc=1; \
-	         grep -m1 -A12 'ERROR: \|runtime error' \
-	             $(FUZZ_DIR)/$$h-regress.txt; fi; \
-	done; exit $$rc
+	@pass=0; fail=0; for h in $(FUZZ_HARNESSES); do \
+	    n=0; for f in fuzz/corpus/$$h/* fuzz/regressions/$$h/*; do \
+	        [ -f "$$f" ] || continue; \
+	        if $(FUZZ_DIR)/bin/$$h "$$f" >$(FUZZ_DIR)/regress-last.txt 2>&1; \
+	        then pass=$$((pass + 1)); n=$$((n + 1)); \
+	        else fail=$$((fail + 1)); echo "fuzz-regress $$h: $$f FAILED"; \
+	             grep -m1 -A12 'ERROR: \|runtime error' \
+	                 $(FUZZ_DIR)/regress-last.txt; fi; \
+	    done; echo "fuzz-regress $$h: $$n inputs pass"; \
+	done; mkdir -p $(dir $(FUZZ_REGRESS_OUT)); \
+	echo "passed $$pass failed $$fail" >$(FUZZ_REGRESS_OUT); \
+	echo "fuzz-regress: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # `make module-asan`: the integration tests with Apache loading mod_timing
 # built with ASan and UBSan (Apache is not: the sanitizer runtime is
