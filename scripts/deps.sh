@@ -14,6 +14,8 @@ PACKAGES="
   gcc make pkg-config libc6-dev
   python3 python3-pytest python3-websockets wrk
   chromium fonts-noto-core fonts-noto-color-emoji fonts-thai-tlwg
+  clang libclang-rt-dev clang-tidy cppcheck valgrind
+  debhelper lintian build-essential fakeroot systemd
 "
 
 here=$(cd "$(dirname "$0")/.." && pwd)
