@@ -1,8 +1,8 @@
 """/api-docs/ after scripts/build-web.sh (make web): the page, the Swagger
 UI files it serves from vendor/, the Postman collection generated from
 openapi.json (format v2.1, one request per operation, and requests that
-work against the real stack), and the page in chromium
-(tests/node/browser/api_docs.test.mjs)."""
+work against the real stack, JSON or the metrics' text), and the page in
+chromium (tests/node/browser/api_docs.test.mjs)."""
 
 import json
 import os
@@ -364,11 +364,20 @@ def test_collection_requests_work_against_the_stack(built, collection):
     variables.update(kept)
 
     for it in requests_of(collection):
-        if it["request"]["method"] != "GET":
+        r = it["request"]
+        if r["method"] != "GET":
             continue
         ans = send(built, it, variables)
         assert ans.status == 200, (it["name"], ans)
-        assert ans.json["success"] is True, (it["name"], ans)
+        content = doc["paths"][pm_path(r["url"])]["get"]["responses"]["200"]["content"]
+        if "application/json" in content:
+            assert ans.json["success"] is True, (it["name"], ans)
+            continue
+        # Not JSON (the Prometheus metrics): the text of the declared type.
+        declared = [k.split(";")[0] for k in content]
+        assert ans.header("content-type").split(";")[0] in declared, \
+            (it["name"], ans.headers)
+        assert "# TYPE timing_" in ans.body.decode("utf-8"), (it["name"], ans)
 
 
 # -- in the browser ---------------------------------------------------------------

@@ -185,6 +185,13 @@ function request(doc, deref, sample, path, method, item, op) {
   if (query.length) url.query = query;
   if (variable.length) url.variable = variable;
 
+  // A success that is not JSON (GET /api/admin/metrics: Prometheus text)
+  // asks for its own media type, so Postman shows what comes back.
+  const success = Object.entries(op.responses || {}).find(([status]) => /^2/.test(status));
+  const types = Object.keys((success && (deref(success[1]) || {}).content) || {});
+  if (types.length && !types.includes('application/json')) {
+    header.push({ key: 'Accept', value: types[0], description: 'What this operation answers.' });
+  }
   const req = { method: method.toUpperCase(), header, url, description: describe(op, deref) };
   const body = op.requestBody && deref(op.requestBody);
   const json = body && body.content && body.content['application/json'];

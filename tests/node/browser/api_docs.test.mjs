@@ -65,7 +65,8 @@ test('the viewer shows every operation of openapi.json, from this origin alone',
   const page = await docsPage();
   await page.goto('/api-docs/');
   const expected = operations();
-  assert.ok(expected.length >= 20, 'the document lists the API');
+  assert.ok(expected.length >= 24, 'the document lists the API and its metrics');
+  assert.ok(expected.includes('GET /api/admin/metrics'));
   await page.waitForFunction((n) => document.querySelectorAll('.opblock').length === n,
     expected.length, WAIT);
   const shown = await page.$$eval('.opblock', (blocks) => blocks.map((b) =>
@@ -159,6 +160,22 @@ test('"Try it out" reaches the API on this origin, then with the token from Auth
   assert.deepEqual(page.foreign, []);
   // The browser reports the deliberate 401 itself; nothing else may fail.
   assert.deepEqual(unexpectedProblems(page, [/status of 401 \(Unauthorized\)/]), []);
+  await page.context().close();
+});
+
+test('the metrics operation shows its Prometheus text and the handler beside it', async () => {
+  const page = await docsPage();
+  await page.goto('/api-docs/');
+  const block = page.locator('#operations-Staff-metrics');
+  await block.waitFor(WAIT);
+  await block.locator('.opblock-summary-control').click();
+  await block.locator('.responses-wrapper').waitFor(WAIT);
+  const text = await block.innerText();
+  assert.ok(text.includes('text/plain; version=0.0.4'), 'the 200 is the Prometheus text');
+  assert.ok(text.includes('timing-metrics'), 'the handler without a token is described');
+  assert.ok(text.includes('timing_eventd_up'), 'the metric names are listed');
+  assert.deepEqual(page.foreign, []);
+  assert.deepEqual(unexpectedProblems(page), []);
   await page.context().close();
 });
 
