@@ -149,8 +149,10 @@ test('createOrder: 422 carries the field details', async () => {
 });
 
 test('idempotency keys without randomUUID or without a global crypto', async () => {
+  // Node 18 has no global crypto (Node 19 added it): the descriptor may be
+  // undefined, and the real one comes from node:crypto.
   const saved = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
-  const real = globalThis.crypto;
+  const real = globalThis.crypto ?? (await import('node:crypto')).webcrypto;
   try {
     Object.defineProperty(globalThis, 'crypto', { value: { getRandomValues: (a) => real.getRandomValues(a) }, configurable: true, writable: true });
     const k1 = await newIdempotencyKey();
@@ -161,7 +163,8 @@ test('idempotency keys without randomUUID or without a global crypto', async () 
     assert.match(k2, UUID);
     assert.notEqual(k1, k2);
   } finally {
-    Object.defineProperty(globalThis, 'crypto', saved);
+    if (saved) Object.defineProperty(globalThis, 'crypto', saved);
+    else delete globalThis.crypto;
   }
 });
 
