@@ -58,13 +58,13 @@ fuzz: deps $(FUZZ_BINS)
 	        -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	        -artifact_prefix=$$work/crashes/ $$work/corpus \
 	        >$$work/log.txt 2>&1 || rc=1; \
-	    scripts=$$(grep -E '^stat::number_of_executed_units' $$work/log.txt \
+	    execs=$$(grep -E '^stat::number_of_executed_units' $$work/log.txt \
 	               | awk '{print $$2}'); \
 	    rate=$$(grep -E '^stat::average_exec_per_sec' $$work/log.txt \
 	            | awk '{print $$2}'); \
 	    crashes=$$(ls $$work/crashes | wc -l); \
 	    printf 'fuzz %-16s %10s executions %7s/s  corpus %4s  crashes %s\n' \
-	        $$h "$${scripts:-?}" "$${rate:-?}" "$$(ls $$work/corpus | wc -l)" \
+	        $$h "$${execs:-?}" "$${rate:-?}" "$$(ls $$work/corpus | wc -l)" \
 	        $$crashes; \
 	    [ "$$crashes" -eq 0 ] || { rc=1; ls $$work/crashes; \
 	        grep -m1 -A12 'ERROR: \|runtime error' $$work/log.txt; }; \
