@@ -90,12 +90,15 @@ integration: deps build web
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration \
 	    --junitxml=$(BUILD)/results/integration.xml
 
-# `make test`: units under ASan/UBSan, then the real stack; ends with a
-# line "N passed, N failed" over both.
+# `make test`: units under ASan/UBSan, every fuzzing seed and regression
+# once through its harness, then the real stack; ends with a line
+# "N passed, N failed" over all three.
 test: deps build web $(BUILD)/unit-tests
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	@rc=0; \
 	$(BUILD)/unit-tests $(BUILD)/results/unit.txt || rc=1; \
+	$(MAKE) -s fuzz-regress \
+	    FUZZ_REGRESS_OUT=$(BUILD)/results/fuzz-regress.txt || rc=1; \
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration \
 	    --junitxml=$(BUILD)/results/integration.xml || rc=1; \
 	$(PYTHON) scripts/summary.py $(BUILD)/results || rc=1; \

@@ -30,6 +30,7 @@ def junit_counts(path):
 def main(results):
     passed = failed = 0
     for name, reader in (("unit.txt", unit_counts),
+                         ("fuzz-regress.txt", unit_counts),
                          ("integration.xml", junit_counts)):
         path = os.path.join(results, name)
         try:
