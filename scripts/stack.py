@@ -517,6 +517,9 @@ def run(port):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    # Also when started in the background by a shell, which leaves SIGINT
+    # ignored and Python's Ctrl-C handler uninstalled.
+    signal.signal(signal.SIGINT, on_signal)
     try:
         print("timing: starting MariaDB, timing-eventd and Apache ...",
               flush=True)
@@ -524,17 +527,21 @@ def run(port):
         with open(os.path.join(state, "run.pids"), "w") as f:
             f.write(" ".join(str(p.pid) for p in stack.procs.values()) + "\n")
         print("""
-  Timing is up:   http://localhost:%d/
-  Health:         http://localhost:%d/api/health
-  Admin login:    %s
-  Admin password: %s
-  State:          %s  (database, secrets, logs)%s
+  Timing is up:   http://localhost:%(p)d/
+  Staff:          http://localhost:%(p)d/dashboard/
+  Customers:      http://localhost:%(p)d/order/
+  API docs:       http://localhost:%(p)d/api-docs/
+  Health:         http://localhost:%(p)d/api/health
+  Admin login:    %(email)s
+  Admin password: %(password)s
+  State:          %(state)s  (database, secrets, logs)%(note)s
 
   Ctrl-C stops everything.
-""" % (port, port, stack.admin_email, stack.admin_password, state,
-       "\n  Note: running as root, Apache serves a copy of web/ from "
-       + stack.run_dir + "; restart after editing web/."
-       if getattr(stack, "web_copied", False) else ""), flush=True)
+""" % dict(p=port, email=stack.admin_email, password=stack.admin_password,
+           state=state, note=
+           "\n  Note: running as root, Apache serves a copy of web/ from "
+           + stack.run_dir + "; restart after editing web/."
+           if getattr(stack, "web_copied", False) else ""), flush=True)
         # What a systemd timer does for a packaged server: retention.
         next_maintenance = time.monotonic()
         while True:
