@@ -103,6 +103,14 @@ def make_jwt(secret, claims=None, header=None, key=None, **overrides):
     return signing + "." + b64url(sig)
 
 
+def admin_login(stack):
+    """A token for the stack's provisioned admin, from POST /api/auth/login."""
+    ans = request(stack, "POST", "/api/auth/login", body={
+        "email": stack.admin_email, "password": stack.admin_password})
+    assert ans.status == 200, ans
+    return ans.json["data"]["token"]
+
+
 def jwt_secret(stack):
     with open(stack.secrets_dir + "/jwt.secret") as f:
         return f.read().strip()

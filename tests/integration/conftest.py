@@ -3,6 +3,7 @@
 timing-eventd) on a free port in a temporary directory, torn down even
 when tests fail."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -62,9 +63,12 @@ def tmp_root():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_root):
-    s = make_stack(os.path.join(tmp_root, "main"))
+@contextlib.contextmanager
+def running_stack(tmp_root, name, **kw):
+    """A started stack in tmp_root/name, stopped even when the test fails;
+    a sanitizer report from the daemon or a crash in Apache's log fails
+    it."""
+    s = make_stack(os.path.join(tmp_root, name), **kw)
     s.start()
     try:
         yield s
@@ -76,14 +80,16 @@ def stack(tmp_root):
 
 
 @pytest.fixture(scope="session")
+def stack(tmp_root):
+    with running_stack(tmp_root, "main") as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
 def admin_token(stack):
     """A token from POST /api/auth/login with the provisioned admin."""
-    from client import request
-    ans = request(stack, "POST", "/api/auth/login",
-                  body={"email": stack.admin_email,
-                        "password": stack.admin_password})
-    assert ans.status == 200, ans
-    return ans.json["data"]["token"]
+    from client import admin_login
+    return admin_login(stack)
 
 
 @pytest.fixture(scope="session")
@@ -91,13 +97,6 @@ def web_stack(tmp_root):
     """A second stack for the SDK and browser tests: they restart its
     daemon and place many orders from one address (127.0.0.1, the only
     source a browser has), so it lifts the per-address order limit."""
-    s = make_stack(os.path.join(tmp_root, "web"),
-                   defines={"TIMING_ORDER_RATE_LIMIT": "0"})
-    s.start()
-    try:
+    with running_stack(tmp_root, "web",
+                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
         yield s
-    finally:
-        s.stop()
-        problems = (sanitizer_reports(s.log_path("eventd"))
-                    + crash_reports(s.log_path("apache")))
-        assert not problems, "\n".join(problems)

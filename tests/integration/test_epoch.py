@@ -4,25 +4,20 @@ tells operators to run after a restore) a client resuming from the old
 history gets `resync`, never a replay of the wrong events, and live
 delivery goes on in the new epoch."""
 
-import asyncio
 import os
 import subprocess
 
 import pytest
 
-from client import request, run, ws_next, ws_open
-from conftest import CHECKOUT, make_stack
+from client import admin_login, request, run, ws_next, ws_open
+from conftest import CHECKOUT, running_stack
 
 
 @pytest.fixture(scope="module")
 def restorable(tmp_root):
-    s = make_stack(os.path.join(tmp_root, "epoch"),
-                   defines={"TIMING_ORDER_RATE_LIMIT": "0"})
-    s.start()
-    try:
+    with running_stack(tmp_root, "epoch",
+                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def place(stack, name):
@@ -39,9 +34,7 @@ def client_options(stack):
 
 def test_a_restored_history_gets_resync_not_a_wrong_replay(restorable):
     stack = restorable
-    token = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email,
-        "password": stack.admin_password}).json["data"]["token"]
+    token = admin_login(stack)
     auth = ["timing.v1", "bearer." + token]
     place(stack, "ก่อนสำรอง")
     backup = subprocess.run(["mariadb-dump", "--no-defaults", "--hex-blob",

@@ -12,28 +12,18 @@ import time
 
 import pytest
 
-from client import request, run, ws_next, ws_open
-from conftest import make_stack
+from client import admin_login as token, request, run, ws_next, ws_open
+from conftest import running_stack
 
 PONG_TIMEOUT_S = 3
 
 
 @pytest.fixture(scope="module")
 def quick_heartbeat(tmp_root):
-    s = make_stack(os.path.join(tmp_root, "idle"),
-                   eventd_args=["--ping-interval", "1",
-                                "--pong-timeout", str(PONG_TIMEOUT_S)])
-    s.start()
-    try:
+    with running_stack(tmp_root, "idle",
+                       eventd_args=["--ping-interval", "1", "--pong-timeout",
+                                    str(PONG_TIMEOUT_S)]) as s:
         yield s
-    finally:
-        s.stop()
-
-
-def token(stack):
-    return request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email,
-        "password": stack.admin_password}).json["data"]["token"]
 
 
 def access_log_lines(stack, path):

@@ -11,26 +11,16 @@ import secrets
 
 import pytest
 
-from client import make_jwt, request, run, ws_next, ws_open
-from conftest import make_stack
+from client import (admin_login as login, make_jwt, request, run, ws_next,
+                    ws_open)
+from conftest import running_stack
 from test_stack import config_check
 
 
 @pytest.fixture(scope="module")
 def rotating(tmp_root):
-    s = make_stack(os.path.join(tmp_root, "rotation"))
-    s.start()
-    try:
+    with running_stack(tmp_root, "rotation") as s:
         yield s
-    finally:
-        s.stop()
-
-
-def login(stack):
-    ans = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email, "password": stack.admin_password})
-    assert ans.status == 200, ans
-    return ans.json["data"]["token"]
 
 
 def me(stack, token):

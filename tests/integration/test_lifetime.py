@@ -4,34 +4,24 @@ generation's, and a client that resumes with its last_event_id misses
 nothing that happened meanwhile."""
 
 import asyncio
-import os
+import json
 import time
 
 import pytest
 import websockets
 
-from client import request, run, ws_next, ws_open
-from conftest import make_stack
+from client import admin_login as login, request, run, ws_next, ws_open
+from conftest import running_stack
 
 LIFETIME_S = 3
 
 
 @pytest.fixture(scope="module")
 def short_lived(tmp_root):
-    s = make_stack(os.path.join(tmp_root, "lifetime"),
-                   defines={"TIMING_SOCKET_LIFETIME": "%ds" % LIFETIME_S,
-                            "TIMING_ORDER_RATE_LIMIT": "0"})
-    s.start()
-    try:
+    with running_stack(tmp_root, "lifetime", defines={
+            "TIMING_SOCKET_LIFETIME": "%ds" % LIFETIME_S,
+            "TIMING_ORDER_RATE_LIMIT": "0"}) as s:
         yield s
-    finally:
-        s.stop()
-
-
-def login(stack):
-    ans = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email, "password": stack.admin_password})
-    return ans.json["data"]["token"]
 
 
 def place_order(stack, name):
@@ -62,7 +52,7 @@ def test_an_old_socket_is_recycled_and_resumes_without_loss(short_lived):
         ids = [place_order(short_lived, "ก่อน %d" % i) for i in range(3)]
         got, code = await until_closed(ws, LIFETIME_S + 10)
         lived = time.monotonic() - opened
-        events = [m for m in map(__import__("json").loads, got)
+        events = [m for m in map(json.loads, got)
                   if m["type"] == "newOrder"]
         last = events[-1]["event_id"]
         # While the client is away, more orders.

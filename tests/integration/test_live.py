@@ -3,7 +3,6 @@ credential form and each refusal, what each channel receives, ordering
 without duplicates under concurrent orders, and the cap on live sockets."""
 
 import asyncio
-import json
 import os
 import random
 import socket

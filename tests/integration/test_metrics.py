@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from client import make_jwt, request
-from conftest import make_stack
+from client import admin_login as login, make_jwt, request
+from conftest import running_stack
 
 CONTENT_TYPE = "text/plain; version=0.0.4"
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? '
@@ -24,20 +24,9 @@ LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)')
 
 @pytest.fixture(scope="module")
 def ops(tmp_root):
-    s = make_stack(os.path.join(tmp_root, "metrics"),
-                   defines={"TIMING_ORDER_RATE_LIMIT": "0"})
-    s.start()
-    try:
+    with running_stack(tmp_root, "metrics",
+                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
         yield s
-    finally:
-        s.stop()
-
-
-def login(stack):
-    ans = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email, "password": stack.admin_password})
-    assert ans.status == 200, ans
-    return ans.json["data"]["token"]
 
 
 def parse(text):

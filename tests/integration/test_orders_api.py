@@ -3,13 +3,12 @@ customer's list, cancel, the staff list with cursor, detail with history,
 status changes with If-Match/ETag, and their events."""
 
 import asyncio
-import json
 import random
 import threading
 
 import pytest
 
-from client import jwt_secret, make_jwt, request, run, ws_next, ws_open
+from client import request, run, ws_next, ws_open
 
 ITEMS = [{"menu_id": 1, "quantity": 1}]
 

@@ -17,8 +17,8 @@ import time
 import pytest
 import websockets
 
-from client import request
-from conftest import CHECKOUT, make_stack
+from client import admin_login, request
+from conftest import CHECKOUT, running_stack
 
 ADMINS = 10
 CUSTOMERS = 10
@@ -29,14 +29,11 @@ FIGURES = os.path.join(CHECKOUT, "build", "results", "reload.txt")
 
 @pytest.fixture(scope="module")
 def reload_stack(tmp_root):
-    s = make_stack(os.path.join(tmp_root, "reload"),
-                   defines={"TIMING_ORDER_RATE_LIMIT": "0"},
-                   eventd_args=["--recycle-spread-ms", str(SPREAD_MS)])
-    s.start()
-    try:
+    with running_stack(tmp_root, "reload",
+                       defines={"TIMING_ORDER_RATE_LIMIT": "0"},
+                       eventd_args=["--recycle-spread-ms",
+                                    str(SPREAD_MS)]) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def apache_children(stack):
@@ -140,9 +137,7 @@ class Client:
 
 def test_three_graceful_reloads_lose_nothing(reload_stack):
     stack = reload_stack
-    token = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email,
-        "password": stack.admin_password}).json["data"]["token"]
+    token = admin_login(stack)
     staff = {"Authorization": "Bearer " + token}
 
     def place(name):

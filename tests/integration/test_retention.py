@@ -5,12 +5,10 @@ below them), old Idempotency-Key answers and rate-limit attempts, and
 erases customers' details of orders finished long ago (PDPA).  Data is
 aged by moving its timestamps back, as the database administrator."""
 
-import os
-
 import pytest
 
-from client import request
-from conftest import make_stack
+from client import admin_login, request
+from conftest import running_stack
 from test_stack import config_check
 
 PDPA_DAYS = 60
@@ -18,21 +16,15 @@ PDPA_DAYS = 60
 
 @pytest.fixture(scope="module")
 def kept(tmp_root):
-    s = make_stack(os.path.join(tmp_root, "retention"),
-                   defines={"TIMING_ORDER_RATE_LIMIT": "0",
-                            "TIMING_PERSONAL_DATA_RETENTION":
-                            "%dd" % PDPA_DAYS})
-    s.start()
-    try:
+    with running_stack(tmp_root, "retention", defines={
+            "TIMING_ORDER_RATE_LIMIT": "0",
+            "TIMING_PERSONAL_DATA_RETENTION": "%dd" % PDPA_DAYS}) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def login(stack):
-    ans = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email, "password": stack.admin_password})
-    return {"Authorization": "Bearer " + ans.json["data"]["token"]}
+    """The admin's credential, as request headers."""
+    return {"Authorization": "Bearer " + admin_login(stack)}
 
 
 def order_body(name):
