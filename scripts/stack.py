@@ -418,6 +418,23 @@ class Stack:
         pid = self.procs["apache"].pid
         os.kill(pid, signal.SIGUSR1)
 
+    def apache_children(self):
+        """The pids of Apache's live child processes (zombies left out),
+        every generation's."""
+        parent = self.procs["apache"].pid
+        pids = set()
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue            # exited meanwhile
+            if int(fields[1]) == parent and fields[0] != "Z":
+                pids.add(int(name))
+        return pids
+
     # -- maintenance --------------------------------------------------------
 
     def maintain(self, *options):

@@ -82,19 +82,7 @@ def fd_count(pid):
 
 def apache_pids(stack):
     """Apache's parent and its live children."""
-    parent = stack.procs["apache"].pid
-    pids = [parent]
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent and fields[0] != "Z":
-            pids.append(int(name))
-    return pids
+    return [stack.procs["apache"].pid] + sorted(stack.apache_children())
 
 
 def apache_figures(stack):

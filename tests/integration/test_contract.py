@@ -391,16 +391,9 @@ def test_user_management_is_for_admins_only(stack, admin_token):
 # request below is its own TCP connection, so the attempts are spread over
 # whichever children the listener hands them to.
 
-def apache_children(stack):
-    import subprocess
-    out = subprocess.run(["pgrep", "-P", str(stack.procs["apache"].pid)],
-                         capture_output=True, text=True).stdout
-    return out.split()
-
-
 def test_ten_failures_lock_the_account_even_for_the_right_password(
         stack, admin_token):
-    assert len(apache_children(stack)) >= 2, "expected several children"
+    assert len(stack.apache_children()) >= 2, "expected several children"
     email = unique_email("locked")
     password = "right-password-1"
     register(stack, email=email, password=password)

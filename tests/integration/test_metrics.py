@@ -7,7 +7,6 @@ answer, and stay present (0, with timing_eventd_up 0) when it is down."""
 
 import os
 import re
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -152,13 +151,6 @@ def test_the_text_format_parses_and_names_every_family(ops):
     assert value(samples, "timing_orders_created_total") >= 1
 
 
-def apache_children(stack):
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid",
-                          str(stack.procs["apache"].pid)],
-                         capture_output=True, text=True).stdout.split()
-    return [int(p) for p in out]
-
-
 def wait_serving(stack):
     deadline = time.monotonic() + 30
     while True:
@@ -173,7 +165,7 @@ def wait_serving(stack):
 
 def test_counters_are_shared_by_every_process_and_survive_a_reload(ops):
     token = login(ops)
-    assert len(apache_children(ops)) >= 2, "the stack runs 2+ children"
+    assert len(ops.apache_children()) >= 2, "the stack runs 2+ children"
     before = health_count(scrape(ops, token)[0])
 
     def hit(_):
@@ -189,10 +181,10 @@ def test_counters_are_shared_by_every_process_and_survive_a_reload(ops):
 
     # A graceful restart reloads the module and starts new children: the
     # figures carry on from where the old generation left them.
-    old = set(apache_children(ops))
+    old = ops.apache_children()
     ops.apache_graceful()
     deadline = time.monotonic() + 30
-    while not set(apache_children(ops)) - old:
+    while not ops.apache_children() - old:
         assert time.monotonic() < deadline, "no new generation"
         time.sleep(0.2)
     wait_serving(ops)

@@ -36,22 +36,6 @@ def reload_stack(tmp_root):
         yield s
 
 
-def apache_children(stack):
-    parent = stack.procs["apache"].pid
-    pids = set()
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent and fields[0] != "Z":
-            pids.add(int(name))
-    return pids
-
-
 class Client:
     """One socket that reconnects like the SDK: at once after `reconnect`,
     resuming from the event it received last, in the same epoch."""
@@ -178,19 +162,19 @@ def test_three_graceful_reloads_lose_nothing(reload_stack):
         await asyncio.wait_for(
             asyncio.gather(*(c.connected.wait() for c in clients)), 30)
         start = {id(c): c.last for c in clients}
-        old = apache_children(stack)
+        old = stack.apache_children()
         loader = threading.Thread(target=load)
         loader.start()
         await asyncio.sleep(1)
         for _ in range(RELOADS):
-            old |= apache_children(stack)
+            old |= stack.apache_children()
             await asyncio.to_thread(stack.apache_graceful)
             await asyncio.sleep(1)
         reloaded_at = time.monotonic()
         # The window, then until no process of an old generation is left.
         gone_after = None
         while time.monotonic() - reloaded_at < SPREAD_MS / 1000 + 30:
-            if not (old & apache_children(stack)):
+            if not (old & stack.apache_children()):
                 gone_after = time.monotonic() - reloaded_at
                 break
             await asyncio.sleep(0.1)
@@ -256,5 +240,5 @@ def test_three_graceful_reloads_lose_nothing(reload_stack):
     assert statuses and all(s in (200, 201) for s in statuses), \
         sorted(set(statuses))
     assert gone_after is not None, "old Apache processes %s still running" \
-        % sorted(old & apache_children(stack))
+        % sorted(old & stack.apache_children())
     assert max(gaps) < SPREAD_MS / 1000 + 5, figures
