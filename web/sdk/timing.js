@@ -575,17 +575,11 @@ export class TimingLive extends Emitter {
     }
   }
 
-  /** Where a first connection starts: the connection message's point, or
-   *  where the event log ends when that is further on -- the daemon names
-   *  only what it has carried since it started (0 when nothing), not
-   *  events committed while it was down, which predate this client. */
+  /** Where a first connection starts: the connection message's point,
+   *  which names the newest event in the database (events committed while
+   *  the daemon was down included), so the log needs no read here. */
   _initCursor(last) {
-    if (this._orderId !== null) {
-      this._cursor = last;
-      return;
-    }
-    this._cursor = last > 0 ? last : null;
-    this._findLogEnd(last);
+    this._cursor = last;
   }
 
   _ping(gen) {
