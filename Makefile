@@ -20,7 +20,7 @@ JSON_CFLAGS = $(shell pkg-config --cflags json-c)
 EVENTD_SRC  := $(sort $(filter-out timing-eventd/loop_epoll.c,\
                  $(wildcard timing-eventd/*.c)))
 EVENTD_HDR  := $(wildcard timing-eventd/*.h) timing-eventd/loop_epoll.c
-EVENTD_LIBS  = -lwslay -ljson-c $(APR_LIBS)
+EVENTD_LIBS  = -lwslay -ljson-c -lcrypto $(APR_LIBS)
 
 MODULE_SRC  := $(sort $(wildcard mod_timing/*.c))
 MODULE_HDR  := $(wildcard mod_timing/*.h) timing-eventd/timing_proto.h
@@ -32,7 +32,8 @@ UNIT_PURE   := $(wildcard mod_timing/tm_valid.c mod_timing/tm_time.c \
                  mod_timing/tm_money.c mod_timing/tm_query.c \
                  timing-eventd/handshake.c timing-eventd/hub.c \
                  timing-eventd/messages.c timing-eventd/ring.c \
-                 timing-eventd/gapwatch.c timing-eventd/recycle.c)
+                 timing-eventd/gapwatch.c timing-eventd/recycle.c \
+                 timing-eventd/admit.c)
 UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
 
 .PHONY: all deps build module eventd web run test unit integration bench clean
@@ -51,7 +52,7 @@ $(MODULE_SO): $(MODULE_SRC) $(MODULE_HDR)
 	cd mod_timing && $(APXS) -c -o mod_timing.la \
 	    -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror \
 	    -Wc,-I../timing-eventd -Wc,"$(JSON_CFLAGS)" \
-	    $(notdir $(MODULE_SRC)) -ljson-c -ljwt >build.log 2>&1 \
+	    $(notdir $(MODULE_SRC)) -ljson-c -ljwt -lcrypto >build.log 2>&1 \
 	    || { cat build.log; rm -f build.log; exit 1; }; rm -f build.log
 
 $(BUILD)/timing-eventd: $(EVENTD_SRC) $(EVENTD_HDR)
@@ -70,7 +71,7 @@ $(BUILD)/unit-tests: $(UNIT_SRC) $(UNIT_PURE) $(wildcard tests/unit/*.h) \
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Imod_timing -Itiming-eventd \
 	    $(APR_CFLAGS) $(JSON_CFLAGS) -o $@ $(UNIT_SRC) $(UNIT_PURE) \
-	    -lcunit -lwslay -ljson-c $(APR_LIBS)
+	    -lcunit -lwslay -ljson-c -lcrypto $(APR_LIBS)
 
 # `make web`: what /api-docs/ serves beside openapi.json (Swagger UI from
 # npm into web/api-docs/vendor/, the Postman collection); not kept in git.

@@ -10,6 +10,7 @@
  *   DBDParams "sock=/run/mysqld/mysqld.sock,user=timing,pass=...,dbname=timing,reconnect=0"
  *   TimingJWTSecretFile /etc/timing/jwt.secret
  *   TimingEventSocket   /run/timing/events.sock
+ *   TimingEventdSecretFile /etc/timing/eventd.secret
  *   <Location "/api/">
  *       SetHandler timing-api
  *   </Location>
@@ -65,6 +66,9 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->idem_retention = TM_DEFAULT_IDEM_RETENTION;
     conf->personal_retention = TM_DEFAULT_PERSONAL_RETENTION;
     conf->cors_origins = apr_array_make(p, 2, sizeof(const char *));
+    conf->staff_sockets = -1;
+    conf->order_sockets = -1;
+    conf->address_sockets = -1;
     return conf;
 }
 
@@ -91,7 +95,17 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TM_MERGE(event_retention);
     TM_MERGE(idem_retention);
     TM_MERGE(personal_retention);
+    TM_MERGE(eventd_secret);
 #undef TM_MERGE
+#define TM_MERGE_COUNT(field) \
+    conf->field = add->field != -1 ? add->field : base->field
+    TM_MERGE_COUNT(staff_sockets);
+    TM_MERGE_COUNT(order_sockets);
+    TM_MERGE_COUNT(address_sockets);
+#undef TM_MERGE_COUNT
+    conf->eventd_secret_len = add->eventd_secret_set
+                              ? add->eventd_secret_len
+                              : base->eventd_secret_len;
     conf->jwt_secret_len = add->jwt_secret_set ? add->jwt_secret_len
                                                : base->jwt_secret_len;
     conf->jwt_prev_secret_set = add->jwt_prev_secret_set
@@ -483,6 +497,45 @@ static const char *set_max_sockets(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* TimingStaffSockets, TimingOrderSockets, TimingAddressSockets: cmd->info
+ * is the field's offset in tm_srv_conf. */
+static const char *set_socket_count(cmd_parms *cmd, void *dummy,
+                                    const char *arg)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    (void)dummy;
+    if (!*arg || *end || n < 0 || n > 1000000) {
+        return apr_psprintf(cmd->pool, "%s must be a number of WebSockets "
+                            "from 0 to 1000000", cmd->cmd->name);
+    }
+    *(int *)((char *)srv_conf(cmd) + (apr_size_t)cmd->info) = (int)n;
+    return NULL;
+}
+
+static const char *set_eventd_secret_file(cmd_parms *cmd, void *dummy,
+                                          const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    char *buf;
+    apr_size_t len;
+    const char *err = read_secret_file(cmd, arg, &buf, &len);
+
+    (void)dummy;
+    if (err) {
+        return err;
+    }
+    if (len < TP_MIN_SECRET_LEN) {
+        return apr_psprintf(cmd->pool, "%s: the secret must be at least "
+                            "%d bytes", cmd->cmd->name, TP_MIN_SECRET_LEN);
+    }
+    conf->eventd_secret = (const unsigned char *)buf;
+    conf->eventd_secret_len = len;
+    conf->eventd_secret_set = 1;
+    return NULL;
+}
+
 static const char *set_websocket(cmd_parms *cmd, void *dirv, const char *arg)
 {
     tm_dir_conf *dir = dirv;
@@ -535,6 +588,22 @@ static const command_rec timing_cmds[] = {
     AP_INIT_TAKE1("TimingMaxSockets", set_max_sockets, NULL, RSRC_CONF,
                   "Live WebSockets allowed at once, below MaxRequestWorkers "
                   "(default: 60% of it)"),
+    AP_INIT_TAKE1("TimingStaffSockets", set_socket_count,
+                  (void *)APR_OFFSETOF(tm_srv_conf, staff_sockets), RSRC_CONF,
+                  "Of TimingMaxSockets, how many only staff may take "
+                  "(default a tenth)"),
+    AP_INIT_TAKE1("TimingOrderSockets", set_socket_count,
+                  (void *)APR_OFFSETOF(tm_srv_conf, order_sockets), RSRC_CONF,
+                  "Customer WebSockets one order may have open (default 5; "
+                  "0: no cap)"),
+    AP_INIT_TAKE1("TimingAddressSockets", set_socket_count,
+                  (void *)APR_OFFSETOF(tm_srv_conf, address_sockets),
+                  RSRC_CONF, "Customer WebSockets one client address (an "
+                  "IPv6 /64) may have open (default half the customers' "
+                  "share; 0: no cap)"),
+    AP_INIT_TAKE1("TimingEventdSecretFile", set_eventd_secret_file, NULL,
+                  RSRC_CONF, "A file holding the secret mod_timing seals "
+                  "its messages to timing-eventd with, read at start-up"),
     AP_INIT_TAKE1("TimingEventRetention", set_retention, NULL, RSRC_CONF,
                   "How long timing-maintain keeps events for clients to "
                   "catch up from (default 30d)"),
@@ -616,6 +685,31 @@ static int timing_map_to_storage(request_rec *r)
     return DECLINED;
 }
 
+/* A tenth of the sockets is kept for staff (at least one, when there are
+ * two); one address may hold half of what customers may; an order
+ * TM_DEFAULT_ORDER_SOCKETS.  The staff's share never takes all. */
+static void default_shares(tm_srv_conf *conf)
+{
+    int customers;
+
+    if (conf->staff_sockets == -1) {
+        conf->staff_sockets = conf->max_sockets / 10;
+        if (conf->staff_sockets < 1 && conf->max_sockets > 1) {
+            conf->staff_sockets = 1;
+        }
+    }
+    if (conf->staff_sockets >= conf->max_sockets) {
+        conf->staff_sockets = conf->max_sockets - 1;
+    }
+    customers = conf->max_sockets - conf->staff_sockets;
+    if (conf->address_sockets == -1) {
+        conf->address_sockets = customers / 2 > 0 ? customers / 2 : 1;
+    }
+    if (conf->order_sockets == -1) {
+        conf->order_sockets = TM_DEFAULT_ORDER_SOCKETS;
+    }
+}
+
 /* Every proxied WebSocket holds a worker thread for its life; when all
  * hold one, Apache answers nothing else.  Unless told otherwise, leave 40%
  * of MaxRequestWorkers to REST. */
@@ -637,6 +731,7 @@ static void default_max_sockets(server_rec *s)
                 conf->max_sockets = 1;
             }
         }
+        default_shares(conf);
     }
 }
 
@@ -667,6 +762,15 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          (unsigned)sp->port);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        if (!conf->eventd_secret) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sp, TMLOGNO(00004)
+                         "TimingEventdSecretFile is not set for %s:%u: "
+                         "timing-eventd believes only sealed messages",
+                         sp->server_hostname ? sp->server_hostname
+                                             : "(main server)",
+                         (unsigned)sp->port);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     tm_db_register_statements(s);
     default_max_sockets(s);
@@ -688,7 +792,7 @@ static void timing_child_init(apr_pool_t *p, server_rec *s)
     tm_srv_conf *conf = ap_get_module_config(s->module_config,
                                              &timing_module);
 
-    tm_notify_generation(s, p, conf->event_socket, tm_upgrade_generation());
+    tm_notify_generation(s, p, conf, tm_upgrade_generation());
 }
 
 static void timing_register_hooks(apr_pool_t *p)

@@ -30,6 +30,12 @@ typedef struct tm_srv_conf {
     apr_interval_time_t event_horizon;
     apr_array_header_t *cors_origins;   /* of const char *; "*" wildcards */
     int max_sockets;                /* live WebSockets at most */
+    /* Admission by timing-eventd (-1: unset, then the defaults below). */
+    int staff_sockets;              /* of max_sockets, kept for staff */
+    int order_sockets;              /* per order; 0: no cap */
+    int address_sockets;            /* per client address; 0: no cap */
+    const unsigned char *eventd_secret; /* seals what goes to the daemon */
+    apr_size_t eventd_secret_len;
     apr_interval_time_t socket_lifetime;/* then reconnect; 0: no limit */
     /* Retention, in seconds; timing-maintain prunes and anonymises, the
      * module only honours the idempotency window. */
@@ -46,6 +52,7 @@ typedef struct tm_srv_conf {
     unsigned int event_horizon_set:1;
     unsigned int cors_origins_set:1;
     unsigned int max_sockets_set:1;
+    unsigned int eventd_secret_set:1;
     unsigned int socket_lifetime_set:1;
     unsigned int event_retention_set:1;
     unsigned int idem_retention_set:1;
@@ -57,6 +64,10 @@ typedef struct tm_srv_conf {
 #define TM_DEFAULT_BODY_LIMIT      (64 * 1024)
 #define TM_MIN_SECRET_LEN          32
 #define TM_DEFAULT_ORDER_RATE      30
+/* A customer follows an order from a phone, perhaps a second device and a
+ * few tabs; more than that on one order is a client gone wrong, or one
+ * trying to take every socket with a single tracking token. */
+#define TM_DEFAULT_ORDER_SOCKETS   5
 #define TM_DEFAULT_EVENT_HORIZON   apr_time_from_sec(2)
 /* Long enough that a shift reconnects only a few times, short enough that
  * no socket keeps an old Apache process for days. */

@@ -138,7 +138,7 @@ int tm_events_ws_stats(tm_ctx *c)
 {
     json_object *stats;
 
-    if (tm_notify_stats(c->r, c->conf->event_socket, TM_STATS_TIMEOUT,
+    if (tm_notify_stats(c->r, c->conf, TM_STATS_TIMEOUT,
                         &stats) != APR_SUCCESS) {
         apr_table_setn(c->r->headers_out, "Retry-After", "5");
         return tm_fail(c->r, HTTP_SERVICE_UNAVAILABLE, "events_unavailable",

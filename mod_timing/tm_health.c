@@ -45,7 +45,7 @@ int tm_health_get(tm_ctx *c)
     if (!database_up(r)) {
         return tm_fail_db(r);
     }
-    events_up = tm_notify_stats(r, c->conf->event_socket,
+    events_up = tm_notify_stats(r, c->conf,
                                 TM_HEALTH_EVENTS_TIMEOUT, &stats)
                 == APR_SUCCESS;
     data = json_object_new_object();

@@ -299,7 +299,7 @@ static void render_daemon(request_rec *r, const tm_srv_conf *conf)
     int up;
     size_t i;
 
-    up = tm_notify_stats(r, conf->event_socket, STATS_TIMEOUT, &stats)
+    up = tm_notify_stats(r, conf, STATS_TIMEOUT, &stats)
          == APR_SUCCESS;
     if (up) {
         json_object_object_get_ex(stats, "connections", &conn);

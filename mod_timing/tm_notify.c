@@ -1,9 +1,12 @@
 /*
- * tm_notify.c -- datagrams to timing-eventd (see timing_proto.h).
+ * tm_notify.c -- sealed datagrams to timing-eventd (see timing_proto.h),
+ * and the seal of an upgrade's trusted headers.
  *
  * Every send is non-blocking: a daemon that is down or behind must never
  * hold an Apache worker.  A request that wants an answer binds its own
- * socket with Linux autobind so the daemon can reply to it alone.
+ * socket with Linux autobind so the daemon can reply to it alone, and
+ * believes only an answer sealed with the same secret: another process
+ * of the web server's user could send to that address too.
  */
 #include "mod_timing.h"
 #include "tm_notify.h"
@@ -26,7 +29,7 @@ APLOG_USE_MODULE(timing);
 
 /* The stats answer is a few hundred bytes; a longer datagram is cut and
  * then refused by tp_decode. */
-#define STATS_ANSWER_MAX (TP_HEADER_LEN + 16384)
+#define STATS_ANSWER_MAX (TP_OVERHEAD + 16384)
 
 /* Sends that failed in this process since one last got through. */
 static volatile apr_uint32_t failed_sends;
@@ -90,11 +93,17 @@ static int send_waiting(int fd, const void *buf, size_t len,
     }
 }
 
-apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
+static apr_int64_t wall_ms(void)
+{
+    return apr_time_as_msec(apr_time_now());
+}
+
+apr_status_t tm_notify_stats(request_rec *r, const tm_srv_conf *conf,
                              apr_interval_time_t timeout,
                              json_object **answer)
 {
-    unsigned char request[TP_HEADER_LEN];
+    unsigned char request[TP_OVERHEAD];
+    size_t request_len;
     unsigned char *buf;
     struct sockaddr_un daemon;
     struct pollfd pfd;
@@ -102,13 +111,17 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
     apr_time_t deadline = apr_time_now() + timeout;
     int fd = dgram_socket(r->pool);
 
-    if (fd < 0 || socket_address(socket_path, &daemon) != 0
+    if (fd < 0 || socket_address(conf->event_socket, &daemon) != 0
         || bind(fd, (struct sockaddr *)&autobind, sizeof autobind) != 0) {
         return APR_EGENERAL;
     }
-    tp_encode_header(request, TP_STATS_REQUEST, 0);
+    request_len = tp_encode(request, TP_STATS_REQUEST, NULL, 0, wall_ms(),
+                            conf->eventd_secret, conf->eventd_secret_len);
+    if (request_len == 0) {
+        return APR_EGENERAL;
+    }
     if (connect(fd, (struct sockaddr *)&daemon, sizeof daemon) != 0
-        || send_waiting(fd, request, sizeof request, deadline) != 0) {
+        || send_waiting(fd, request, request_len, deadline) != 0) {
         return APR_FROM_OS_ERROR(errno);
     }
 
@@ -135,9 +148,10 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
             }
             return APR_FROM_OS_ERROR(errno);
         }
-        if (tp_decode(buf, (size_t)n, &h, &body) != TP_OK
+        if (tp_decode(buf, (size_t)n, conf->eventd_secret,
+                      conf->eventd_secret_len, wall_ms(), &h, &body) != TP_OK
             || h.type != TP_STATS_ANSWER) {
-            continue;   /* not the answer: keep waiting */
+            continue;   /* not the daemon's answer: keep waiting */
         }
         o = json_tokener_parse(apr_pstrmemdup(r->pool, body, h.len));
         if (!o || !json_object_is_type(o, json_type_object)) {
@@ -150,21 +164,26 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
     }
 }
 
-/* Sends one datagram of `type` with body to the daemon, waiting briefly
- * for room; memory from p.  0, or -1 with errno. */
-static int send_datagram(apr_pool_t *p, const char *socket_path,
+/* Sends one sealed datagram of `type` with body to the daemon, waiting
+ * briefly for room; memory from p.  0, or -1 with errno. */
+static int send_datagram(apr_pool_t *p, const tm_srv_conf *conf,
                          uint16_t type, const char *body, size_t len)
 {
-    unsigned char *datagram = apr_palloc(p, TP_HEADER_LEN + len);
+    unsigned char *datagram = apr_palloc(p, TP_OVERHEAD + len);
     struct sockaddr_un daemon;
+    size_t n;
     int fd;
 
-    tp_encode_header(datagram, type, (uint32_t)len);
-    memcpy(datagram + TP_HEADER_LEN, body, len);
+    n = tp_encode(datagram, type, body, len, wall_ms(), conf->eventd_secret,
+                  conf->eventd_secret_len);
+    if (n == 0) {
+        errno = EINVAL;
+        return -1;
+    }
     fd = dgram_socket(p);
-    if (fd < 0 || socket_address(socket_path, &daemon) != 0
+    if (fd < 0 || socket_address(conf->event_socket, &daemon) != 0
         || connect(fd, (struct sockaddr *)&daemon, sizeof daemon) != 0
-        || send_waiting(fd, datagram, TP_HEADER_LEN + len,
+        || send_waiting(fd, datagram, n,
                         apr_time_now()
                         + apr_time_from_msec(TM_NOTIFY_WAIT_MS)) != 0) {
         return -1;
@@ -172,7 +191,7 @@ static int send_datagram(apr_pool_t *p, const char *socket_path,
     return 0;
 }
 
-void tm_notify_event(request_rec *r, const char *socket_path,
+void tm_notify_event(request_rec *r, const tm_srv_conf *conf,
                      const char *epoch, apr_int64_t event_id,
                      apr_int64_t order_id, const char *type,
                      json_object *staff, json_object *customer)
@@ -204,13 +223,13 @@ void tm_notify_event(request_rec *r, const char *socket_path,
         tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
         return;
     }
-    if (send_datagram(r->pool, socket_path, TP_EVENT, text, len) != 0) {
+    if (send_datagram(r->pool, conf, TP_EVENT, text, len) != 0) {
         /* Down or full: the event is in the log, clients will resync. */
         apr_atomic_inc32(&failed_sends);
         tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00402)
                       "event %" APR_INT64_T_FMT " not delivered to "
-                      "timing-eventd at %s", event_id, socket_path);
+                      "timing-eventd at %s", event_id, conf->event_socket);
         return;
     }
     tm_metrics_inc(TM_M_EVENTS_SENT);
@@ -220,30 +239,56 @@ void tm_notify_event(request_rec *r, const char *socket_path,
 }
 
 void tm_notify_generation(server_rec *s, apr_pool_t *p,
-                          const char *socket_path, apr_int64_t generation)
+                          const tm_srv_conf *conf, apr_int64_t generation)
 {
     const char *body = apr_psprintf(p, "{\"generation\":%" APR_INT64_T_FMT
                                     "}", generation);
 
-    if (send_datagram(p, socket_path, TP_GENERATION, body, strlen(body))
-        != 0) {
+    if (send_datagram(p, conf, TP_GENERATION, body, strlen(body)) != 0) {
         ap_log_error(APLOG_MARK, APLOG_INFO, errno, s, TMLOGNO(00403)
                      "timing-eventd at %s not told of generation %"
-                     APR_INT64_T_FMT, socket_path, generation);
+                     APR_INT64_T_FMT, conf->event_socket, generation);
     }
 }
 
-void tm_notify_revoke(request_rec *r, const char *socket_path,
+void tm_notify_revoke(request_rec *r, const tm_srv_conf *conf,
                       const char *user_id)
 {
     const char *body = apr_psprintf(r->pool, "{\"user_id\":\"%s\"}",
                                     user_id);
 
-    if (send_datagram(r->pool, socket_path, TP_REVOKE, body, strlen(body))
-        != 0) {
+    if (send_datagram(r->pool, conf, TP_REVOKE, body, strlen(body)) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00404)
                       "timing-eventd at %s not told that user %s is "
                       "disabled: their open sockets stay until they close",
-                      socket_path, user_id);
+                      conf->event_socket, user_id);
     }
+}
+
+apr_status_t tm_notify_seal_upgrade(request_rec *r, const tm_srv_conf *conf)
+{
+    const char *values[TP_UF_COUNT];
+    char seal[TP_SEAL_HEX_LEN + 1];
+    /* The values come from a request head Apache bounds (8 KiB a line by
+     * default, LimitRequestFieldSize), plus what mod_timing set. */
+    apr_size_t cap = 64 * TP_UF_COUNT;
+    char *scratch;
+    int i;
+
+    apr_table_set(r->headers_in, TP_HDR_SENT,
+                  apr_psprintf(r->pool, "%" APR_INT64_T_FMT, wall_ms()));
+    values[TP_UF_WS_KEY] = apr_table_get(r->headers_in, "Sec-WebSocket-Key");
+    for (i = TP_UF_CHANNEL; i < TP_UF_COUNT; i++) {
+        values[i] = apr_table_get(r->headers_in, tp_upgrade_headers[i]);
+    }
+    for (i = 0; i < TP_UF_COUNT; i++) {
+        cap += values[i] ? strlen(values[i]) : 0;
+    }
+    scratch = apr_palloc(r->pool, cap);
+    if (tp_seal_upgrade(conf->eventd_secret, conf->eventd_secret_len, values,
+                        scratch, cap, seal) != 0) {
+        return APR_EGENERAL;
+    }
+    apr_table_set(r->headers_in, TP_HDR_SEAL, seal);
+    return APR_SUCCESS;
 }

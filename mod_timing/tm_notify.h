@@ -1,17 +1,18 @@
 /*
- * tm_notify.h -- mod_timing's side of timing_proto.h: datagrams to
- * timing-eventd's event socket.
+ * tm_notify.h -- mod_timing's side of timing_proto.h: sealed datagrams to
+ * timing-eventd's event socket (conf->event_socket, conf->eventd_secret),
+ * and the seal of an upgrade's trusted headers.
  */
 #ifndef TM_NOTIFY_H
 #define TM_NOTIFY_H
 
-#include "httpd.h"
+#include "mod_timing.h"
 #include <json.h>
 
 /* Asks the daemon for its figures and waits up to `timeout` for them.
  * On success *answer is the parsed JSON object, tied to r->pool.
  * Returns APR_SUCCESS, or an error when the daemon is down or slow. */
-apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
+apr_status_t tm_notify_stats(request_rec *r, const tm_srv_conf *conf,
                              apr_interval_time_t timeout,
                              json_object **answer);
 
@@ -19,7 +20,7 @@ apr_status_t tm_notify_stats(request_rec *r, const char *socket_path,
  * WebSocket message for staff, customer (or NULL) the one for the order's
  * customer.  A failure is counted and reported in the next message that
  * gets through, so the daemon can tell its clients to resync. */
-void tm_notify_event(request_rec *r, const char *socket_path,
+void tm_notify_event(request_rec *r, const tm_srv_conf *conf,
                      const char *epoch, apr_int64_t event_id,
                      apr_int64_t order_id, const char *type,
                      json_object *staff, json_object *customer);
@@ -27,10 +28,16 @@ void tm_notify_event(request_rec *r, const char *socket_path,
 /* From each new Apache child: the sockets tunnelled by an older
  * generation are to be recycled (the daemon sends them `reconnect`). */
 void tm_notify_generation(server_rec *s, apr_pool_t *p,
-                          const char *socket_path, apr_int64_t generation);
+                          const tm_srv_conf *conf, apr_int64_t generation);
 
 /* A user was disabled: their open sockets end with `auth`. */
-void tm_notify_revoke(request_rec *r, const char *socket_path,
+void tm_notify_revoke(request_rec *r, const tm_srv_conf *conf,
                       const char *user_id);
+
+/* Dates and seals the trusted X-Timing-* headers mod_timing has set in
+ * r->headers_in (X-Timing-Sent, then X-Timing-Seal): APR_SUCCESS, or an
+ * error when sealing failed. */
+apr_status_t tm_notify_seal_upgrade(request_rec *r,
+                                    const tm_srv_conf *conf);
 
 #endif /* TM_NOTIFY_H */

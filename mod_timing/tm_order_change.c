@@ -111,6 +111,6 @@ void tm_order_announce(request_rec *r, const tm_srv_conf *conf,
         json_object_object_add(a->customer, "event_id",
                                json_object_new_int64(a->event_id));
     }
-    tm_notify_event(r, conf->event_socket, a->epoch, a->event_id, a->order_id,
+    tm_notify_event(r, conf, a->epoch, a->event_id, a->order_id,
                     a->type, a->staff, a->customer);
 }

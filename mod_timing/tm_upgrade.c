@@ -8,10 +8,12 @@
  *                token, or its tracking cookie from a same-origin page
  *
  * Credentials stop here: the query string and the credential subprotocol
- * are removed, and the daemon is told role, user, order and resume point
- * in headers only Apache can set.  The request of an upgrade lives as
- * long as its socket, so database work borrows a connection and returns
- * it at once.
+ * are removed, and the daemon is told role, user, order, resume point,
+ * the client's address and the admission limits in headers only
+ * mod_timing can seal (tm_notify_seal_upgrade).  How many sockets there
+ * may be is the daemon's decision: it sees them all.  The request of an
+ * upgrade lives as long as its socket, so database work borrows a
+ * connection and returns it at once.
  */
 #include "mod_timing.h"
 #include "tm_upgrade.h"
@@ -35,7 +37,6 @@
 
 APLOG_USE_MODULE(timing);
 
-#define TM_CAP_CHECK_TIMEOUT apr_time_from_msec(250)
 #define TM_ORDER_CHANNEL "/orders/"     /* then the order id, nothing more */
 
 /* What the upgrade offered, once credentials are taken out of it. */
@@ -134,26 +135,6 @@ static int resume_point(request_rec *r, apr_table_t *query)
             return refuse(r, HTTP_BAD_REQUEST, "bad epoch");
         }
         apr_table_set(r->headers_in, TP_HDR_RESUME_EPOCH, epoch);
-    }
-    return OK;
-}
-
-/* Live sockets are counted by the daemon, which holds every one of them
- * whatever Apache process or generation tunnels it. */
-static int check_capacity(request_rec *r, const tm_srv_conf *conf)
-{
-    json_object *stats, *conns, *total;
-
-    if (tm_notify_stats(r, conf->event_socket, TM_CAP_CHECK_TIMEOUT, &stats)
-        != APR_SUCCESS) {
-        return refuse(r, HTTP_SERVICE_UNAVAILABLE,
-                      "timing-eventd is not answering");
-    }
-    if (json_object_object_get_ex(stats, "connections", &conns)
-        && json_object_object_get_ex(conns, "total", &total)
-        && json_object_get_int64(total) >= conf->max_sockets) {
-        return refuse(r, HTTP_SERVICE_UNAVAILABLE,
-                      "TimingMaxSockets reached");
     }
     return OK;
 }
@@ -338,9 +319,6 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
     else if ((status = guard_order(r, conf, &o, who)) != OK) {
         return status;
     }
-    if ((status = check_capacity(r, conf)) != OK) {
-        return status;
-    }
     epoch = current_epoch(r, channel, &newest);
     if (!epoch) {
         return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no database");
@@ -363,6 +341,16 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
     apr_table_set(r->headers_in, TP_HDR_MAX_AGE,
                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                                socket_lifetime_ms(conf)));
+    /* The address mod_remoteip vouches for, and the limits to admit it
+     * by (the daemon counts; httpd.conf says how many). */
+    apr_table_set(r->headers_in, TP_HDR_CLIENT, r->useragent_ip);
+    apr_table_set(r->headers_in, TP_HDR_LIMITS,
+                  apr_psprintf(r->pool, "%d %d %d %d", conf->max_sockets,
+                               conf->staff_sockets, conf->order_sockets,
+                               conf->address_sockets));
+    if (tm_notify_seal_upgrade(r, conf) != APR_SUCCESS) {
+        return refuse(r, HTTP_SERVICE_UNAVAILABLE, "cannot seal the upgrade");
+    }
     return OK;
 }
 

@@ -377,7 +377,7 @@ int tm_users_update(tm_ctx *c)
     if (disabled == 1 && !cur_disabled) {
         /* Their tokens stop working at once on REST (each request looks
          * the user up); their open sockets are ended too. */
-        tm_notify_revoke(r, c->conf->event_socket, c->params[0]);
+        tm_notify_revoke(r, c->conf, c->params[0]);
     }
     data = json_object_new_object();
     json_object_object_add(data, "user", json_object_get(user));

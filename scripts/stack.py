@@ -308,10 +308,18 @@ class Stack:
         except OSError:
             return False
 
+    @property
+    def eventd_secret_file(self):
+        """The secret mod_timing seals what it tells timing-eventd with:
+        readable by root (Apache's parent) and the daemon only."""
+        self._secret("eventd.secret", lambda: secrets.token_hex(32))
+        return os.path.join(self.secrets_dir, "eventd.secret")
+
     def start_eventd(self):
         argv = [self.eventd_bin, "--ws-socket", self.ws_socket,
                 "--event-socket", self.event_socket,
-                "--socket-mode", "0660"]
+                "--socket-mode", "0660",
+                "--secret-file", self.eventd_secret_file]
         if self.is_root:
             argv += ["--socket-group", apache_user()[1]]
         argv += self.eventd_args
@@ -362,6 +370,7 @@ class Stack:
             "TIMING_DBD_PARAMS": self.dbd_params,
             "TIMING_SECRET_FILE": os.path.join(self.secrets_dir,
                                                "jwt.secret"),
+            "TIMING_EVENTD_SECRET_FILE": self.eventd_secret_file,
             "TIMING_CONF_DIR": os.path.join(CHECKOUT, "conf"),
             "TIMING_RUN_DIR": self.run_dir,
         }

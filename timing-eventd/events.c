@@ -4,9 +4,12 @@
  * One datagram is one message (timing_proto.h): TP_EVENT carries a
  * committed event with both renderings already made by mod_timing, the
  * staff message and the customer's masked one; each is serialised once
- * here and the same bytes are queued to every matching session.  A bad
- * datagram is counted and logged at debug, never fatal: the module is
- * trusted, but a bug there must not take the live sockets down.  Each
+ * here and the same bytes are queued to every matching session.  Only a
+ * datagram sealed by mod_timing is believed (timing_proto.h): any other
+ * process of the web server's user can reach this socket.  A datagram
+ * that does not verify is dropped, counted and logged without its
+ * contents; a sealed but bad one is counted and logged at debug, never
+ * fatal: a bug in the module must not take the live sockets down.  Each
  * event is put in the replay ring before it is fanned out, so a session
  * that opens later finds it there and one open now gets it live, never
  * both.  An event of another epoch (the database was rebuilt under a
@@ -51,6 +54,8 @@ struct events {
     ring *ring;
     ws_server *ws;
     gapwatch *gw;               /* ours */
+    const unsigned char *secret;/* borrowed from main */
+    size_t secret_len;
     long long horizon_ms;
     long long gap_timer, gap_due;   /* timer id (0: none) and when due */
     int fd;                     /* -1 once stopped */
@@ -345,8 +350,14 @@ static void handle_datagram(events *ev, size_t n,
 {
     tp_header h;
     const char *body;
-    int rc = tp_decode(ev->buf, n, &h, &body);
+    int rc = tp_decode(ev->buf, n, ev->secret, ev->secret_len,
+                       loop_wall_ms(), &h, &body);
 
+    if (rc == TP_ERR_SEAL || rc == TP_ERR_STALE) {
+        stats_note_unverified(rc == TP_ERR_SEAL ? "a datagram"
+                                                : "an out-of-date datagram");
+        return;
+    }
     if (rc != TP_OK) {
         stats.bad_datagrams++;
         log_msg(LOG_DEBUG, "bad datagram of %zu bytes (error %d), dropped", n,
@@ -359,7 +370,8 @@ static void handle_datagram(events *ev, size_t n,
         break;
     case TP_STATS_REQUEST:
         stats_answer(ev->fd, (const struct sockaddr *)from, fromlen,
-                     hub_count_admin(ev->hub), hub_count_order(ev->hub));
+                     hub_count_admin(ev->hub), hub_count_order(ev->hub),
+                     ev->secret, ev->secret_len);
         break;
     case TP_GENERATION:
         handle_generation(ev, body, h.len);
@@ -412,7 +424,8 @@ static void on_readable(loop *l, int fd, void *data, int mask)
 }
 
 events *events_create(loop *l, hub *h, ring *r, ws_server *ws,
-                      long long horizon_ms, int fd)
+                      long long horizon_ms, int fd,
+                      const unsigned char *secret, size_t secret_len)
 {
     events *ev = calloc(1, sizeof *ev);
     int size = EVENTS_RCVBUF;
@@ -426,7 +439,9 @@ events *events_create(loop *l, hub *h, ring *r, ws_server *ws,
     ev->ws = ws;
     ev->horizon_ms = horizon_ms;
     ev->fd = fd;
-    ev->cap = TP_HEADER_LEN + TP_MAX_BODY;
+    ev->secret = secret;
+    ev->secret_len = secret_len;
+    ev->cap = TP_OVERHEAD + TP_MAX_BODY;
     ev->buf = malloc(ev->cap);
     ev->gw = gw_create(horizon_ms);
     if (!ev->buf || !ev->gw) {

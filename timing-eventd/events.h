@@ -18,9 +18,11 @@ typedef struct events events;
 
 /* Starts reading the bound SOCK_DGRAM socket fd, keeping every event in
  * the ring (borrowed) and resyncing sockets for a gap in the ids open
- * horizon_ms; NULL on failure. */
+ * horizon_ms; believes only datagrams sealed with secret (borrowed);
+ * NULL on failure. */
 events *events_create(loop *l, hub *h, ring *r, ws_server *ws,
-                      long long horizon_ms, int fd);
+                      long long horizon_ms, int fd,
+                      const unsigned char *secret, size_t secret_len);
 /* Stops reading (shutdown); safe to call twice. */
 void events_stop(events *ev);
 void events_destroy(events *ev);

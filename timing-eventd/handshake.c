@@ -5,10 +5,12 @@
  * request head of at most HS_MAX_HEAD bytes, CRLF line ends, no NUL, no
  * obsolete line folding, header names that are tokens.  It checks what
  * RFC 6455 section 4.2.1 asks of an upgrade, then the trusted X-Timing-*
- * headers mod_timing sets (a request without X-Timing-Channel did not come
- * through mod_timing and is refused with 403).  It decides nothing about
- * the subscription itself and touches no socket: ws_session.c reads,
- * writes and acts on the result.
+ * headers mod_timing sets.  Those are believed only under a seal that
+ * verifies (timing_proto.h): a request without one did not come through
+ * mod_timing, and gets no answer at all (status 0), like a head that
+ * cannot even be read; only a sealed request is answered, 101 or an
+ * HTTP refusal.  It decides nothing about the subscription itself and
+ * touches no socket: ws_session.c reads, writes and acts on the result.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,38 +24,32 @@
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-/* The trusted headers, in the order of the table below. */
-enum {
-    XT_CHANNEL, XT_ROLE, XT_USER, XT_ORDER, XT_LAST_EVENT, XT_RESUME_EPOCH,
-    XT_EPOCH, XT_GENERATION, XT_NEWEST_EVENT, XT_MAX_AGE, XT_COUNT
-};
-
-static const char *const xt_names[XT_COUNT] = {
-    TP_HDR_CHANNEL, TP_HDR_ROLE, TP_HDR_USER, TP_HDR_ORDER,
-    TP_HDR_LAST_EVENT, TP_HDR_RESUME_EPOCH, TP_HDR_EPOCH, TP_HDR_GENERATION,
-    TP_HDR_NEWEST_EVENT, TP_HDR_MAX_AGE
-};
-
-/* What the header lines said, before the checks that need all of them. */
+/* What the header lines said, before the checks that need all of them.
+ * The sealed values are indexed by enum tp_upgrade_field. */
 typedef struct hs_seen {
     int upgrade;            /* Upgrade lists websocket */
     int connection;         /* Connection lists upgrade */
-    const char *key;
     const char *version;
-    const char *xt[XT_COUNT];
+    const char *seal;
+    const char *sealed[TP_UF_COUNT];
 } hs_seen;
 
-void hs_init(hs_request *r)
+void hs_init(hs_request *r, const unsigned char *secret, size_t secret_len,
+             int64_t now_ms)
 {
     memset(r, 0, offsetof(hs_request, buf));
     r->buf[0] = '\0';
     r->last_event = -1;
     r->result = HS_NEED_MORE;
+    r->secret = secret;
+    r->secret_len = secret_len;
+    r->now_ms = now_ms;
 }
 
+/* Until the seal has verified, a refusal is answered with nothing. */
 static int refuse(hs_request *r, int status, const char *reason)
 {
-    r->status = status;
+    r->status = r->sealed ? status : 0;
     r->reason = reason;
     r->result = HS_ERROR;
     return HS_ERROR;
@@ -187,10 +183,10 @@ static int take_header(hs_request *r, hs_seen *seen, const char *name,
         seen->connection |= list_has(value, "upgrade", 1);
     }
     else if (strcasecmp(name, "Sec-WebSocket-Key") == 0) {
-        if (seen->key) {
+        if (seen->sealed[TP_UF_WS_KEY]) {
             return refuse(r, 400, "Sec-WebSocket-Key given twice");
         }
-        seen->key = value;
+        seen->sealed[TP_UF_WS_KEY] = value;
     }
     else if (strcasecmp(name, "Sec-WebSocket-Version") == 0) {
         if (seen->version) {
@@ -202,16 +198,22 @@ static int take_header(hs_request *r, hs_seen *seen, const char *name,
         /* Subprotocol names compare case-sensitively (RFC 6455 4.1). */
         r->subprotocol |= list_has(value, TP_SUBPROTOCOL, 0);
     }
+    else if (strcasecmp(name, TP_HDR_SEAL) == 0) {
+        if (seen->seal) {
+            return refuse(r, 400, "trusted header given twice");
+        }
+        seen->seal = value;
+    }
     else if (strncasecmp(name, TP_HDR_PREFIX, sizeof TP_HDR_PREFIX - 1)
              == 0) {
-        for (i = 0; i < XT_COUNT; i++) {
-            if (strcasecmp(name, xt_names[i]) == 0) {
+        for (i = TP_UF_CHANNEL; i < TP_UF_COUNT; i++) {
+            if (strcasecmp(name, tp_upgrade_headers[i]) == 0) {
                 /* mod_timing sets each once; two means something other
                  * than mod_timing had a hand in this request. */
-                if (seen->xt[i]) {
+                if (seen->sealed[i]) {
                     return refuse(r, 400, "trusted header given twice");
                 }
-                seen->xt[i] = value;
+                seen->sealed[i] = value;
                 break;
             }
         }
@@ -219,12 +221,62 @@ static int take_header(hs_request *r, hs_seen *seen, const char *name,
     return HS_NEED_MORE;
 }
 
+/* "S T O A": four numbers separated by single spaces. */
+static int parse_limits(const char *s, int64_t out[4])
+{
+    char buf[80];
+    char *field, *state = NULL;
+    size_t n = strlen(s);
+    int i = 0;
+
+    if (n >= sizeof buf) {
+        return -1;
+    }
+    memcpy(buf, s, n + 1);
+    for (field = strtok_r(buf, " ", &state); field;
+         field = strtok_r(NULL, " ", &state)) {
+        if (i == 4 || parse_id(field, &out[i])) {
+            return -1;
+        }
+        i++;
+    }
+    return i == 4 ? 0 : -1;
+}
+
+/* Believes the trusted headers only when mod_timing sealed them, lately,
+ * under our secret.  Until then every refusal is silent. */
+static int verify_seal(hs_request *r, hs_seen *seen)
+{
+    char canonical[HS_MAX_HEAD + 64 * TP_UF_COUNT];
+    char mine[TP_SEAL_HEX_LEN + 1];
+    int64_t sent;
+
+    if (!seen->seal || strlen(seen->seal) != TP_SEAL_HEX_LEN || !r->secret
+        || tp_seal_upgrade(r->secret, r->secret_len, seen->sealed,
+                           canonical, sizeof canonical, mine) != 0
+        || CRYPTO_memcmp(mine, seen->seal, TP_SEAL_HEX_LEN) != 0) {
+        r->unverified = 1;
+        return refuse(r, 0, "no valid X-Timing-Seal: not from mod_timing");
+    }
+    if (!seen->sealed[TP_UF_SENT] || parse_id(seen->sealed[TP_UF_SENT], &sent)
+        || sent < r->now_ms - TP_SEAL_WINDOW_MS
+        || sent > r->now_ms + TP_SEAL_WINDOW_MS) {
+        r->unverified = 1;
+        return refuse(r, 0, "X-Timing-Seal is out of date");
+    }
+    r->sealed = 1;
+    return 0;
+}
+
+static int take_trusted(hs_request *r, const hs_seen *seen);
+
 /* Splits buf (a complete head ending in CRLF CRLF, NUL-terminated) into
  * lines and checks everything.  Works in place: CRLFs become NULs. */
 static int parse(hs_request *r)
 {
     hs_seen seen;
     char *p = r->buf, *eol, *method, *target, *version, *q;
+    int rc;
 
     memset(&seen, 0, sizeof seen);
     if (memchr(r->buf, '\0', r->len)) {
@@ -307,16 +359,20 @@ static int parse(hs_request *r)
         }
     }
 
+    if ((rc = verify_seal(r, &seen)) != 0) {
+        return rc;
+    }
+
     if (!seen.upgrade) {
         return refuse(r, 400, "Upgrade does not name websocket");
     }
     if (!seen.connection) {
         return refuse(r, 400, "Connection does not list upgrade");
     }
-    if (!seen.key) {
+    if (!seen.sealed[TP_UF_WS_KEY]) {
         return refuse(r, 400, "no Sec-WebSocket-Key");
     }
-    if (!key_valid(seen.key)) {
+    if (!key_valid(seen.sealed[TP_UF_WS_KEY])) {
         return refuse(r, 400, "Sec-WebSocket-Key is not 16 bytes of base64");
     }
     if (!seen.version) {
@@ -325,16 +381,23 @@ static int parse(hs_request *r)
     if (strcmp(seen.version, "13") != 0) {
         return refuse(r, 426, "Sec-WebSocket-Version is not 13");
     }
+    return take_trusted(r, &seen);
+}
 
-    if (!seen.xt[XT_CHANNEL]) {
-        return refuse(r, 403, "no X-Timing-Channel: not from mod_timing");
+/* The trusted headers of a sealed request. */
+static int take_trusted(hs_request *r, const hs_seen *seen)
+{
+    const char *const *xt = seen->sealed;
+
+    if (!xt[TP_UF_CHANNEL]) {
+        return refuse(r, 400, "no X-Timing-Channel");
     }
-    if (strcmp(seen.xt[XT_CHANNEL], "admin") == 0) {
+    if (strcmp(xt[TP_UF_CHANNEL], "admin") == 0) {
         r->channel = HS_CHANNEL_ADMIN;
     }
-    else if (strcmp(seen.xt[XT_CHANNEL], "order") == 0) {
+    else if (strcmp(xt[TP_UF_CHANNEL], "order") == 0) {
         r->channel = HS_CHANNEL_ORDER;
-        if (!seen.xt[XT_ORDER] || parse_id(seen.xt[XT_ORDER], &r->order_id)
+        if (!xt[TP_UF_ORDER] || parse_id(xt[TP_UF_ORDER], &r->order_id)
             || r->order_id <= 0) {
             return refuse(r, 400, "order channel without a valid order id");
         }
@@ -342,33 +405,40 @@ static int parse(hs_request *r)
     else {
         return refuse(r, 400, "unknown X-Timing-Channel");
     }
-    if (seen.xt[XT_LAST_EVENT]
-        && parse_id(seen.xt[XT_LAST_EVENT], &r->last_event)) {
+    if (xt[TP_UF_LAST_EVENT]
+        && parse_id(xt[TP_UF_LAST_EVENT], &r->last_event)) {
         return refuse(r, 400, "X-Timing-Last-Event is not a number");
     }
-    if (seen.xt[XT_NEWEST_EVENT]
-        && parse_id(seen.xt[XT_NEWEST_EVENT], &r->newest_event)) {
+    if (xt[TP_UF_NEWEST_EVENT]
+        && parse_id(xt[TP_UF_NEWEST_EVENT], &r->newest_event)) {
         return refuse(r, 400, "X-Timing-Newest-Event is not a number");
     }
-    if (seen.xt[XT_GENERATION]
-        && parse_id(seen.xt[XT_GENERATION], &r->generation)) {
+    if (xt[TP_UF_GENERATION]
+        && parse_id(xt[TP_UF_GENERATION], &r->generation)) {
         return refuse(r, 400, "X-Timing-Generation is not a number");
     }
-    if (seen.xt[XT_MAX_AGE]
-        && parse_id(seen.xt[XT_MAX_AGE], &r->max_age_ms)) {
+    if (xt[TP_UF_MAX_AGE]
+        && parse_id(xt[TP_UF_MAX_AGE], &r->max_age_ms)) {
         return refuse(r, 400, "X-Timing-Max-Age is not a number");
     }
-    if ((seen.xt[XT_EPOCH] && !visible_ascii(seen.xt[XT_EPOCH]))
-        || (seen.xt[XT_RESUME_EPOCH]
-            && !visible_ascii(seen.xt[XT_RESUME_EPOCH]))) {
+    if ((xt[TP_UF_EPOCH] && !visible_ascii(xt[TP_UF_EPOCH]))
+        || (xt[TP_UF_RESUME_EPOCH]
+            && !visible_ascii(xt[TP_UF_RESUME_EPOCH]))) {
         return refuse(r, 400, "epoch is not visible ASCII");
     }
-    r->role = seen.xt[XT_ROLE];
-    r->user = seen.xt[XT_USER];
-    r->epoch = seen.xt[XT_EPOCH];
-    r->resume_epoch = seen.xt[XT_RESUME_EPOCH];
-
-    hs_accept_key(seen.key, strlen(seen.key), r->accept);
+    if (!xt[TP_UF_CLIENT] || !*xt[TP_UF_CLIENT]
+        || !visible_ascii(xt[TP_UF_CLIENT])) {
+        return refuse(r, 400, "no X-Timing-Client");
+    }
+    if (!xt[TP_UF_LIMITS] || parse_limits(xt[TP_UF_LIMITS], r->limits)) {
+        return refuse(r, 400, "X-Timing-Limits is not four numbers");
+    }
+    r->role = xt[TP_UF_ROLE];
+    r->user = xt[TP_UF_USER];
+    r->epoch = xt[TP_UF_EPOCH];
+    r->resume_epoch = xt[TP_UF_RESUME_EPOCH];
+    r->client = xt[TP_UF_CLIENT];
+    hs_accept_key(xt[TP_UF_WS_KEY], strlen(xt[TP_UF_WS_KEY]), r->accept);
     r->status = 101;
     r->result = HS_DONE;
     return HS_DONE;
@@ -417,9 +487,22 @@ static const char *status_text(int status)
         return "Forbidden";
     case 426:
         return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
     default:
         return "Error";
     }
+}
+
+void hs_refuse_admission(hs_request *r, int status, const char *code,
+                         int retry_after)
+{
+    r->status = status;
+    r->reason = code;
+    r->retry_after = retry_after;
+    r->result = HS_ERROR;
 }
 
 int hs_response(const hs_request *r, char *out, size_t outlen)
@@ -437,6 +520,32 @@ int hs_response(const hs_request *r, char *out, size_t outlen)
                      r->accept,
                      r->subprotocol ? "Sec-WebSocket-Protocol: "
                                       TP_SUBPROTOCOL "\r\n" : "");
+    }
+    else if (r->result == HS_ERROR && r->status == 0) {
+        return 0;
+    }
+    else if (r->result == HS_ERROR && r->retry_after > 0) {
+        /* Admission: the API's envelope, as a client expects of a 429 or
+         * 503; the code is our constant, never request data. */
+        char body[160];
+        int blen = snprintf(body, sizeof body,
+                            "{\"success\":false,\"error\":{\"code\":\"%s\","
+                            "\"message\":\"too many live connections; "
+                            "retry later\"}}\n", r->reason);
+
+        if (blen < 0 || (size_t)blen >= sizeof body) {
+            return -1;
+        }
+        n = snprintf(out, outlen,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: application/json; charset=utf-8\r\n"
+                     "Content-Length: %d\r\n"
+                     "Retry-After: %d\r\n"
+                     "Connection: close\r\n"
+                     "\r\n"
+                     "%s",
+                     r->status, status_text(r->status), blen,
+                     r->retry_after, body);
     }
     else if (r->result == HS_ERROR) {
         /* The body is our own constant reason, never request data. */

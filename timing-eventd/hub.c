@@ -435,3 +435,10 @@ size_t hub_count_orders(const hub *h)
 {
     return h->norders;
 }
+
+size_t hub_count_order_members(const hub *h, int64_t order_id)
+{
+    const hub_order *o = find_order(h, order_id);
+
+    return o ? o->n : 0;
+}

@@ -73,5 +73,6 @@ int64_t hub_last_order(const hub *h, int64_t order_id);
 size_t hub_count_admin(const hub *h);
 size_t hub_count_order(const hub *h);     /* members over all orders */
 size_t hub_count_orders(const hub *h);    /* order entries held */
+size_t hub_count_order_members(const hub *h, int64_t order_id);
 
 #endif /* TIMING_HUB_H */

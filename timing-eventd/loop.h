@@ -52,5 +52,8 @@ const char *loop_backend_name(void);
 
 /* Monotonic milliseconds: for deadlines, never for wall time. */
 long long loop_now_ms(void);
+/* The wall clock in ms since 1970: what sealed messages are dated by
+ * (mod_timing's clock is the same one). */
+long long loop_wall_ms(void);
 
 #endif /* TIMING_LOOP_H */

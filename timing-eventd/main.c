@@ -30,6 +30,7 @@
 #include "notify.h"
 #include "recycle.h"
 #include "ring.h"
+#include "secret.h"
 #include "stats.h"
 #include "timing_proto.h"
 #include "ws_server.h"
@@ -43,6 +44,7 @@ typedef struct options {
     const char *event_socket;
     mode_t socket_mode;
     const char *socket_group;
+    const char *secret_file;    /* NULL: the systemd credential */
     ws_config ws;
     size_t ring_size;
     long long gap_horizon_ms;
@@ -66,6 +68,7 @@ typedef struct daemon_state {
     events *ev;
     int ws_fd, ev_fd, sig_fd;
     socket_file ws_file, ev_file;
+    unsigned char *secret;
     int stopping;
 } daemon_state;
 
@@ -80,6 +83,9 @@ static void usage(FILE *out)
         "  --event-socket PATH    events unix socket (default %s)\n"
         "  --socket-mode OCTAL    mode of both socket files (default 0660)\n"
         "  --socket-group NAME    group of both socket files\n"
+        "  --secret-file PATH     the secret mod_timing seals its messages\n"
+        "                         with (TimingEventdSecretFile); default:\n"
+        "                         the systemd credential %s\n"
         "  --max-queue BYTES      output a client may fall behind by\n"
         "                         (default 1048576)\n"
         "  --max-message BYTES    largest client message (default 4096)\n"
@@ -96,7 +102,8 @@ static void usage(FILE *out)
         "  --log-level LEVEL      error, warn, info or debug (default info)\n"
         "  --help                 show this and exit\n"
         "  --version              show the version and exit\n",
-        TP_DEFAULT_WS_SOCKET, TP_DEFAULT_EVENT_SOCKET, RING_DEFAULT_SIZE,
+        TP_DEFAULT_WS_SOCKET, TP_DEFAULT_EVENT_SOCKET, SECRET_CREDENTIAL,
+        RING_DEFAULT_SIZE,
         GW_DEFAULT_HORIZON_MS, RECYCLE_DEFAULT_SPREAD_MS);
 }
 
@@ -129,7 +136,7 @@ static void bad_option(const char *opt, const char *value, const char *want)
 static void parse_options(int argc, char **argv, options *o)
 {
     enum {
-        OPT_WS = 1, OPT_EV, OPT_MODE, OPT_GROUP, OPT_QUEUE, OPT_MESSAGE,
+        OPT_WS = 1, OPT_EV, OPT_MODE, OPT_GROUP, OPT_SECRET, OPT_QUEUE, OPT_MESSAGE,
         OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_SPREAD, OPT_LOG, OPT_HELP,
         OPT_VERSION
     };
@@ -138,6 +145,7 @@ static void parse_options(int argc, char **argv, options *o)
         { "event-socket", required_argument, NULL, OPT_EV },
         { "socket-mode", required_argument, NULL, OPT_MODE },
         { "socket-group", required_argument, NULL, OPT_GROUP },
+        { "secret-file", required_argument, NULL, OPT_SECRET },
         { "max-queue", required_argument, NULL, OPT_QUEUE },
         { "max-message", required_argument, NULL, OPT_MESSAGE },
         { "ping-interval", required_argument, NULL, OPT_PING },
@@ -159,6 +167,7 @@ static void parse_options(int argc, char **argv, options *o)
     o->event_socket = TP_DEFAULT_EVENT_SOCKET;
     o->socket_mode = 0660;
     o->socket_group = NULL;
+    o->secret_file = NULL;
     o->ws.max_queue = 1024 * 1024;
     o->ws.max_message = 4096;
     o->ws.ping_interval_ms = 25 * 1000;
@@ -191,6 +200,12 @@ static void parse_options(int argc, char **argv, options *o)
                 bad_option("socket-group", optarg, "a group name or id");
             }
             o->socket_group = optarg;
+            break;
+        case OPT_SECRET:
+            if (optarg[0] == '\0') {
+                bad_option("secret-file", optarg, "a file");
+            }
+            o->secret_file = optarg;
             break;
         case OPT_QUEUE:
             if (parse_num(optarg, 1024, 1ULL << 30, &v)) {
@@ -386,6 +401,10 @@ static void cleanup(daemon_state *d)
     hub_destroy(d->hub);
     ring_destroy(d->ring);
     loop_destroy(d->loop);
+    if (d->secret) {
+        OPENSSL_cleanse(d->secret, TP_MAX_SECRET_LEN + 1);
+        free(d->secret);
+    }
 }
 
 static void fail(daemon_state *d, const char *what, const char *why)
@@ -411,6 +430,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "timing-eventd: bad value for --socket-group: %s\n",
                 err);
         exit(2);
+    }
+    {
+        char why[SECRET_ERR_LEN];
+        const char *path = secret_path(why, o.secret_file);
+
+        if (!path
+            || secret_load(why, path, &d.secret, &o.ws.secret_len) == -1) {
+            fprintf(stderr, "timing-eventd: the seal's secret: %s\n", why);
+            exit(2);
+        }
+        o.ws.secret = d.secret;
     }
 
     /* Writes to a closed peer come back as EPIPE, never as a signal. */
@@ -456,7 +486,7 @@ int main(int argc, char **argv)
         fail(&d, "watching the WebSocket socket", strerror(errno));
     }
     d.ev = events_create(d.loop, d.hub, d.ring, d.ws, o.gap_horizon_ms,
-                         d.ev_fd);
+                         d.ev_fd, d.secret, o.ws.secret_len);
     if (!d.ev) {
         fail(&d, "watching the events socket", "out of memory");
     }

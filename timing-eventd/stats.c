@@ -33,6 +33,28 @@ void stats_note_connections(size_t total)
     }
 }
 
+/* A flood of forgeries must not become a flood of log lines. */
+#define UNVERIFIED_LOG_EVERY_MS 10000
+
+void stats_note_unverified(const char *what)
+{
+    static long long logged_ms;
+    static uint64_t logged_count;
+    long long now = loop_now_ms();
+
+    stats.unverified++;
+    if (logged_ms && now - logged_ms < UNVERIFIED_LOG_EVERY_MS) {
+        return;
+    }
+    log_msg(LOG_WARN, "dropped %s whose seal does not verify (%llu such "
+            "since start, %llu since the last line): not from mod_timing, "
+            "or it has another secret than --secret-file", what,
+            (unsigned long long)stats.unverified,
+            (unsigned long long)(stats.unverified - logged_count));
+    logged_ms = now;
+    logged_count = stats.unverified;
+}
+
 static int add_int(json_object *o, const char *key, uint64_t v)
 {
     json_object *n = json_object_new_int64(v > INT64_MAX ? INT64_MAX
@@ -75,6 +97,9 @@ char *stats_json(size_t admin, size_t order)
         || add_int(root, "recycled", stats.recycled)
         || add_int(root, "aged", stats.aged)
         || add_int(root, "revoked", stats.revoked)
+        || add_int(root, "unverified", stats.unverified)
+        || add_int(root, "refused_full", stats.refused_full)
+        || add_int(root, "refused_share", stats.refused_share)
         || add_int(root, "uptime_seconds", up > 0 ? (uint64_t)up : 0)) {
         json_object_put(root);
         return NULL;
@@ -88,7 +113,8 @@ char *stats_json(size_t admin, size_t order)
 }
 
 int stats_answer(int fd, const struct sockaddr *to, socklen_t tolen,
-                 size_t admin, size_t order)
+                 size_t admin, size_t order, const unsigned char *secret,
+                 size_t secret_len)
 {
     unsigned char *dgram;
     char *body;
@@ -106,19 +132,23 @@ int stats_answer(int fd, const struct sockaddr *to, socklen_t tolen,
         return -1;
     }
     len = strlen(body);
-    dgram = malloc(TP_HEADER_LEN + len);
+    dgram = malloc(TP_OVERHEAD + len);
     if (!dgram) {
         free(body);
         log_msg(LOG_WARN, "cannot build the stats answer: out of memory");
         return -1;
     }
-    tp_encode_header(dgram, TP_STATS_ANSWER, (uint32_t)len);
-    memcpy(dgram + TP_HEADER_LEN, body, len);
+    len = tp_encode(dgram, TP_STATS_ANSWER, body, len, loop_wall_ms(),
+                    secret, secret_len);
     free(body);
+    if (len == 0) {
+        free(dgram);
+        log_msg(LOG_WARN, "cannot seal the stats answer");
+        return -1;
+    }
     /* Never block: a requester that stopped reading loses its answer and
      * times out on its side, which is its problem, not the loop's. */
-    n = sendto(fd, dgram, TP_HEADER_LEN + len, MSG_DONTWAIT | MSG_NOSIGNAL,
-               to, tolen);
+    n = sendto(fd, dgram, len, MSG_DONTWAIT | MSG_NOSIGNAL, to, tolen);
     free(dgram);
     if (n == -1) {
         log_msg(LOG_DEBUG, "cannot send the stats answer: %s",

@@ -24,6 +24,9 @@ typedef struct stats_counters {
     uint64_t aged;                  /* closed at the end of their lifetime */
     uint64_t revoked;               /* closed for a revoked user */
     uint64_t bad_datagrams;         /* refused: header, JSON or fields */
+    uint64_t unverified;            /* dropped: the seal did not verify */
+    uint64_t refused_full;          /* upgrades refused: capacity (503) */
+    uint64_t refused_share;         /* upgrades refused: a share (429) */
     size_t peak_connections;
     long long started_ms;           /* loop_now_ms() at start */
 } stats_counters;
@@ -38,9 +41,16 @@ void stats_note_connections(size_t total);
 /* The answer body: a malloc'd JSON text the caller frees, or NULL. */
 char *stats_json(size_t admin, size_t order);
 
-/* Sends TP_STATS_ANSWER to a requester on the events socket: 0 or -1.
- * A requester that did not bind (no address to answer to) gets nothing. */
+/* Counts a message dropped because its seal did not verify, and says so
+ * in the log -- what it was, never what it held -- at most every few
+ * seconds, with how many came meanwhile. */
+void stats_note_unverified(const char *what);
+
+/* Sends TP_STATS_ANSWER, sealed, to a requester on the events socket: 0
+ * or -1.  A requester that did not bind (no address to answer to) gets
+ * nothing. */
 int stats_answer(int fd, const struct sockaddr *to, socklen_t tolen,
-                 size_t admin, size_t order);
+                 size_t admin, size_t order, const unsigned char *secret,
+                 size_t secret_len);
 
 #endif /* TIMING_STATS_H */

@@ -4,33 +4,54 @@
  * The module includes nothing else from the daemon.  Two unix sockets:
  *
  *   event socket (SOCK_DGRAM): mod_timing sends one datagram per message:
- *       a fixed 12-byte header in network byte order, then a JSON body.
- *       Datagrams keep their boundaries, so there are no partial reads.
- *       A sender that wants an answer (stats) binds its socket first
- *       (Linux autobind) and the daemon answers to that address.
+ *       a fixed 20-byte header in network byte order, a JSON body, then a
+ *       seal.  Datagrams keep their boundaries, so there are no partial
+ *       reads.  A sender that wants an answer (stats) binds its socket
+ *       first (Linux autobind) and the daemon answers to that address,
+ *       sealed the same way.
  *
  *   WebSocket socket (SOCK_STREAM): Apache's mod_proxy_wstunnel forwards
  *       the upgrade request of /admin and /orders/:id to it.  mod_timing
  *       has removed every client-sent X-Timing-* header and set the
- *       trusted ones below; the daemon believes only those.
+ *       trusted ones below, sealed by X-Timing-Seal; the daemon believes
+ *       only those, and only when the seal verifies.
  *
- * Both sockets are protected by file permissions: only Apache's user (and
- * the daemon's) may connect or send.
+ * File permissions keep strangers off both sockets, but every process of
+ * the web server's user (a PHP-FPM pool, a CGI script) passes them.  So
+ * every message from mod_timing carries a seal: HMAC-SHA256 under a
+ * secret only root (Apache's parent reads it before it drops privileges)
+ * and the daemon can read, over the message and the time it was sent.
+ * A message whose seal does not verify, or that is older than
+ * TP_SEAL_WINDOW_MS, is dropped unanswered.
  */
 #ifndef TIMING_PROTO_H
 #define TIMING_PROTO_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #define TP_MAGIC        0x544d4e31u     /* "TMN1" */
-#define TP_VERSION      1
-#define TP_HEADER_LEN   12
+#define TP_VERSION      2               /* 2: sealed */
+#define TP_HEADER_LEN   20
+#define TP_SEAL_LEN     32              /* HMAC-SHA256 */
+#define TP_OVERHEAD     (TP_HEADER_LEN + TP_SEAL_LEN)
 /* Largest body: an order of 50 lines with notes fits many times over, and
  * the datagram stays under the default unix socket send buffer. */
 #define TP_MAX_BODY     (128 * 1024)
+/* The shared secret: random bytes, at least this many. */
+#define TP_MIN_SECRET_LEN 32
+#define TP_MAX_SECRET_LEN 4096
+/* How old a sealed message may be.  Apache and the daemon share a clock;
+ * the window only bounds the life of a sealed message that leaked (an
+ * upgrade's headers in a trace log, say). */
+#define TP_SEAL_WINDOW_MS 60000
 
 #define TP_DEFAULT_EVENT_SOCKET "/run/timing/events.sock"
 #define TP_DEFAULT_WS_SOCKET    "/run/timing/ws.sock"
@@ -63,66 +84,187 @@ enum tp_type {
                                                    * asks it to reconnect
                                                    * (jittered by the
                                                    * module); 0: no limit */
+#define TP_HDR_CLIENT       "X-Timing-Client"      /* the client's address
+                                                   * (after mod_remoteip) */
+#define TP_HDR_LIMITS       "X-Timing-Limits"      /* admission: "S T O A":
+                                                   * sockets, kept for
+                                                   * staff, per order, per
+                                                   * address */
+#define TP_HDR_SENT         "X-Timing-Sent"        /* ms since the epoch */
+#define TP_HDR_SEAL         "X-Timing-Seal"        /* hex HMAC of the rest */
 #define TP_SUBPROTOCOL      "timing.v1"
+
+/* What an upgrade's seal covers, in this order: the client's
+ * Sec-WebSocket-Key (so a seal belongs to one handshake) and every
+ * trusted header but the seal itself.  Not the path: the channel and the
+ * order are in the headers, and ProxyPass may map the path. */
+enum tp_upgrade_field {
+    TP_UF_WS_KEY, TP_UF_CHANNEL, TP_UF_ROLE, TP_UF_USER,
+    TP_UF_ORDER, TP_UF_LAST_EVENT, TP_UF_RESUME_EPOCH, TP_UF_EPOCH,
+    TP_UF_GENERATION, TP_UF_NEWEST_EVENT, TP_UF_MAX_AGE, TP_UF_CLIENT,
+    TP_UF_LIMITS, TP_UF_SENT, TP_UF_COUNT
+};
+/* The header of each field from TP_UF_CHANNEL on (NULL before it). */
+static const char *const tp_upgrade_headers[TP_UF_COUNT] = {
+    NULL, TP_HDR_CHANNEL, TP_HDR_ROLE, TP_HDR_USER, TP_HDR_ORDER,
+    TP_HDR_LAST_EVENT, TP_HDR_RESUME_EPOCH, TP_HDR_EPOCH, TP_HDR_GENERATION,
+    TP_HDR_NEWEST_EVENT, TP_HDR_MAX_AGE, TP_HDR_CLIENT, TP_HDR_LIMITS,
+    TP_HDR_SENT
+};
+#define TP_SEAL_HEX_LEN (2 * TP_SEAL_LEN)
 
 typedef struct tp_header {
     uint32_t magic;
     uint16_t version;
     uint16_t type;
     uint32_t len;           /* body length in bytes */
+    int64_t sent_ms;        /* when the sender sealed it */
 } tp_header;
 
 enum tp_decode_result {
     TP_OK = 0,
-    TP_ERR_SHORT = -1,      /* fewer bytes than a header */
+    TP_ERR_SHORT = -1,      /* fewer bytes than a header and a seal */
     TP_ERR_MAGIC = -2,
     TP_ERR_VERSION = -3,
-    TP_ERR_LENGTH = -4      /* len disagrees with the datagram, or too big */
+    TP_ERR_LENGTH = -4,     /* len disagrees with the datagram, or too big */
+    TP_ERR_SEAL = -5,       /* not sealed with our secret */
+    TP_ERR_STALE = -6       /* sealed, but outside TP_SEAL_WINDOW_MS */
 };
 
-/* Writes the header for a body of `len` bytes into out[TP_HEADER_LEN]. */
+/* Writes the header for a body of `len` bytes sealed at sent_ms into
+ * out[TP_HEADER_LEN]. */
 static inline void tp_encode_header(unsigned char *out, uint16_t type,
-                                    uint32_t len)
+                                    uint32_t len, int64_t sent_ms)
 {
     uint32_t magic = htonl(TP_MAGIC), blen = htonl(len);
+    uint32_t hi = htonl((uint32_t)((uint64_t)sent_ms >> 32));
+    uint32_t lo = htonl((uint32_t)((uint64_t)sent_ms & 0xffffffffu));
     uint16_t version = htons(TP_VERSION), t = htons(type);
 
     memcpy(out, &magic, 4);
     memcpy(out + 4, &version, 2);
     memcpy(out + 6, &t, 2);
     memcpy(out + 8, &blen, 4);
+    memcpy(out + 12, &hi, 4);
+    memcpy(out + 16, &lo, 4);
 }
 
-/* Checks one whole datagram of n bytes; on TP_OK fills h and points *body
- * at the h->len body bytes inside buf (not NUL-terminated). */
-static inline int tp_decode(const unsigned char *buf, size_t n,
-                            tp_header *h, const char **body)
+/* HMAC-SHA256 of n bytes under the secret into out[TP_SEAL_LEN]: 0, or
+ * -1 when OpenSSL fails. */
+static inline int tp_mac(const unsigned char *secret, size_t secret_len,
+                         const void *data, size_t n,
+                         unsigned char out[TP_SEAL_LEN])
 {
-    uint32_t magic, len;
-    uint16_t version, type;
+    unsigned int len = 0;
 
-    if (n < TP_HEADER_LEN) {
+    return HMAC(EVP_sha256(), secret, (int)secret_len,
+                (const unsigned char *)data, n, out, &len) && len
+           == TP_SEAL_LEN ? 0 : -1;
+}
+
+/* Seals a datagram whose header and body fill buf[0 .. n): the seal goes
+ * to buf[n .. n + TP_SEAL_LEN), so buf must have room for it.  Returns
+ * the datagram's whole length, or 0 when sealing failed. */
+static inline size_t tp_seal(unsigned char *buf, size_t n,
+                             const unsigned char *secret, size_t secret_len)
+{
+    return tp_mac(secret, secret_len, buf, n, buf + n) == 0
+           ? n + TP_SEAL_LEN : 0;
+}
+
+/* Header, body and seal of a datagram: header and body in buf (room for
+ * the seal after them), then sealed.  The body may already be in place
+ * (body == buf + TP_HEADER_LEN).  Returns the length, 0 on failure. */
+static inline size_t tp_encode(unsigned char *buf, uint16_t type,
+                               const void *body, size_t len, int64_t now_ms,
+                               const unsigned char *secret,
+                               size_t secret_len)
+{
+    tp_encode_header(buf, type, (uint32_t)len, now_ms);
+    if (len && body != buf + TP_HEADER_LEN) {
+        memmove(buf + TP_HEADER_LEN, body, len);
+    }
+    return tp_seal(buf, TP_HEADER_LEN + len, secret, secret_len);
+}
+
+/* Checks one whole datagram of n bytes -- form, seal, then age -- and on
+ * TP_OK fills h and points *body at the h->len body bytes inside buf (not
+ * NUL-terminated).  Nothing of a datagram that fails is to be believed. */
+static inline int tp_decode(const unsigned char *buf, size_t n,
+                            const unsigned char *secret, size_t secret_len,
+                            int64_t now_ms, tp_header *h, const char **body)
+{
+    uint32_t magic, len, hi, lo;
+    uint16_t version, type;
+    unsigned char mac[TP_SEAL_LEN];
+
+    if (n < TP_OVERHEAD) {
         return TP_ERR_SHORT;
     }
     memcpy(&magic, buf, 4);
     memcpy(&version, buf + 4, 2);
     memcpy(&type, buf + 6, 2);
     memcpy(&len, buf + 8, 4);
+    memcpy(&hi, buf + 12, 4);
+    memcpy(&lo, buf + 16, 4);
     h->magic = ntohl(magic);
     h->version = ntohs(version);
     h->type = ntohs(type);
     h->len = ntohl(len);
+    h->sent_ms = (int64_t)((uint64_t)ntohl(hi) << 32 | ntohl(lo));
     if (h->magic != TP_MAGIC) {
         return TP_ERR_MAGIC;
     }
     if (h->version != TP_VERSION) {
         return TP_ERR_VERSION;
     }
-    if (h->len > TP_MAX_BODY || (size_t)h->len != n - TP_HEADER_LEN) {
+    if (h->len > TP_MAX_BODY || (size_t)h->len != n - TP_OVERHEAD) {
         return TP_ERR_LENGTH;
+    }
+    if (tp_mac(secret, secret_len, buf, n - TP_SEAL_LEN, mac) != 0
+        || CRYPTO_memcmp(mac, buf + n - TP_SEAL_LEN, TP_SEAL_LEN) != 0) {
+        return TP_ERR_SEAL;
+    }
+    if (h->sent_ms < now_ms - TP_SEAL_WINDOW_MS
+        || h->sent_ms > now_ms + TP_SEAL_WINDOW_MS) {
+        return TP_ERR_STALE;
     }
     *body = (const char *)buf + TP_HEADER_LEN;
     return TP_OK;
+}
+
+/* The seal of an upgrade as hex into hex[TP_SEAL_HEX_LEN + 1],
+ * over values[TP_UF_COUNT] (NULL: absent).  Each value is written with its
+ * length, so no two different sets of values read the same.  scratch
+ * holds the canonical text: 0, or -1 when it is too small or OpenSSL
+ * fails. */
+static inline int tp_seal_upgrade(const unsigned char *secret,
+                                  size_t secret_len,
+                                  const char *const values[TP_UF_COUNT],
+                                  char *scratch, size_t cap,
+                                  char hex[TP_SEAL_HEX_LEN + 1])
+{
+    unsigned char mac[TP_SEAL_LEN];
+    size_t used = 0;
+    int i, n;
+
+    n = snprintf(scratch, cap, "timing-upgrade/%d\n", TP_VERSION);
+    if (n < 0 || (size_t)n >= cap) {
+        return -1;
+    }
+    used = (size_t)n;
+    for (i = 0; i < TP_UF_COUNT; i++) {
+        n = values[i] ? snprintf(scratch + used, cap - used, "%zu:%s\n",
+                                 strlen(values[i]), values[i])
+                      : snprintf(scratch + used, cap - used, "-\n");
+        if (n < 0 || (size_t)n >= cap - used) {
+            return -1;
+        }
+        used += (size_t)n;
+    }
+    return tp_mac(secret, secret_len, scratch, used, mac) == 0
+           && OPENSSL_buf2hexstr_ex(hex, TP_SEAL_HEX_LEN + 1, NULL, mac,
+                                    TP_SEAL_LEN, '\0') == 1 ? 0 : -1;
 }
 
 #endif /* TIMING_PROTO_H */

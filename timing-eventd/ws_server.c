@@ -6,7 +6,9 @@
  * from the before-sleep hook, so a fan-out to many sessions costs one
  * write per session per loop turn, not one per message), and those closed
  * during this batch of events (freed from the same hook, once no handler
- * can still hold them).  A session's own life is ws_session.c's.
+ * can still hold them).  It also admits sessions (admit.c counts, against
+ * the limits each sealed upgrade carries), and gives a session's place
+ * back when it closes.  A session's own life is ws_session.c's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,8 +16,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "log.h"
 #include "recycle.h"
+#include "stats.h"
 #include "ws_server.h"
 #include "ws_session.h"
 
@@ -32,6 +36,7 @@ struct ws_server {
     long long sweep_timer, resume_timer;
     long long recycle_timer;    /* 0: no recycling under way */
     recycle rc;
+    admit *admit;               /* ours */
     long long last_emfile_log;
     size_t count;
     ws_session *sessions;
@@ -73,8 +78,41 @@ static void unmark_dirty(ws_server *srv, ws_session *s)
     s->dirty_prev = s->dirty_next = NULL;
 }
 
+int ws_server_admit(ws_server *srv, ws_session *s, const hs_request *hs)
+{
+    admit_request req;
+    int rc;
+
+    req.staff = hs->role && (strcmp(hs->role, "staff") == 0
+                             || strcmp(hs->role, "admin") == 0);
+    req.order_id = hs->channel == HS_CHANNEL_ORDER ? hs->order_id : 0;
+    req.client = hs->client;
+    req.sockets = hs->limits[HS_LIMIT_SOCKETS];
+    req.staff_reserve = hs->limits[HS_LIMIT_STAFF];
+    req.per_order = hs->limits[HS_LIMIT_ORDER];
+    req.per_address = hs->limits[HS_LIMIT_ADDRESS];
+    rc = admit_take(srv->admit, &req,
+                    req.order_id ? hub_count_order_members(srv->hub,
+                                                           req.order_id)
+                                 : 0, &s->ticket);
+    if (rc == ADMIT_OK) {
+        return ADMIT_OK;
+    }
+    if (admit_status(rc) == 429) {
+        stats.refused_share++;
+    }
+    else {
+        stats.refused_full++;
+    }
+    log_msg(LOG_INFO, "upgrade refused with %d: %s (%zu sockets, %zu of "
+            "them customers')", admit_status(rc), admit_code(rc),
+            admit_count(srv->admit), admit_count_customers(srv->admit));
+    return rc;
+}
+
 void ws_server_closed(ws_server *srv, ws_session *s)
 {
+    admit_release(srv->admit, &s->ticket);
     unmark_dirty(srv, s);
     if (s->prev) {
         s->prev->next = s->next;
@@ -195,8 +233,11 @@ ws_server *ws_server_create(loop *l, hub *h, const ring *r,
     srv->cfg = *cfg;
     srv->listen_fd = -1;
     recycle_init(&srv->rc, cfg->recycle_spread_ms);
-    srv->sweep_timer = loop_add_timer(l, SWEEP_MS, sweep, srv);
+    srv->admit = admit_create();
+    srv->sweep_timer = srv->admit ? loop_add_timer(l, SWEEP_MS, sweep, srv)
+                                  : -1;
     if (srv->sweep_timer == -1) {
+        admit_destroy(srv->admit);
         free(srv);
         return NULL;
     }
@@ -376,5 +417,6 @@ void ws_server_destroy(ws_server *srv)
     ws_server_before_sleep(srv);
     stop_recycling(srv);
     loop_del_timer(srv->loop, srv->sweep_timer);
+    admit_destroy(srv->admit);
     free(srv);
 }

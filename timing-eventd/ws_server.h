@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "handshake.h"
 #include "hub.h"
 #include "loop.h"
 #include "ring.h"
@@ -23,6 +24,8 @@ typedef struct ws_config {
     long long ping_interval_ms;
     long long pong_timeout_ms;  /* silence after which a tunnel is dead */
     long long recycle_spread_ms;/* window for recycling a generation */
+    const unsigned char *secret;/* what upgrades are sealed with */
+    size_t secret_len;
 } ws_config;
 
 typedef struct ws_server ws_server;
@@ -60,6 +63,11 @@ size_t ws_server_sessions(const ws_server *srv);
  * closed since the last call.  Called from the loop's before-sleep hook,
  * when no handler holds a session pointer. */
 void ws_server_before_sleep(ws_server *srv);
+
+/* For ws_session.c: may the session of this parsed upgrade have a
+ * socket?  ADMIT_OK (its place taken, given back when it closes), or why
+ * not (admit.h). */
+int ws_server_admit(ws_server *srv, ws_session *s, const hs_request *hs);
 
 /* For ws_session.c: a session has output to send / has closed its fd and
  * may be freed after the batch. */

@@ -75,7 +75,7 @@ ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
         close(fd);
         return NULL;
     }
-    hs_init(s->hs);
+    hs_init(s->hs, cfg->secret, cfg->secret_len, loop_wall_ms());
     s->srv = srv;
     s->loop = l;
     s->hub = h;
@@ -416,11 +416,25 @@ static void refuse_session(ws_session *s)
 {
     int n;
 
-    log_msg(LOG_INFO, "refused an upgrade with %d: %s", s->hs->status,
-            s->hs->reason);
+    if (s->hs->unverified) {
+        stats_note_unverified("an upgrade");
+    }
+    else if (s->hs->status == 0) {
+        log_msg(LOG_DEBUG, "dropped an unreadable upgrade: %s",
+                s->hs->reason);
+    }
+    else if (s->hs->retry_after == 0) {    /* admission logs its own */
+        log_msg(LOG_INFO, "refused an upgrade with %d: %s", s->hs->status,
+                s->hs->reason);
+    }
     s->raw = malloc(HS_RESPONSE_MAX);
     if (!s->raw || (n = hs_response(s->hs, s->raw, HS_RESPONSE_MAX)) < 0) {
         ws_session_close(s, "cannot build the refusal");
+        return;
+    }
+    if (n == 0) {
+        /* Not sealed by mod_timing: it gets nothing, not even a refusal. */
+        ws_session_close(s, "unsealed upgrade dropped");
         return;
     }
     s->raw_len = (size_t)n;
@@ -460,6 +474,15 @@ static void read_handshake(ws_session *s)
         }
         rc = hs_feed(s->hs, buf, (size_t)n, &used);
         if (rc == HS_DONE) {
+            int admitted = ws_server_admit(s->srv, s, s->hs);
+
+            if (admitted != ADMIT_OK) {
+                hs_refuse_admission(s->hs, admit_status(admitted),
+                                    admit_code(admitted),
+                                    admit_retry_after(admitted));
+                refuse_session(s);
+                return;
+            }
             open_session(s, buf + used, (size_t)n - used);
             return;
         }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <wslay/wslay.h>
 
+#include "admit.h"
 #include "handshake.h"
 #include "hub.h"
 #include "messages.h"
@@ -52,6 +53,7 @@ struct ws_session {
     char client_id[MSG_CLIENT_ID_LEN + 1];
     int64_t generation;         /* Apache generation that tunnels it */
     char *user;                 /* X-Timing-User, NULL when none */
+    admit_ticket ticket;        /* its place, while admitted */
 
     /* ws_server.c's links */
     ws_session *prev, *next;    /* every session not yet dead */

@@ -1,0 +1,185 @@
+/*
+ * admit.c -- counting sockets against the upgrade's limits (admit.h).
+ *
+ * Customers are the ones capped: one tracking token must not be able to
+ * take every socket and lock the staff out.  So a customer may not take
+ * the places kept for staff, nor more than per_order sockets on one
+ * order, nor more than per_address from one address (generous: a food
+ * court shares one NAT address; the per-order cap is the real guard).
+ * Staff are limited only by the whole capacity.  Addresses are counted in
+ * a tsearch(3) tree: libc's, with deletion, and no pool to keep.
+ */
+#include <arpa/inet.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admit.h"
+
+typedef struct address_count {
+    char key[ADMIT_KEY_LEN];
+    size_t n;
+} address_count;
+
+struct admit {
+    size_t total, customers;
+    void *addresses;            /* tsearch root of address_count */
+};
+
+static int compare_address(const void *a, const void *b)
+{
+    return strcmp(((const address_count *)a)->key,
+                  ((const address_count *)b)->key);
+}
+
+admit *admit_create(void)
+{
+    return calloc(1, sizeof(admit));
+}
+
+void admit_destroy(admit *a)
+{
+    if (a) {
+        tdestroy(a->addresses, free);
+        free(a);
+    }
+}
+
+void admit_address_key(const char *client, char out[ADMIT_KEY_LEN])
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    char text[INET6_ADDRSTRLEN];
+
+    if (inet_pton(AF_INET, client, &a4) == 1) {
+        snprintf(out, ADMIT_KEY_LEN, "4:%s", client);
+        return;
+    }
+    if (inet_pton(AF_INET6, client, &a6) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+            memcpy(&a4, &a6.s6_addr[12], 4);
+            inet_ntop(AF_INET, &a4, text, sizeof text);
+            snprintf(out, ADMIT_KEY_LEN, "4:%s", text);
+            return;
+        }
+        /* One subscriber gets a whole /64: count the network. */
+        memset(&a6.s6_addr[8], 0, 8);
+        inet_ntop(AF_INET6, &a6, text, sizeof text);
+        snprintf(out, ADMIT_KEY_LEN, "6:%s/64", text);
+        return;
+    }
+    snprintf(out, ADMIT_KEY_LEN, "?:%s", client);
+}
+
+static address_count *find_address(const admit *a, const char *key)
+{
+    address_count probe, **found;
+
+    snprintf(probe.key, sizeof probe.key, "%s", key);
+    found = tfind(&probe, &a->addresses, compare_address);
+    return found ? *found : NULL;
+}
+
+int admit_take(admit *a, const admit_request *req, size_t order_count,
+               admit_ticket *t)
+{
+    address_count *ac = NULL;
+    char key[ADMIT_KEY_LEN];
+
+    memset(t, 0, sizeof *t);
+    if ((int64_t)a->total >= req->sockets) {
+        return ADMIT_FULL;
+    }
+    if (!req->staff) {
+        if ((int64_t)a->customers >= req->sockets - req->staff_reserve) {
+            return ADMIT_CUSTOMERS_FULL;
+        }
+        if (req->per_order > 0 && req->order_id > 0
+            && (int64_t)order_count >= req->per_order) {
+            return ADMIT_ORDER;
+        }
+        admit_address_key(req->client ? req->client : "", key);
+        ac = find_address(a, key);
+        if (req->per_address > 0 && ac
+            && (int64_t)ac->n >= req->per_address) {
+            return ADMIT_ADDRESS;
+        }
+        if (!ac) {
+            address_count **slot;
+
+            ac = calloc(1, sizeof *ac);
+            if (!ac) {
+                return ADMIT_FULL;
+            }
+            memcpy(ac->key, key, sizeof key);
+            slot = tsearch(ac, &a->addresses, compare_address);
+            if (!slot) {
+                free(ac);
+                return ADMIT_FULL;
+            }
+        }
+        ac->n++;
+        memcpy(t->address, key, sizeof key);
+        a->customers++;
+    }
+    a->total++;
+    t->held = 1;
+    t->staff = req->staff;
+    t->order_id = req->order_id;
+    return ADMIT_OK;
+}
+
+void admit_release(admit *a, admit_ticket *t)
+{
+    if (!t->held) {
+        return;
+    }
+    t->held = 0;
+    a->total--;
+    if (!t->staff) {
+        address_count *ac = find_address(a, t->address);
+
+        a->customers--;
+        if (ac && --ac->n == 0) {
+            tdelete(ac, &a->addresses, compare_address);
+            free(ac);
+        }
+    }
+}
+
+size_t admit_count(const admit *a)
+{
+    return a->total;
+}
+
+size_t admit_count_customers(const admit *a)
+{
+    return a->customers;
+}
+
+int admit_status(int result)
+{
+    return result == ADMIT_ORDER || result == ADMIT_ADDRESS ? 429 : 503;
+}
+
+const char *admit_code(int result)
+{
+    switch (result) {
+    case ADMIT_ORDER:
+        return "order_sockets_exceeded";
+    case ADMIT_ADDRESS:
+        return "address_sockets_exceeded";
+    case ADMIT_CUSTOMERS_FULL:
+        return "customer_sockets_full";
+    default:
+        return "sockets_full";
+    }
+}
+
+/* A place frees when some socket closes: soon on a busy server, while a
+ * cap of one's own frees only when one's own tab closes. */
+int admit_retry_after(int result)
+{
+    return result == ADMIT_ORDER || result == ADMIT_ADDRESS ? 30 : 10;
+}
