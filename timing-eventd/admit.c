@@ -6,8 +6,9 @@
  * the places kept for staff, nor more than per_order sockets on one
  * order, nor more than per_address from one address (generous: a food
  * court shares one NAT address; the per-order cap is the real guard).
- * Staff are limited only by the whole capacity.  Addresses are counted in
- * a tsearch(3) tree: libc's, with deletion, and no pool to keep.
+ * Staff are limited only by the whole capacity, and are not counted in an
+ * order's or an address's share.  Addresses and orders are counted in
+ * tsearch(3) trees: libc's, with deletion, and no pool to keep.
  */
 #include <arpa/inet.h>
 #include <search.h>
@@ -22,15 +23,29 @@ typedef struct address_count {
     size_t n;
 } address_count;
 
+typedef struct order_count {
+    int64_t id;
+    size_t n;
+} order_count;
+
 struct admit {
     size_t total, customers;
     void *addresses;            /* tsearch root of address_count */
+    void *orders;               /* tsearch root of order_count */
 };
 
 static int compare_address(const void *a, const void *b)
 {
     return strcmp(((const address_count *)a)->key,
                   ((const address_count *)b)->key);
+}
+
+static int compare_order(const void *a, const void *b)
+{
+    int64_t x = ((const order_count *)a)->id;
+    int64_t y = ((const order_count *)b)->id;
+
+    return x < y ? -1 : x > y;
 }
 
 admit *admit_create(void)
@@ -42,6 +57,7 @@ void admit_destroy(admit *a)
 {
     if (a) {
         tdestroy(a->addresses, free);
+        tdestroy(a->orders, free);
         free(a);
     }
 }
@@ -81,11 +97,41 @@ static address_count *find_address(const admit *a, const char *key)
     return found ? *found : NULL;
 }
 
-int admit_take(admit *a, const admit_request *req, size_t order_count,
-               admit_ticket *t)
+static order_count *find_order(const admit *a, int64_t id)
 {
-    address_count *ac = NULL;
-    char key[ADMIT_KEY_LEN];
+    order_count probe, **found;
+
+    probe.id = id;
+    found = tfind(&probe, &a->orders, compare_order);
+    return found ? *found : NULL;
+}
+
+/* The entry of a key in a tree, made (with n = 0) when missing; NULL when
+ * out of memory. */
+static void *entry(void **root, const void *probe, size_t size,
+                   int (*compare)(const void *, const void *))
+{
+    void **found = tfind(probe, root, compare), *made;
+
+    if (found) {
+        return *found;
+    }
+    made = calloc(1, size);
+    if (!made) {
+        return NULL;
+    }
+    memcpy(made, probe, size);
+    if (!tsearch(made, root, compare)) {
+        free(made);
+        return NULL;
+    }
+    return made;
+}
+
+int admit_take(admit *a, const admit_request *req, admit_ticket *t)
+{
+    address_count *ac, probe_a;
+    order_count *oc = NULL, probe_o;
 
     memset(t, 0, sizeof *t);
     if ((int64_t)a->total >= req->sockets) {
@@ -95,32 +141,37 @@ int admit_take(admit *a, const admit_request *req, size_t order_count,
         if ((int64_t)a->customers >= req->sockets - req->staff_reserve) {
             return ADMIT_CUSTOMERS_FULL;
         }
-        if (req->per_order > 0 && req->order_id > 0
-            && (int64_t)order_count >= req->per_order) {
+        oc = req->order_id > 0 ? find_order(a, req->order_id) : NULL;
+        if (req->per_order > 0 && oc && (int64_t)oc->n >= req->per_order) {
             return ADMIT_ORDER;
         }
-        admit_address_key(req->client ? req->client : "", key);
-        ac = find_address(a, key);
+        memset(&probe_a, 0, sizeof probe_a);
+        admit_address_key(req->client ? req->client : "", probe_a.key);
+        ac = find_address(a, probe_a.key);
         if (req->per_address > 0 && ac
             && (int64_t)ac->n >= req->per_address) {
             return ADMIT_ADDRESS;
         }
+        /* Counted from here on; out of memory refuses like a full house. */
+        ac = entry(&a->addresses, &probe_a, sizeof probe_a, compare_address);
         if (!ac) {
-            address_count **slot;
-
-            ac = calloc(1, sizeof *ac);
-            if (!ac) {
+            return ADMIT_FULL;
+        }
+        if (req->order_id > 0) {
+            memset(&probe_o, 0, sizeof probe_o);
+            probe_o.id = req->order_id;
+            oc = entry(&a->orders, &probe_o, sizeof probe_o, compare_order);
+            if (!oc) {
+                if (ac->n == 0) {
+                    tdelete(ac, &a->addresses, compare_address);
+                    free(ac);
+                }
                 return ADMIT_FULL;
             }
-            memcpy(ac->key, key, sizeof key);
-            slot = tsearch(ac, &a->addresses, compare_address);
-            if (!slot) {
-                free(ac);
-                return ADMIT_FULL;
-            }
+            oc->n++;
         }
         ac->n++;
-        memcpy(t->address, key, sizeof key);
+        memcpy(t->address, probe_a.key, sizeof probe_a.key);
         a->customers++;
     }
     a->total++;
@@ -139,11 +190,17 @@ void admit_release(admit *a, admit_ticket *t)
     a->total--;
     if (!t->staff) {
         address_count *ac = find_address(a, t->address);
+        order_count *oc = t->order_id > 0 ? find_order(a, t->order_id)
+                                          : NULL;
 
         a->customers--;
         if (ac && --ac->n == 0) {
             tdelete(ac, &a->addresses, compare_address);
             free(ac);
+        }
+        if (oc && --oc->n == 0) {
+            tdelete(oc, &a->orders, compare_order);
+            free(oc);
         }
     }
 }

@@ -47,10 +47,8 @@ enum admit_result {
 admit *admit_create(void);
 void admit_destroy(admit *a);
 
-/* Decides; on ADMIT_OK the socket is counted and t filled.  order_count
- * is how many sockets that order's channel holds now (the hub knows). */
-int admit_take(admit *a, const admit_request *req, size_t order_count,
-               admit_ticket *t);
+/* Decides; on ADMIT_OK the socket is counted and t filled. */
+int admit_take(admit *a, const admit_request *req, admit_ticket *t);
 /* Gives the place back; harmless for a ticket not held. */
 void admit_release(admit *a, admit_ticket *t);
 

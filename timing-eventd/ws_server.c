@@ -91,10 +91,7 @@ int ws_server_admit(ws_server *srv, ws_session *s, const hs_request *hs)
     req.staff_reserve = hs->limits[HS_LIMIT_STAFF];
     req.per_order = hs->limits[HS_LIMIT_ORDER];
     req.per_address = hs->limits[HS_LIMIT_ADDRESS];
-    rc = admit_take(srv->admit, &req,
-                    req.order_id ? hub_count_order_members(srv->hub,
-                                                           req.order_id)
-                                 : 0, &s->ticket);
+    rc = admit_take(srv->admit, &req, &s->ticket);
     if (rc == ADMIT_OK) {
         return ADMIT_OK;
     }
