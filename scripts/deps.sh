@@ -10,7 +10,7 @@ PACKAGES="
   apache2-bin apache2-dev apache2-utils
   libapr1-dev libaprutil1-dev libaprutil1-dbd-mysql
   mariadb-server-core mariadb-client tzdata
-  libjson-c-dev libjwt-dev libwslay-dev libcunit1-dev
+  libjson-c-dev libjwt-dev libwslay-dev libcunit1-dev libssl-dev
   gcc make pkg-config libc6-dev
   python3 python3-pytest python3-websockets wrk
   chromium fonts-noto-core fonts-noto-color-emoji fonts-thai-tlwg

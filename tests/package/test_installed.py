@@ -1,12 +1,14 @@
 """The Debian packages as installed: unpacked with dpkg-deb into a temporary
 root, then run from there, the way a server runs them.
 
-- libapache2-mod-timing's own postinst code makes the secrets (re-rooted);
+- libapache2-mod-timing's own postinst code makes the secrets (re-rooted),
+  root's alone, and takes the JWT key back from Apache's group on upgrade;
 - a private MariaDB gets the database and user as README.Debian says, with
   the password the postinst wrote, then the installed timing-migrate and
   timing-create-admin;
 - the installed timing-eventd runs as the unit says (its ExecStart, its
-  socket directory 0750 with group www-data, not as root, Type=notify);
+  socket directory 0750 with group www-data, not as root, Type=notify,
+  the seal's secret handed over as systemd's LoadCredential= does);
 - Apache loads the installed mod_timing.so with the installed mods- and
   conf-available files, paths re-rooted, and serves the installed pages.
 
@@ -138,9 +140,20 @@ def start_eventd(inst):
     os.chmod(notify_path, 0o666)
     notify.settimeout(30)
     out = open(inst.log("eventd"), "ab")
+    # LoadCredential=: systemd copies the root-only file into a directory
+    # of the service's own, readable by the service's user alone.
+    name, source = re.search(r"^LoadCredential=([^:]+):(\S+)$", unit,
+                             re.M).groups()
+    creds = os.path.join(inst.root, "credentials")
+    os.makedirs(creds, exist_ok=True)
+    shutil.copyfile(inst.path(source), os.path.join(creds, name))
+    for path, mode in ((creds, 0o500), (os.path.join(creds, name), 0o400)):
+        os.chown(path, user.pw_uid, user.pw_gid)
+        os.chmod(path, mode)
     inst.procs["eventd"] = subprocess.Popen(
         argv, stdout=out, stderr=out, user="nobody", group="www-data",
-        env={"NOTIFY_SOCKET": notify_path, "PATH": "/usr/bin:/bin"})
+        env={"NOTIFY_SOCKET": notify_path, "PATH": "/usr/bin:/bin",
+             "CREDENTIALS_DIRECTORY": creds})
     try:
         assert notify.recv(4096) == b"READY=1"
     finally:
@@ -256,23 +269,37 @@ def inst():
 # -- the files ---------------------------------------------------------------
 
 def test_postinst_made_the_secrets(inst):
+    """Root's alone: Apache's parent reads them as root, systemd hands the
+    daemon its copy; no process of the web server's user may."""
+    st = os.stat(inst.path("/etc/timing"))
+    assert oct(st.st_mode & 0o777) == "0o750" and st.st_gid == 0
     secret = inst.path("/etc/timing/jwt.secret")
-    st = os.stat(secret)
-    assert oct(st.st_mode & 0o777) == "0o640"
-    assert (st.st_uid, grp.getgrgid(st.st_gid).gr_name) == (0, "www-data")
-    with open(secret) as f:
-        text = f.read()
-    assert len(base64.b64decode(text.strip(), validate=True)) == 48
+    seal = inst.path("/etc/timing/eventd.secret")
+    for path in (secret, seal):
+        st = os.stat(path)
+        assert oct(st.st_mode & 0o777) == "0o600", path
+        assert (st.st_uid, st.st_gid) == (0, 0), path
+        with open(path) as f:
+            text = f.read()
+        assert len(base64.b64decode(text.strip(), validate=True)) == 48
+    assert open(secret).read() != open(seal).read()
     conf = inst.path("/etc/timing/database.conf")
     assert oct(os.stat(conf).st_mode & 0o777) == "0o600"
     with open(conf) as f:
         assert re.search(r'^DBDParams "sock=/run/mysqld/mysqld.sock,'
                          r'user=timing,pass=[0-9a-f]{48},dbname=timing,'
                          r'reconnect=0"$', f.read(), re.M)
-    # A second run keeps both (an upgrade must not log everyone out).
-    before = open(secret).read(), open(conf).read()
+    # A second run keeps them (an upgrade must not log everyone out), and
+    # takes the JWT key back from Apache's group, as earlier versions made
+    # it.
+    os.chown(secret, 0, grp.getgrnam("www-data").gr_gid)
+    os.chmod(secret, 0o640)
+    before = open(secret).read(), open(seal).read(), open(conf).read()
     run_postinst_code(inst, "libapache2-mod-timing")
-    assert (open(secret).read(), open(conf).read()) == before
+    assert (open(secret).read(), open(seal).read(),
+            open(conf).read()) == before
+    st = os.stat(secret)
+    assert oct(st.st_mode & 0o777) == "0o600" and st.st_gid == 0
 
 
 def test_module_load_names_its_dependencies(inst):
@@ -330,6 +357,7 @@ def test_systemd_units_verify(inst):
     with open(unit) as f:
         text = f.read()
     for line in ("Type=notify", "User=_timing", "RuntimeDirectory=timing",
+                 "LoadCredential=eventd.secret:/etc/timing/eventd.secret",
                  "ProtectSystem=strict", "NoNewPrivileges=yes",
                  "RestrictAddressFamilies=AF_UNIX",
                  "SystemCallFilter=@system-service", "CapabilityBoundingSet=",
