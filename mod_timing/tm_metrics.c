@@ -294,6 +294,14 @@ static void render_daemon(request_rec *r, const tm_srv_conf *conf)
           "Sockets asked to reconnect at the end of their lifetime." },
         { "revoked", "timing_eventd_revoked_total",
           "Sockets closed because their user was disabled." },
+        { "unverified", "timing_eventd_unverified_total",
+          "Datagrams and upgrades dropped: their seal did not verify." },
+        { "refused_full", "timing_eventd_refused_full_total",
+          "Upgrades refused with 503: every place, or every customers' "
+          "place, taken." },
+        { "refused_share", "timing_eventd_refused_share_total",
+          "Upgrades refused with 429: an order's or an address's share "
+          "taken." },
     };
     json_object *stats = NULL, *conn = NULL;
     int up;

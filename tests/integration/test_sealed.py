@@ -159,6 +159,11 @@ def test_a_neighbour_without_the_secret_gets_nothing(sealed):
     assert after["unverified"] - before["unverified"] == 7, after
     assert after["revoked"] == before["revoked"]
     assert after["recycled"] == before["recycled"]
+    metrics = request(sealed, "GET", "/api/admin/metrics", headers={
+        "Authorization": "Bearer " + token}).body.decode()
+    line = [l for l in metrics.splitlines()
+            if l.startswith("timing_eventd_unverified_total ")]
+    assert line and float(line[0].split()[1]) >= 7, line
     with open(sealed.log_path("eventd")) as f:
         log = f.read()
     assert "seal does not verify" in log
