@@ -657,7 +657,8 @@ def test_event_log_reads_are_monotonic_under_concurrent_writers(
 # API.md's fields, then what the daemon adds (objects may gain fields).
 STATS_KEYS = {"connections", "peak_connections", "events_received",
               "messages_sent", "replays", "resyncs", "slow_clients_dropped",
-              "uptime_seconds", "recycled", "revoked", "aged"}
+              "uptime_seconds", "recycled", "revoked", "aged",
+              "unverified", "refused_full", "refused_share"}
 
 
 def ws_stats(stack, token):
