@@ -9,6 +9,12 @@
  * daemon file is linked as is (mk/fuzz.mk).  Sessions come through a real
  * listening unix socket and real connections, and are driven by calling
  * their I/O handler until nothing more moves.
+ *
+ * The daemon believes only what mod_timing sealed (timing_proto.h), so
+ * the rig holds a fixed secret of its own and seals what it sends as
+ * mod_timing would, at the time it sends it: every upgrade (rig_upgrade)
+ * and every datagram (rig_seal).  A seal made once at start-up would go
+ * out of date after TP_SEAL_WINDOW_MS of fuzzing.
  */
 #ifndef FUZZ_EVENTD_RIG_H
 #define FUZZ_EVENTD_RIG_H
@@ -36,6 +42,10 @@ typedef struct rig {
     int nclients;
 } rig;
 
+static const unsigned char rig_secret[] =
+    "timing-eventd fuzz rig: a fixed secret, not a real one";
+#define RIG_SECRET_LEN (sizeof rig_secret - 1)
+
 static int rig_listen_fd = -1;
 static struct sockaddr_un rig_addr;
 static socklen_t rig_addr_len;
@@ -45,7 +55,9 @@ static const ws_config rig_config = {
     .max_message = 4096,
     .ping_interval_ms = 25000,
     .pong_timeout_ms = 60000,
-    .recycle_spread_ms = 5000
+    .recycle_spread_ms = 5000,
+    .secret = rig_secret,
+    .secret_len = RIG_SECRET_LEN
 };
 
 /* Once per process: a listener on an abstract address of our own, and
@@ -93,7 +105,8 @@ static void rig_open(rig *g)
     if (!g->srv || ws_server_listen(g->srv, rig_listen_fd) == -1) {
         abort();
     }
-    g->ev = events_create(g->l, g->h, g->r, g->srv, 2000, g->ev_fds[0]);
+    g->ev = events_create(g->l, g->h, g->r, g->srv, 2000, g->ev_fds[0],
+                          rig_secret, RIG_SECRET_LEN);
     if (!g->ev) {
         abort();
     }
@@ -209,24 +222,86 @@ static void rig_close(rig *g)
     }
 }
 
-/* Upgrade requests as mod_timing forwards them. */
-#define RIG_HEAD(extra) \
-    "GET /admin HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n" \
-    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" \
-    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: timing.v1\r\n" \
-    "X-Timing-Epoch: e1\r\nX-Timing-Generation: 1\r\n" extra "\r\n"
+/* Seals a datagram whose header is made here and whose body is already
+ * at buf + TP_HEADER_LEN, as mod_timing does, now: its whole length. */
+static size_t rig_seal(unsigned char *buf, uint16_t type, size_t len)
+{
+    size_t n = tp_encode(buf, type, buf + TP_HEADER_LEN, len, loop_wall_ms(),
+                         rig_secret, RIG_SECRET_LEN);
 
-static const char *const rig_heads[] = {
-    RIG_HEAD("X-Timing-Channel: admin\r\nX-Timing-Role: staff\r\n"
-             "X-Timing-User: 7\r\n"),
-    RIG_HEAD("X-Timing-Channel: order\r\nX-Timing-Order: 1\r\n"
-             "X-Timing-Role: customer\r\n"),
-    RIG_HEAD("X-Timing-Channel: admin\r\nX-Timing-Role: admin\r\n"
-             "X-Timing-User: 1\r\nX-Timing-Last-Event: 2\r\n"
-             "X-Timing-Resume-Epoch: e1\r\nX-Timing-Max-Age: 1\r\n"),
-    RIG_HEAD("X-Timing-Channel: order\r\nX-Timing-Order: 2\r\n"
-             "X-Timing-Last-Event: 1\r\nX-Timing-Resume-Epoch: e1\r\n"),
+    if (n == 0) {
+        abort();
+    }
+    return n;
+}
+
+/* Upgrade requests as mod_timing forwards them: the trusted headers each
+ * sets (by enum tp_upgrade_field; the key, epoch, generation, client and
+ * limits are the same for all), then X-Timing-Sent and X-Timing-Seal made
+ * by rig_upgrade.  The limits admit every socket the rig opens. */
+#define RIG_KEY     "dGhlIHNhbXBsZSBub25jZQ=="
+#define RIG_CLIENT  "192.0.2.1"
+#define RIG_LIMITS  "64 8 0 0"
+#define RIG_PREFIX \
+    "GET /admin HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n" \
+    "Connection: Upgrade\r\nSec-WebSocket-Key: " RIG_KEY "\r\n" \
+    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: timing.v1\r\n"
+#define RIG_COMMON \
+    [TP_UF_WS_KEY] = RIG_KEY, [TP_UF_EPOCH] = "e1", \
+    [TP_UF_GENERATION] = "1", [TP_UF_CLIENT] = RIG_CLIENT, \
+    [TP_UF_LIMITS] = RIG_LIMITS
+
+static const char *const rig_heads[][TP_UF_COUNT] = {
+    { RIG_COMMON, [TP_UF_CHANNEL] = "admin", [TP_UF_ROLE] = "staff",
+      [TP_UF_USER] = "7" },
+    { RIG_COMMON, [TP_UF_CHANNEL] = "order", [TP_UF_ORDER] = "1",
+      [TP_UF_ROLE] = "customer" },
+    { RIG_COMMON, [TP_UF_CHANNEL] = "admin", [TP_UF_ROLE] = "admin",
+      [TP_UF_USER] = "1", [TP_UF_LAST_EVENT] = "2",
+      [TP_UF_RESUME_EPOCH] = "e1", [TP_UF_MAX_AGE] = "1" },
+    { RIG_COMMON, [TP_UF_CHANNEL] = "order", [TP_UF_ORDER] = "2",
+      [TP_UF_LAST_EVENT] = "1", [TP_UF_RESUME_EPOCH] = "e1" },
 };
 #define RIG_NHEADS (sizeof rig_heads / sizeof rig_heads[0])
+
+/* Writes upgrade i, sealed now, into out[cap]: its length. */
+static size_t rig_head(size_t i, char *out, size_t cap)
+{
+    const char *values[TP_UF_COUNT];
+    char scratch[2048], seal[TP_SEAL_HEX_LEN + 1], sent[24];
+    size_t used;
+    int f, n;
+
+    memcpy(values, rig_heads[i], sizeof values);
+    snprintf(sent, sizeof sent, "%lld", loop_wall_ms());
+    values[TP_UF_SENT] = sent;
+    if (tp_seal_upgrade(rig_secret, RIG_SECRET_LEN, values, scratch,
+                        sizeof scratch, seal) != 0) {
+        abort();
+    }
+    used = (size_t)snprintf(out, cap, "%s", RIG_PREFIX);
+    for (f = TP_UF_CHANNEL; f < TP_UF_COUNT; f++) {
+        if (values[f]) {
+            n = snprintf(out + used, cap - used, "%s: %s\r\n",
+                         tp_upgrade_headers[f], values[f]);
+            used += (size_t)n;
+        }
+    }
+    n = snprintf(out + used, cap - used, TP_HDR_SEAL ": %s\r\n\r\n", seal);
+    used += (size_t)n;
+    if (used >= cap) {
+        abort();
+    }
+    return used;
+}
+
+/* Connects a client with upgrade i (mod RIG_NHEADS), sealed now. */
+static int rig_upgrade(rig *g, size_t i)
+{
+    char head[2048];
+    size_t len = rig_head(i % RIG_NHEADS, head, sizeof head);
+
+    return rig_connect(g, head, len);
+}
 
 #endif /* FUZZ_EVENTD_RIG_H */

@@ -83,24 +83,108 @@ HEAD = ("GET /admin?token=x HTTP/1.1\r\nHost: localhost\r\n"
         "Sec-WebSocket-Version: 13\r\n"
         "Sec-WebSocket-Protocol: timing.v1, bearer.abc\r\n")
 
+# fuzz_handshake.c's fixed secret and clock: seeds sealed with them keep
+# reaching the checks behind the seal for as long as the fuzzer leaves
+# the sealed fields alone.
+HS_SECRET = b"timing handshake fuzzing secret, fixed, 32+ bytes"
+HS_NOW = 1700000000000
+SEAL_WINDOW_MS = 60000          # timing_proto.h TP_SEAL_WINDOW_MS
+
+# What an upgrade's seal covers, in enum tp_upgrade_field order.
+SEALED = ["Sec-WebSocket-Key", "X-Timing-Channel", "X-Timing-Role",
+          "X-Timing-User", "X-Timing-Order", "X-Timing-Last-Event",
+          "X-Timing-Resume-Epoch", "X-Timing-Epoch", "X-Timing-Generation",
+          "X-Timing-Newest-Event", "X-Timing-Max-Age", "X-Timing-Client",
+          "X-Timing-Limits", "X-Timing-Sent"]
+
+
+def upgrade_seal(values, secret=HS_SECRET):
+    """tp_seal_upgrade: HMAC-SHA256 over "timing-upgrade/2\\n" and, per
+    field, "<len>:<value>\\n" or "-\\n"; hex in upper case, as OpenSSL's
+    OPENSSL_buf2hexstr_ex prints it (tests/unit/test_proto.c pins one
+    answer that this function gives too)."""
+    text = "timing-upgrade/2\n" + "".join(
+        "-\n" if v is None else "%d:%s\n" % (len(v.encode()), v)
+        for v in values)
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest().upper()
+
+
+def sealed(head, sent=HS_NOW, secret=HS_SECRET, client="192.0.2.1",
+           limits="500 50 20 100"):
+    """head (header lines, no blank line) as mod_timing seals it: the
+    client, limits and time added, then X-Timing-Seal over the values the
+    parser will see (first of each header, names caseless, trimmed)."""
+    add = {"X-Timing-Client": client, "X-Timing-Limits": limits,
+           "X-Timing-Sent": str(sent)}
+    for name, value in add.items():
+        if value is not None and ("\r\n" + name.lower() + ":") \
+                not in head.lower():
+            head += "%s: %s\r\n" % (name, value)
+    values = [None] * len(SEALED)
+    for line in head.split("\r\n")[1:]:
+        name, colon, value = line.partition(":")
+        for i, field in enumerate(SEALED):
+            if colon and values[i] is None and name.lower() == field.lower():
+                values[i] = value.strip(" \t")
+    return head + "X-Timing-Seal: %s\r\n\r\n" % upgrade_seal(values, secret)
+
 
 def handshake():
-    write("handshake", "admin", b"\x00" + (HEAD +
-          "X-Timing-Channel: admin\r\nX-Timing-Role: staff\r\n"
-          "X-Timing-User: 3\r\nX-Timing-Epoch: e1\r\n"
-          "X-Timing-Generation: 2\r\nX-Timing-Max-Age: 10800000\r\n\r\n")
-          .encode())
-    write("handshake", "order-resume", b"\x07" + (HEAD.replace(
+    # The known answer of tests/unit/test_proto.c: same canonical text.
+    assert upgrade_seal(["dGhlIHNhbXBsZSBub25jZQ==", "admin", "staff"] +
+                        [None] * 10 + ["1700000000123"],
+                        b"0123456789abcdef0123456789abcdef") == \
+        "CD03DEA565B638C5593AE5360CD1DE88B9D2D00BF5B929397379F8D64935AB7D"
+    admin = (HEAD + "X-Timing-Channel: admin\r\nX-Timing-Role: staff\r\n"
+             "X-Timing-User: 3\r\nX-Timing-Epoch: e1\r\n"
+             "X-Timing-Generation: 2\r\nX-Timing-Max-Age: 10800000\r\n")
+    write("handshake", "admin", b"\x00" + sealed(admin).encode())
+    write("handshake", "order-resume", b"\x07" + sealed(HEAD.replace(
         "/admin?token=x", "/orders/9") +
         "X-Timing-Channel: order\r\nX-Timing-Order: 9\r\n"
         "X-Timing-Last-Event: 41\r\nX-Timing-Resume-Epoch: e1\r\n"
-        "X-Timing-Newest-Event: 44\r\n\r\n").encode())
-    write("handshake", "no-channel", b"\x03" + (HEAD + "\r\n").encode())
-    write("handshake", "version-8", b"\x00" + (HEAD.replace(
-        "Version: 13", "Version: 8") + "X-Timing-Channel: admin\r\n\r\n")
+        "X-Timing-Newest-Event: 44\r\n", client="2001:db8::7").encode())
+    write("handshake", "no-channel", b"\x03" + sealed(HEAD).encode())
+    write("handshake", "version-8", b"\x00" + sealed(HEAD.replace(
+        "Version: 13", "Version: 8") + "X-Timing-Channel: admin\r\n")
         .encode())
-    write("handshake", "frames-after", b"\x00" + (HEAD +
-          "X-Timing-Channel: admin\r\n\r\n").encode() + b"\x81\x80abcd")
+    write("handshake", "frames-after", b"\x00" + sealed(
+        HEAD + "X-Timing-Channel: admin\r\n").encode() + b"\x81\x80abcd")
+    write("handshake", "limits-bad", b"\x05" + sealed(
+        HEAD + "X-Timing-Channel: admin\r\n", limits="1 2 3").encode())
+    # Sealed, so answered 400: one refusal behind the seal each (the
+    # fuzzer cannot forge a seal, so only seeds lead it there).
+    bad = {
+        "order-zero": "X-Timing-Channel: order\r\nX-Timing-Order: 0\r\n",
+        "channel-unknown": "X-Timing-Channel: everything\r\n",
+        "last-event-bad": "X-Timing-Channel: admin\r\n"
+                          "X-Timing-Last-Event: -1\r\n",
+        "newest-bad": "X-Timing-Channel: admin\r\n"
+                      "X-Timing-Newest-Event: 1x\r\n",
+        "generation-bad": "X-Timing-Channel: admin\r\n"
+                          "X-Timing-Generation: 99999999999999999999\r\n",
+        "max-age-bad": "X-Timing-Channel: admin\r\nX-Timing-Max-Age: x\r\n",
+        "epoch-bad": "X-Timing-Channel: admin\r\nX-Timing-Epoch: a b\r\n",
+    }
+    for name, lines in bad.items():
+        write("handshake", name, b"\x00" + sealed(HEAD + lines).encode())
+    write("handshake", "client-missing", b"\x00" + sealed(
+        HEAD + "X-Timing-Channel: admin\r\n", client=None).encode())
+    write("handshake", "key-bad", b"\x00" + sealed(HEAD.replace(
+        "dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZR==") +
+        "X-Timing-Channel: admin\r\n").encode())
+    write("handshake", "no-upgrade", b"\x00" + sealed(HEAD.replace(
+        "Upgrade: websocket\r\n", "") + "X-Timing-Channel: admin\r\n")
+        .encode())
+    # Refused unanswered: not sealed, sealed under another secret or out
+    # of date, a trusted header added after sealing.
+    write("handshake", "unsealed", b"\x00" + (admin + "\r\n").encode())
+    write("handshake", "other-secret", b"\x00" + sealed(
+        admin, secret=b"another secret, also 32 bytes or more").encode())
+    write("handshake", "stale", b"\x00" + sealed(
+        admin, sent=HS_NOW - SEAL_WINDOW_MS - 1).encode())
+    write("handshake", "added-role", b"\x00" + sealed(admin).replace(
+        "X-Timing-Seal", "X-Timing-Role: admin\r\nX-Timing-Seal").encode())
 
 
 def frame(opcode, payload, fin=True, mask=b"\x11\x22\x33\x44"):
@@ -148,6 +232,16 @@ def event(eid, oid, typ="newOrder", epoch="e1", **extra):
     return json.dumps(e, ensure_ascii=False).encode()
 
 
+# fuzz/eventd_rig.h's secret.
+RIG_SECRET = b"timing-eventd fuzz rig: a fixed secret, not a real one"
+
+
+def datagram(typ, body, sent_ms, secret=RIG_SECRET):
+    """A whole sealed datagram (timing_proto.h tp_encode)."""
+    d = struct.pack(">IHHIq", 0x544d4e31, 2, typ, len(body), sent_ms) + body
+    return d + hmac.new(secret, d, hashlib.sha256).digest()
+
+
 def eventd_datagram():
     write("eventd_datagram", "events",
           record(1, event(1, 1)) +
@@ -158,10 +252,18 @@ def eventd_datagram():
     write("eventd_datagram", "stats-generation-revoke",
           record(2, b"") + record(4, b'{"generation":3}') +
           record(5, b'{"user_id":"7"}') + record(4, b'{"generation":-1}'))
+    # Kind 0xff goes in as it is: version 1 (unsealed, 12-byte header), a
+    # short one, and version 2 datagrams sealed long ago (stale) or under
+    # another secret, which the daemon counts as unverified.
     raw = struct.pack(">IHHI", 0x544d4e31, 1, 1, 2) + b"{}"
     write("eventd_datagram", "raw", record(0xff, raw) +
           record(0xff, struct.pack(">IHHI", 0x544d4e31, 2, 1, 0)) +
           record(0xff, b"short"))
+    write("eventd_datagram", "raw-sealed",
+          record(0xff, datagram(1, event(1, 1), HS_NOW)) +
+          record(0xff, datagram(1, event(2, 1), HS_NOW,
+                                b"not the rig's secret, 32 bytes+")) +
+          record(0xff, datagram(2, b"", HS_NOW)[:-1]))
     write("eventd_datagram", "bad-bodies",
           record(1, b'{"event_id":"1"}') + record(1, b"[1,2]") +
           record(1, b'{"event_id":1,"order_id":1,"type":"x","staff":{}}') +

@@ -20,7 +20,9 @@ FUZZ_FLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
                 -Wall -Wextra -Werror
 FUZZ_INC      = -Imod_timing -Itiming-eventd -Ifuzz \
                 -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $(JSON_CFLAGS)
-FUZZ_LIBS     = -ljwt -lwslay -ljson-c $(APR_LIBS)
+# -lcrypto: timing_proto.h seals with OpenSSL's HMAC (handshake.c, the
+# daemon's harnesses, which also seal what they send).
+FUZZ_LIBS     = -ljwt -lwslay -ljson-c -lcrypto $(APR_LIBS)
 
 FUZZ_HARNESSES := order_body jwt query handshake eventd_datagram ws_frames
 
@@ -102,7 +104,7 @@ $(ASAN_MODULE): $(MODULE_SRC) $(MODULE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) -O1 -g -fPIC -shared $(WARN) $(SAN) \
 	    -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $(JSON_CFLAGS) \
-	    -Itiming-eventd -o $@ $(MODULE_SRC) -ljson-c -ljwt
+	    -Itiming-eventd -o $@ $(MODULE_SRC) -ljson-c -ljwt -lcrypto
 
 .PHONY: module-asan
 module-asan: deps build web $(ASAN_MODULE)

@@ -98,7 +98,9 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TM_MERGE(eventd_secret);
 #undef TM_MERGE
 #define TM_MERGE_COUNT(field) \
-    conf->field = add->field != -1 ? add->field : base->field
+    do { \
+        conf->field = add->field != -1 ? add->field : base->field; \
+    } while (0)
     TM_MERGE_COUNT(staff_sockets);
     TM_MERGE_COUNT(order_sockets);
     TM_MERGE_COUNT(address_sockets);
@@ -518,8 +520,8 @@ static const char *set_eventd_secret_file(cmd_parms *cmd, void *dummy,
                                           const char *arg)
 {
     tm_srv_conf *conf = srv_conf(cmd);
-    char *buf;
-    apr_size_t len;
+    char *buf = NULL;
+    apr_size_t len = 0;
     const char *err = read_secret_file(cmd, arg, &buf, &len);
 
     (void)dummy;

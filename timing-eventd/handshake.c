@@ -46,10 +46,12 @@ void hs_init(hs_request *r, const unsigned char *secret, size_t secret_len,
     r->now_ms = now_ms;
 }
 
-/* Until the seal has verified, a refusal is answered with nothing. */
+/* Until the seal has verified, a refusal is answered with nothing, and
+ * counted as a message that did not come from mod_timing. */
 static int refuse(hs_request *r, int status, const char *reason)
 {
     r->status = r->sealed ? status : 0;
+    r->unverified = !r->sealed;
     r->reason = reason;
     r->result = HS_ERROR;
     return HS_ERROR;
@@ -255,13 +257,11 @@ static int verify_seal(hs_request *r, hs_seen *seen)
         || tp_seal_upgrade(r->secret, r->secret_len, seen->sealed,
                            canonical, sizeof canonical, mine) != 0
         || CRYPTO_memcmp(mine, seen->seal, TP_SEAL_HEX_LEN) != 0) {
-        r->unverified = 1;
         return refuse(r, 0, "no valid X-Timing-Seal: not from mod_timing");
     }
     if (!seen->sealed[TP_UF_SENT] || parse_id(seen->sealed[TP_UF_SENT], &sent)
         || sent < r->now_ms - TP_SEAL_WINDOW_MS
         || sent > r->now_ms + TP_SEAL_WINDOW_MS) {
-        r->unverified = 1;
         return refuse(r, 0, "X-Timing-Seal is out of date");
     }
     r->sealed = 1;

@@ -45,7 +45,8 @@ typedef struct hs_request {
      * they are NULL when the header was absent. */
     int status;                 /* 101 on HS_DONE, 400/426 on HS_ERROR, or
                                  * 0: not sealed, answer nothing */
-    int unverified;             /* refused for its seal (to be counted) */
+    int unverified;             /* refused before a seal verified: not
+                                 * from mod_timing (to be counted) */
     int retry_after;            /* seconds, on an admission refusal */
     const char *reason;         /* why refused, for the log: a constant,
                                  * never a header value */

@@ -80,6 +80,13 @@ int secret_load(char *err, const char *path, unsigned char **out,
         got += (size_t)n;
     }
     close(fd);
+    /* As mod_timing's TimingEventdSecretFile: a larger file is not it. */
+    if (got > TP_MAX_SECRET_LEN) {
+        snprintf(err, SECRET_ERR_LEN, "%s is larger than %d bytes; is it "
+                 "the right file?", path, TP_MAX_SECRET_LEN);
+        free(buf);
+        return -1;
+    }
     /* An editor's trailing newline is not part of the secret. */
     while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r')) {
         got--;

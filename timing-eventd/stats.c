@@ -48,7 +48,8 @@ void stats_note_unverified(const char *what)
     }
     log_msg(LOG_WARN, "dropped %s whose seal does not verify (%llu such "
             "since start, %llu since the last line): not from mod_timing, "
-            "or it has another secret than --secret-file", what,
+            "sealed with another secret than --secret-file, or dated more "
+            "than a minute from this clock", what,
             (unsigned long long)stats.unverified,
             (unsigned long long)(stats.unverified - logged_count));
     logged_ms = now;

@@ -419,10 +419,6 @@ static void refuse_session(ws_session *s)
     if (s->hs->unverified) {
         stats_note_unverified("an upgrade");
     }
-    else if (s->hs->status == 0) {
-        log_msg(LOG_DEBUG, "dropped an unreadable upgrade: %s",
-                s->hs->reason);
-    }
     else if (s->hs->retry_after == 0) {    /* admission logs its own */
         log_msg(LOG_INFO, "refused an upgrade with %d: %s", s->hs->status,
                 s->hs->reason);

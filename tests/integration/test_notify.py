@@ -17,7 +17,15 @@ def run_with_notify(tmp, address, bind_to):
     listener.settimeout(30)
     ws = os.path.join(tmp, "ws.sock")
     ev = os.path.join(tmp, "events.sock")
-    env = dict(os.environ, NOTIFY_SOCKET=address)
+    # The seal's secret as systemd's LoadCredential= hands it over.
+    creds = os.path.join(tmp, "credentials")
+    os.makedirs(creds, mode=0o700)
+    fd = os.open(os.path.join(creds, "eventd.secret"),
+                 os.O_WRONLY | os.O_CREAT, 0o400)
+    os.write(fd, os.urandom(24).hex().encode() + b"\n")
+    os.close(fd)
+    env = dict(os.environ, NOTIFY_SOCKET=address,
+               CREDENTIALS_DIRECTORY=creds)
     proc = subprocess.Popen([ASAN_EVENTD, "--ws-socket", ws,
                              "--event-socket", ev],
                             env=env, stderr=subprocess.PIPE, text=True)

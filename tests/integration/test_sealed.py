@@ -188,3 +188,35 @@ def test_apache_refuses_to_start_without_the_daemon_secret(tmp_root):
     with open(s.log_path("apache")) as f:
         log = f.read()
     assert "TimingEventdSecretFile is not set" in log, log
+
+
+def test_the_daemon_will_not_start_without_a_secret_of_its_own(tmp_root):
+    """No secret, one every user may read, or one too short: it says why
+    and exits, before it listens."""
+    from conftest import ASAN_EVENTD
+    tmp = os.path.join(tmp_root, "daemon-secret")
+    os.makedirs(tmp)
+
+    def start(*extra, env=None):
+        return subprocess.run(
+            [ASAN_EVENTD, "--ws-socket", os.path.join(tmp, "ws.sock"),
+             "--event-socket", os.path.join(tmp, "ev.sock"), *extra],
+            capture_output=True, text=True, timeout=30,
+            env=dict(env or os.environ, CREDENTIALS_DIRECTORY=""))
+
+    def secret(name, text, mode):
+        path = os.path.join(tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    res = start()
+    assert res.returncode == 2 and "no --secret-file" in res.stderr
+    res = start("--secret-file", secret("open", "x" * 64, 0o644))
+    assert res.returncode == 2 and "readable by every user" in res.stderr
+    res = start("--secret-file", secret("short", "x" * 31 + "\n", 0o600))
+    assert res.returncode == 2 and "32 to 4096 bytes" in res.stderr
+    res = start("--secret-file", os.path.join(tmp, "missing"))
+    assert res.returncode == 2 and "cannot read" in res.stderr
+    assert not os.path.exists(os.path.join(tmp, "ws.sock"))
