@@ -488,8 +488,7 @@ int tm_orders_create(tm_ctx *c)
     /* The creation is taken from the address's allowance first (so a
      * burst cannot overshoot it) and given back if no order results. */
     if (c->conf->order_rate_limit > 0) {
-        bucket = apr_pstrcat(r->pool, "orders:address:", r->useragent_ip,
-                             NULL);
+        bucket = tm_rate_address(r, "orders");
         rv = tm_rate_take(r, pl.dbd, bucket, c->conf->order_rate_limit, 60,
                           &retry, &attempt);
         if (rv == APR_EAGAIN) {
