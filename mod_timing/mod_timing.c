@@ -60,6 +60,8 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->event_socket = TP_DEFAULT_EVENT_SOCKET;
     conf->body_limit = TM_DEFAULT_BODY_LIMIT;
     conf->order_rate_limit = TM_DEFAULT_ORDER_RATE;
+    conf->register_rate_limit = TM_DEFAULT_REGISTER_RATE;
+    conf->login_rate_limit = TM_DEFAULT_LOGIN_RATE;
     conf->event_horizon = TM_DEFAULT_EVENT_HORIZON;
     conf->socket_lifetime = TM_DEFAULT_SOCKET_LIFETIME;
     conf->event_retention = TM_DEFAULT_EVENT_RETENTION;
@@ -88,6 +90,8 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TM_MERGE(body_limit);
     TM_MERGE(jwt_secret);
     TM_MERGE(order_rate_limit);
+    TM_MERGE(register_rate_limit);
+    TM_MERGE(login_rate_limit);
     TM_MERGE(event_horizon);
     TM_MERGE(cors_origins);
     TM_MERGE(max_sockets);
@@ -356,6 +360,34 @@ static const char *set_order_rate_limit(cmd_parms *cmd, void *dummy,
     return NULL;
 }
 
+/* TimingRegisterRateLimit and TimingLoginRateLimit: cmd->info names the
+ * period the number is counted over. */
+static const char *set_auth_rate_limit(cmd_parms *cmd, void *dummy,
+                                       const char *arg)
+{
+    tm_srv_conf *conf = srv_conf(cmd);
+    int is_login = !strcasecmp(cmd->cmd->name, "TimingLoginRateLimit");
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    (void)dummy;
+    if (!apr_isdigit(*arg) || *end || n > 1000000) {
+        return apr_psprintf(cmd->pool, "%s must be a number of %s %s per "
+                            "client address, 0 (no limit) to 1000000",
+                            cmd->cmd->name, is_login ? "logins" :
+                            "registrations", (const char *)cmd->info);
+    }
+    if (is_login) {
+        conf->login_rate_limit = (int)n;
+        conf->login_rate_limit_set = 1;
+    }
+    else {
+        conf->register_rate_limit = (int)n;
+        conf->register_rate_limit_set = 1;
+    }
+    return NULL;
+}
+
 static const char *set_event_horizon(cmd_parms *cmd, void *dummy,
                                      const char *arg)
 {
@@ -578,6 +610,13 @@ static const command_rec timing_cmds[] = {
     AP_INIT_TAKE1("TimingOrderRateLimit", set_order_rate_limit, NULL,
                   RSRC_CONF, "Orders a minute one client address may place "
                   "(default 30; 0: no limit)"),
+    AP_INIT_TAKE1("TimingRegisterRateLimit", set_auth_rate_limit,
+                  "an hour", RSRC_CONF, "Accounts an hour one client "
+                  "address (an IPv6 /64) may register (default 20; 0: no "
+                  "limit)"),
+    AP_INIT_TAKE1("TimingLoginRateLimit", set_auth_rate_limit, "a minute",
+                  RSRC_CONF, "Successful logins a minute from one client "
+                  "address (an IPv6 /64) (default 30; 0: no limit)"),
     AP_INIT_TAKE1("TimingEventHorizon", set_event_horizon, NULL, RSRC_CONF,
                   "How long a gap in event ids may still fill (default 2s)"),
     AP_INIT_ITERATE("TimingCorsOrigins", add_cors_origin, NULL, RSRC_CONF,

@@ -27,6 +27,8 @@ typedef struct tm_srv_conf {
     const char *event_socket;
     apr_off_t body_limit;
     int order_rate_limit;           /* creations a minute per address */
+    int register_rate_limit;        /* registrations an hour per address */
+    int login_rate_limit;           /* good logins a minute per address */
     apr_interval_time_t event_horizon;
     apr_array_header_t *cors_origins;   /* of const char *; "*" wildcards */
     int max_sockets;                /* live WebSockets at most */
@@ -49,6 +51,8 @@ typedef struct tm_srv_conf {
     unsigned int event_socket_set:1;
     unsigned int body_limit_set:1;
     unsigned int order_rate_limit_set:1;
+    unsigned int register_rate_limit_set:1;
+    unsigned int login_rate_limit_set:1;
     unsigned int event_horizon_set:1;
     unsigned int cors_origins_set:1;
     unsigned int max_sockets_set:1;
@@ -68,6 +72,18 @@ typedef struct tm_srv_conf {
  * few tabs; more than that on one order is a client gone wrong, or one
  * trying to take every socket with a single tracking token. */
 #define TM_DEFAULT_ORDER_SOCKETS   5
+/* Each registration and each login costs a bcrypt (about 60 ms of a
+ * core), so one address may not ask for them without end.  An address is
+ * often a whole shop's Wi-Fi or a mobile carrier's NAT, so the limits are
+ * far above what people do: 20 new accounts an hour (a queue signing up
+ * together at a rush; at most 1.2 s of CPU an hour) and 30 good logins a
+ * minute (a shift of staff and the customers at the counter; at most
+ * 1.8 s of CPU a minute, 3% of a core).  Failed logins have their own,
+ * lower limits (tm_auth.c). */
+#define TM_DEFAULT_REGISTER_RATE   20
+#define TM_REGISTER_RATE_WINDOW    3600
+#define TM_DEFAULT_LOGIN_RATE      30
+#define TM_LOGIN_RATE_WINDOW       60
 #define TM_DEFAULT_EVENT_HORIZON   apr_time_from_sec(2)
 /* Long enough that a shift reconnects only a few times, short enough that
  * no socket keeps an old Apache process for days. */

@@ -102,6 +102,7 @@ int tm_auth_login(tm_ctx *c)
     apr_time_t expires;
     char iso[TM_ISO_LEN], *account;
     const char *address, *account_try = NULL, *address_try = NULL;
+    const char *login_try = NULL;
     int disabled = 0, retry = 1;
     tm_problems pr;
     ap_dbd_t *dbd;
@@ -121,6 +122,15 @@ int tm_auth_login(tm_ctx *c)
     dbd = tm_db_acquire(r);
     if (!dbd) {
         return tm_fail_db(r);
+    }
+    /* A good login costs a bcrypt like a bad one: it is taken from the
+     * address's logins before the password is checked, and given back if
+     * the password was wrong (failures have their own buckets below). */
+    if (tm_rate_address_take(r, dbd, "logins", c->conf->login_rate_limit,
+                             TM_LOGIN_RATE_WINDOW, "Too many logins from "
+                             "this address; try again shortly.",
+                             &login_try) != APR_SUCCESS) {
+        return OK;
     }
     /* The account first: the column's collation matches case and accents
      * loosely ("àdmin@" finds "admin@"), so the account's limit is counted
@@ -143,7 +153,7 @@ int tm_auth_login(tm_ctx *c)
     account = apr_pstrcat(r->pool, "login:account:",
                           stored_email ? stored_email : email, NULL);
     ap_str_tolower(account);
-    address = apr_pstrcat(r->pool, "login:address:", r->useragent_ip, NULL);
+    address = tm_rate_address(r, "login");
     /* Every attempt is taken before the password is checked, so a burst
      * cannot slip more guesses through than the limit; while limited,
      * even the right password gets 429. */
@@ -155,6 +165,9 @@ int tm_auth_login(tm_ctx *c)
         if (rv != APR_SUCCESS) {
             tm_rate_forget(r, dbd, account_try);
         }
+    }
+    if (rv != APR_SUCCESS) {
+        tm_rate_forget(r, dbd, login_try);
     }
     if (rv == APR_EAGAIN) {
         return tm_fail_rate_limited(r, retry, "Too many failed logins; "
@@ -170,7 +183,8 @@ int tm_auth_login(tm_ctx *c)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TMLOGNO(00203)
                       "login refused for %s", user ? "a known account"
                                                   : "an unknown address");
-        /* The attempts taken stay: they were failures. */
+        /* The failures taken stay; it was no login. */
+        tm_rate_forget(r, dbd, login_try);
         return tm_fail(r, HTTP_UNAUTHORIZED, "invalid_credentials",
                        "The e-mail address or password is wrong.");
     }

@@ -243,17 +243,24 @@ static int write_order(placement *pl)
     return OK;
 }
 
+/* The cookie is Secure when the request came over HTTPS as Apache sees
+ * it: mod_ssl, or "ServerName https://..." behind a proxy that ends TLS
+ * (ap_http_scheme); never because of a header the client sent.  Over
+ * plain HTTP a Secure cookie would not come back at all. */
 static void set_order_headers(request_rec *r, apr_int64_t id,
                               const char *token)
 {
+    int https = !strcmp(ap_http_scheme(r), "https");
+
     apr_table_setn(r->headers_out, "Location",
                    apr_psprintf(r->pool, "/api/orders/%" APR_INT64_T_FMT
                                 "/status", id));
     apr_table_addn(r->err_headers_out, "Set-Cookie",
                    apr_psprintf(r->pool, "timing_track_%" APR_INT64_T_FMT
                                 "=%s; Path=/; Max-Age=%d; HttpOnly; "
-                                "SameSite=Lax", id, token,
-                                TM_TRACKING_COOKIE_AGE));
+                                "SameSite=Lax%s", id, token,
+                                TM_TRACKING_COOKIE_AGE,
+                                https ? "; Secure" : ""));
 }
 
 /* When the Idempotency-Key has a finished answer: that answer again, or
@@ -488,8 +495,7 @@ int tm_orders_create(tm_ctx *c)
     /* The creation is taken from the address's allowance first (so a
      * burst cannot overshoot it) and given back if no order results. */
     if (c->conf->order_rate_limit > 0) {
-        bucket = apr_pstrcat(r->pool, "orders:address:", r->useragent_ip,
-                             NULL);
+        bucket = tm_rate_address(r, "orders");
         rv = tm_rate_take(r, pl.dbd, bucket, c->conf->order_rate_limit, 60,
                           &retry, &attempt);
         if (rv == APR_EAGAIN) {

@@ -6,6 +6,7 @@
  */
 #include "mod_timing.h"
 #include "tm_ratelimit.h"
+#include "tm_addr.h"
 #include "tm_db.h"
 #include "tm_json.h"
 
@@ -81,6 +82,34 @@ apr_status_t tm_rate_clear(request_rec *r, ap_dbd_t *dbd, const char *bucket)
     const char *args[1] = { bucket };
 
     return tm_db_exec(r, dbd, TM_Q_RATE_CLEAR, NULL, 1, args);
+}
+
+const char *tm_rate_address(request_rec *r, const char *kind)
+{
+    return apr_pstrcat(r->pool, kind, ":address:",
+                       tm_addr_bucket(r->pool, r->useragent_ip), NULL);
+}
+
+apr_status_t tm_rate_address_take(request_rec *r, ap_dbd_t *dbd,
+                                  const char *kind, int limit, int window,
+                                  const char *message, const char **attempt)
+{
+    int retry = 1;
+    apr_status_t rv;
+
+    *attempt = NULL;
+    if (limit <= 0) {
+        return APR_SUCCESS;
+    }
+    rv = tm_rate_take(r, dbd, tm_rate_address(r, kind), limit, window,
+                      &retry, attempt);
+    if (rv == APR_EAGAIN) {
+        tm_fail_rate_limited(r, retry, message);
+    }
+    else if (rv != APR_SUCCESS) {
+        tm_fail_db(r);
+    }
+    return rv;
 }
 
 int tm_fail_rate_limited(request_rec *r, int retry_after, const char *message)

@@ -26,6 +26,20 @@ apr_status_t tm_rate_forget(request_rec *r, ap_dbd_t *dbd,
 /* Forgets every attempt of bucket (an account after a good login). */
 apr_status_t tm_rate_clear(request_rec *r, ap_dbd_t *dbd, const char *bucket);
 
+/* The bucket "<kind>:address:<key>" of the request's client address:
+ * Apache's r->useragent_ip (so mod_remoteip's idea of it when it is
+ * configured), an IPv6 address by its /64 (tm_addr.h). */
+const char *tm_rate_address(request_rec *r, const char *kind);
+
+/* Takes one attempt from the client address's allowance for kind: at
+ * most `limit` in `window` seconds (0: no limit, nothing taken).
+ * APR_SUCCESS with *attempt (NULL when there is no limit) to go on;
+ * otherwise the request has been answered: 429 rate_limited with
+ * Retry-After and `message`, or 503 when the database failed. */
+apr_status_t tm_rate_address_take(request_rec *r, ap_dbd_t *dbd,
+                                  const char *kind, int limit, int window,
+                                  const char *message, const char **attempt);
+
 /* Answers 429 rate_limited with Retry-After. */
 int tm_fail_rate_limited(request_rec *r, int retry_after,
                          const char *message);

@@ -11,6 +11,7 @@
 #include "tm_db.h"
 #include "tm_json.h"
 #include "tm_notify.h"
+#include "tm_ratelimit.h"
 #include "tm_time.h"
 #include "tm_valid.h"
 
@@ -178,7 +179,9 @@ static json_object *insert_user(tm_ctx *c, const char *name,
 int tm_users_register(tm_ctx *c)
 {
     const char *name = NULL, *email = NULL, *password = NULL, *token;
+    const char *attempt;
     json_object *user, *data, *id;
+    ap_dbd_t *dbd;
     apr_time_t expires;
     char iso[TM_ISO_LEN];
     tm_problems pr;
@@ -188,6 +191,19 @@ int tm_users_register(tm_ctx *c)
     }
     if (pr.list->nelts) {
         return tm_fail_problems(c->r, &pr);
+    }
+    /* Before the bcrypt; kept whatever follows (an e-mail address taken
+     * cost the hash too). */
+    dbd = tm_db_acquire(c->r);
+    if (!dbd) {
+        return tm_fail_db(c->r);
+    }
+    if (tm_rate_address_take(c->r, dbd, "register",
+                             c->conf->register_rate_limit,
+                             TM_REGISTER_RATE_WINDOW, "Too many accounts "
+                             "from this address; try again later.",
+                             &attempt) != APR_SUCCESS) {
+        return OK;
     }
     user = insert_user(c, name, email, password, "customer");
     if (!user) {

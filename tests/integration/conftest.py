@@ -95,8 +95,11 @@ def admin_token(stack):
 @pytest.fixture(scope="session")
 def web_stack(tmp_root):
     """A second stack for the SDK and browser tests: they restart its
-    daemon and place many orders from one address (127.0.0.1, the only
-    source a browser has), so it lifts the per-address order limit."""
-    with running_stack(tmp_root, "web",
-                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
+    daemon, and place many orders, register and log in many times from one
+    address (127.0.0.1, the only source a browser has), so it lifts the
+    per-address limits on those (test_auth_limits.py and
+    test_orders_api.py check them on the shared stack)."""
+    with running_stack(tmp_root, "web", defines={
+            "TIMING_ORDER_RATE_LIMIT": "0", "TIMING_REGISTER_RATE_LIMIT": "0",
+            "TIMING_LOGIN_RATE_LIMIT": "0"}) as s:
         yield s

@@ -2,8 +2,11 @@
 read from the stack's own Apache configuration, prunes old events (and
 the event log answers 410 events_pruned to a reader whose `after` is
 below them), old Idempotency-Key answers and rate-limit attempts, and
-erases customers' details of orders finished long ago (PDPA).  Data is
-aged by moving its timestamps back, as the database administrator."""
+erases customers' details (PDPA) of orders last changed long ago, finished
+or left open: name, phone, e-mail, notes, the reasons staff gave for their
+status changes, and the stored Idempotency-Key answers that repeat them.
+Data is aged by moving its timestamps back, as the database
+administrator."""
 
 import pytest
 
@@ -44,11 +47,38 @@ def place(stack, name, key=None):
     return ans.json["data"]["id"]
 
 
-def move(stack, auth, oid, *steps):
+def move(stack, auth, oid, *steps, reason=None):
     for status in steps:
+        body = {"status": status}
+        if reason:
+            body["reason"] = reason
         ans = request(stack, "PUT", "/api/admin/orders/%d/status" % oid,
-                      body={"status": status}, headers=auth)
+                      body=body, headers=auth)
         assert ans.status == 200, ans
+
+
+def admin_order(stack, auth, oid):
+    ans = request(stack, "GET", "/api/admin/orders/%d" % oid, headers=auth)
+    assert ans.status == 200, ans
+    return ans.json["data"]
+
+
+def assert_erased(stack, auth, oid):
+    o = admin_order(stack, auth, oid)
+    assert o["customer_info"] == {"name": "-", "phone": None, "email": None}
+    assert o["note"] is None
+    assert all(i["note"] is None for i in o["items"])
+    assert all(h["reason"] is None for h in o["status_history"]), \
+        o["status_history"]
+    return o
+
+
+def assert_kept(stack, auth, oid, name):
+    o = admin_order(stack, auth, oid)
+    assert o["customer_info"]["name"] == name
+    assert o["customer_info"]["phone"] == "0812345678"
+    assert o["items"][0]["note"] == "for " + name
+    return o
 
 
 def age(stack, table, days, where):
@@ -95,6 +125,7 @@ def test_pruning_and_anonymising(kept):
     move(kept, auth, gone, "cancelled")
     recent_done = place(kept, "Niran")
     move(kept, auth, recent_done, "completed")
+    # Left open and untouched for longer than the retention: erased too.
     waiting = place(kept, "Old Pending")
     # Young: must all stay.
     fresh = place(kept, "Fresh")
@@ -118,13 +149,13 @@ def test_pruning_and_anonymising(kept):
     # A dry run counts and changes nothing.
     res = kept.maintain("--dry-run")
     assert res.returncode == 0, res.stderr
-    assert "dry run" in res.stdout and "2 order(s) anonymised" in res.stdout
+    assert "dry run" in res.stdout and "3 order(s) anonymised" in res.stdout
     assert one(kept, "SELECT events_pruned_through FROM timing_epoch") == "0"
 
     res = kept.maintain()
     assert res.returncode == 0, res.stderr
     assert "through id %d" % last_old in res.stdout, res.stdout
-    assert "2 order(s) anonymised" in res.stdout
+    assert "3 order(s) anonymised" in res.stdout
     # Nothing personal in what it prints.
     for word in ("Somchai", "Malee", "0812345678", "@example.com"):
         assert word not in res.stdout + res.stderr
@@ -140,23 +171,13 @@ def test_pruning_and_anonymising(kept):
     assert one(kept, "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key"
                " LIKE '%%:%s'" % new_key) == "1"
 
-    # The finished orders past PDPA retention lost name, phone, e-mail and
-    # notes; the rest kept them.
-    for oid in (done, gone):
-        o = request(kept, "GET", "/api/admin/orders/%d" % oid,
-                    headers=auth).json["data"]
-        assert o["customer_info"] == {"name": "-", "phone": None,
-                                      "email": None}
-        assert o["note"] is None
-        assert all(i["note"] is None for i in o["items"])
-        assert o["status"] in ("completed", "cancelled")
-    for oid, name in ((recent_done, "Niran"), (waiting, "Old Pending"),
-                      (fresh, "Fresh")):
-        o = request(kept, "GET", "/api/admin/orders/%d" % oid,
-                    headers=auth).json["data"]
-        assert o["customer_info"]["name"] == name
-        assert o["customer_info"]["phone"] == "0812345678"
-        assert o["items"][0]["note"] == "for " + name
+    # The orders last changed before the PDPA retention lost name, phone,
+    # e-mail and notes, whatever their status; the rest kept them.
+    for oid, status in ((done, "completed"), (gone, "cancelled"),
+                        (waiting, "pending")):
+        assert assert_erased(kept, auth, oid)["status"] == status
+    for oid, name in ((recent_done, "Niran"), (fresh, "Fresh")):
+        assert_kept(kept, auth, oid, name)
 
     # The same key within its retention still answers the first order.
     ans = request(kept, "POST", "/api/orders", body=order_body("Keyed New"),
@@ -213,3 +234,92 @@ def test_the_sdk_reloads_instead_of_catching_up_across_pruned_events(kept):
         "TIMING_EPOCH": one(kept, "SELECT epoch FROM timing_epoch"),
         "TIMING_PRUNED_THROUGH": through}, timeout=120)
     assert rc == 0, output
+
+
+def test_status_change_reasons_are_erased_with_the_order(kept):
+    """Staff type free text into a status change's reason (a name, a
+    phone number): it goes with the order's other personal data."""
+    auth = login(kept)
+    old = place(kept, "Reason Old")
+    move(kept, auth, old, "preparing",
+         reason="Khun Reason Old called from 0899999999")
+    move(kept, auth, old, "cancelled", reason="Reason Old never came")
+    young = place(kept, "Reason Young")
+    move(kept, auth, young, "cancelled", reason="Reason Young left")
+    age(kept, "orders", PDPA_DAYS + 1, "id = %d" % old)
+    assert one(kept, "SELECT COUNT(*) FROM order_status_history WHERE"
+               " order_id = %d AND reason IS NOT NULL" % old) == "2"
+
+    res = kept.maintain()
+    assert res.returncode == 0, res.stderr
+    assert "Reason" not in res.stdout + res.stderr
+    history = assert_erased(kept, auth, old)["status_history"]
+    assert [(h["from"], h["to"]) for h in history] == [
+        (None, "pending"), ("pending", "preparing"),
+        ("preparing", "cancelled")]
+    assert one(kept, "SELECT COUNT(*) FROM order_status_history WHERE"
+               " order_id = %d AND reason IS NOT NULL" % old) == "0"
+    history = admin_order(kept, auth, young)["status_history"]
+    assert history[-1]["reason"] == "Reason Young left"
+
+
+def test_orders_left_open_are_erased_once_untouched_for_the_retention(kept):
+    """An order abandoned in pending, preparing or ready keeps personal
+    data as long as a finished one would: it is erased once its last
+    change (updated_at) is older than the retention.  Its status stays
+    (nothing is announced); an old order that staff still change is
+    kept."""
+    auth = login(kept)
+    left = {}
+    for status, steps in (("pending", ()), ("preparing", ("preparing",)),
+                          ("ready", ("preparing", "ready"))):
+        oid = place(kept, "Left " + status.title())
+        move(kept, auth, oid, *steps)
+        left[oid] = status
+    touched = place(kept, "Still Touched")
+    age(kept, "orders", PDPA_DAYS + 1, "id IN (%s)"
+        % ", ".join(str(i) for i in left))
+    # Placed long ago, changed yesterday.
+    kept.mariadb("UPDATE orders SET created_at = created_at - INTERVAL %d"
+                 " DAY, updated_at = updated_at - INTERVAL 1 DAY"
+                 " WHERE id = %d" % (PDPA_DAYS + 30, touched))
+    versions = {oid: admin_order(kept, auth, oid)["version"] for oid in left}
+
+    res = kept.maintain()
+    assert res.returncode == 0, res.stderr
+    assert "3 order(s) anonymised" in res.stdout, res.stdout
+    for oid, status in left.items():
+        o = assert_erased(kept, auth, oid)
+        assert o["status"] == status
+        assert o["version"] == versions[oid]
+    assert_kept(kept, auth, touched, "Still Touched")
+
+
+def test_idempotency_answers_never_outlive_personal_data(kept):
+    """A stored Idempotency-Key answer is the whole order with the
+    customer's details: however long TimingIdempotencyRetention keeps
+    keys, none stays past TimingPersonalDataRetention."""
+    keys = {"idem-pdpa-old": PDPA_DAYS + 1, "idem-pdpa-young": PDPA_DAYS - 1,
+            "idem-pdpa-kept": PDPA_DAYS + 1}
+    for key, days in keys.items():
+        place(kept, "Keyed " + key, key=key)
+        age(kept, "idempotency_keys", days, "idem_key LIKE '%%:%s'" % key)
+    stored = one(kept, "SELECT response FROM idempotency_keys WHERE idem_key"
+                 " LIKE '%:idem-pdpa-old'")
+    assert "Keyed idem-pdpa-old" in stored and "0812345678" in stored
+
+    def present(key):
+        return one(kept, "SELECT COUNT(*) FROM idempotency_keys WHERE"
+                   " idem_key LIKE '%%:%s'" % key) == "1"
+
+    # Personal data kept (0): the idempotency retention alone decides.
+    res = kept.maintain("--idempotency-retention", "365d",
+                        "--personal-data-retention", "0")
+    assert res.returncode == 0, res.stderr
+    assert all(present(key) for key in keys)
+
+    res = kept.maintain("--idempotency-retention", "365d")
+    assert res.returncode == 0, res.stderr
+    assert not present("idem-pdpa-old")
+    assert not present("idem-pdpa-kept")
+    assert present("idem-pdpa-young")

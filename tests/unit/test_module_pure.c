@@ -1,9 +1,11 @@
 /* test_module_pure.c -- mod_timing's pure logic: UTF-8 and id checks,
- * times, money and the strict query-string decoder. */
+ * times, money, the strict query-string decoder and the client address
+ * a per-address limit counts under. */
 #include <string.h>
 #include <CUnit/CUnit.h>
 #include "apr_general.h"
 
+#include "tm_addr.h"
 #include "tm_money.h"
 #include "tm_query.h"
 #include "tm_time.h"
@@ -117,6 +119,35 @@ static void test_query(void)
     apr_pool_destroy(p);
 }
 
+static void test_addr_bucket(void)
+{
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+#define BUCKET(ip, want) CU_ASSERT_STRING_EQUAL(tm_addr_bucket(p, ip), want)
+    BUCKET("192.0.2.1", "192.0.2.1");
+    BUCKET("127.3.4.5", "127.3.4.5");
+    /* One /64, however its addresses are written. */
+    BUCKET("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64");
+    BUCKET("2001:db8:1:2::1", "2001:db8:1:2::/64");
+    BUCKET("2001:0DB8:0001:0002:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64");
+    BUCKET("2001:db8:1:2::", "2001:db8:1:2::/64");
+    /* The neighbouring /64s are others. */
+    BUCKET("2001:db8:1:3::1", "2001:db8:1:3::/64");
+    BUCKET("2001:db8:1:1:ffff::1", "2001:db8:1:1::/64");
+    BUCKET("2001:db8::1", "2001:db8::/64");
+    BUCKET("::1", "::/64");
+    BUCKET("fe80::1%eth0", "fe80::/64");
+    /* An IPv4 client on a dual-stack socket is that IPv4 address. */
+    BUCKET("::ffff:192.0.2.1", "192.0.2.1");
+    /* Not an address: the text as it is. */
+    BUCKET("unknown", "unknown");
+    BUCKET("2001:db8::1::2", "2001:db8::1::2");
+    BUCKET(NULL, "");
+#undef BUCKET
+    apr_pool_destroy(p);
+}
+
 static int init_apr(void)
 {
     return apr_initialize() == APR_SUCCESS ? 0 : -1;
@@ -136,7 +167,8 @@ int add_module_pure_suite(void)
         || !CU_add_test(s, "ids", test_parse_id)
         || !CU_add_test(s, "ISO 8601 times", test_time)
         || !CU_add_test(s, "money from minor units", test_money)
-        || !CU_add_test(s, "strict query strings", test_query)) {
+        || !CU_add_test(s, "strict query strings", test_query)
+        || !CU_add_test(s, "per-address limit keys", test_addr_bucket)) {
         return -1;
     }
     return 0;
