@@ -328,6 +328,9 @@ def test_a_lost_revoke_still_ends_the_users_sockets(tmp_root):
         async def scenario():
             ws = await ws_open(s, "/admin?token=" + token)
             await ws_next(ws)
+            # A shop that has been running: the daemon has seen an id.
+            await asyncio.to_thread(place_order, s)
+            assert (await ws_next(ws))["type"] == "newOrder"
             # Lose exactly the revoke: the daemon stops reading and its
             # queue of datagrams is filled, so mod_timing's send of the
             # revoke gives up.
@@ -362,3 +365,59 @@ def test_a_lost_revoke_still_ends_the_users_sockets(tmp_root):
         log = open(s.log_path("apache"), errors="replace").read()
         assert "TM00404" in log or "not told" in log, \
             "the revoke was not lost after all"
+
+
+# -- migration 004 ------------------------------------------------------------
+
+def test_migration_004_stops_on_addresses_that_would_become_one(stack,
+                                                                tmp_path):
+    """Two rows that one address once lower-cased and trimmed: the
+    migration changes nothing and names them; once one is gone it
+    applies, lower-casing the rest."""
+    import shutil
+    db = "timing_mig_" + tag()
+    schema = tmp_path / "schema"
+    (schema / "migrations").mkdir(parents=True)
+    shutil.copy(os.path.join(CHECKOUT, "schema", "migrate"), schema)
+    here = os.path.join(CHECKOUT, "schema", "migrations")
+    for name in sorted(os.listdir(here)):
+        if name < "004":
+            shutil.copy(os.path.join(here, name), schema / "migrations")
+
+    def migrate():
+        return subprocess.run(
+            [str(schema / "migrate"), db, "--socket=" + stack.db_socket,
+             "--user=" + stack.os_user], capture_output=True, text=True)
+
+    stack.mariadb("CREATE DATABASE %s CHARACTER SET utf8mb4 "
+                  "COLLATE utf8mb4_unicode_ci" % db, database=None)
+    try:
+        assert migrate().returncode == 0
+        stack.mariadb(
+            "INSERT INTO users (id, name, email, password_hash, role,"
+            " created_at, updated_at) VALUES"
+            " (11, 'a', 'Boss@Shop.Example', 'x', 'admin', NOW(), NOW()),"
+            " (12, 'b', ' boss@shop.example', 'x', 'customer', NOW(), NOW()),"
+            " (13, 'c', 'Other@Shop.Example', 'x', 'customer', NOW(),"
+            " NOW())", database=db)
+        shutil.copy(os.path.join(here, "004_accounts.sql"),
+                    schema / "migrations")
+        res = migrate()
+        assert res.returncode != 0
+        assert "ids 11,12" in res.stderr, res.stderr
+        assert stack.mariadb("SELECT COUNT(*) FROM schema_migrations"
+                             " WHERE version = 4", database=db) == [["0"]]
+        assert stack.mariadb("SELECT email FROM users ORDER BY id",
+                             database=db) == [["Boss@Shop.Example"],
+                                              [" boss@shop.example"],
+                                              ["Other@Shop.Example"]]
+
+        stack.mariadb("DELETE FROM users WHERE id = 12", database=db)
+        res = migrate()
+        assert res.returncode == 0, res.stderr
+        assert stack.mariadb("SELECT id, email, token_version FROM users"
+                             " ORDER BY id", database=db) == [
+            ["11", "boss@shop.example", "0"],
+            ["13", "other@shop.example", "0"]]
+    finally:
+        stack.mariadb("DROP DATABASE IF EXISTS %s" % db, database=None)
