@@ -61,6 +61,9 @@ def jwt():
     write("jwt", "alg-rs256", b"\x00" + token({"alg": "RS256"}, good))
     write("jwt", "expired", b"\x00" + token(hs, dict(good, exp=1000)))
     write("jwt", "claims", b"\x01" + json.dumps(good).encode())
+    write("jwt", "token-version", b"\x00" + token(hs, dict(good, tv=3)))
+    write("jwt", "claims-bad-version", b"\x01" + json.dumps(
+        dict(good, tv="0")).encode())
     write("jwt", "claims-bad", b"\x01" + json.dumps(
         {"sub": "012", "role": "root", "iss": "other", "iat": "x",
          "exp": 4102444800.5}).encode())
@@ -256,6 +259,17 @@ def eventd_datagram():
     # short one, and version 2 datagrams sealed long ago (stale) or under
     # another secret, which the daemon counts as unverified.
     raw = struct.pack(">IHHI", 0x544d4e31, 1, 1, 2) + b"{}"
+    # Revocations from the outbox: their ids are watched with the events'
+    # (3 never comes), and failed sends are reported on them too.
+    write("eventd_datagram", "revoke-outbox",
+          record(1, event(1, 1)) +
+          record(5, b'{"epoch":"e1","event_id":2,"user_id":"7",'
+                    b'"failed_sends":0}') +
+          record(1, event(4, 2)) +
+          record(5, b'{"epoch":"e1","event_id":5,"user_id":"8",'
+                    b'"failed_sends":2}') +
+          record(5, b'{"event_id":"6","user_id":"9"}') +
+          record(5, b'{"event_id":0,"user_id":"9"}'))
     write("eventd_datagram", "raw", record(0xff, raw) +
           record(0xff, struct.pack(">IHHI", 0x544d4e31, 2, 1, 0)) +
           record(0xff, b"short"))

@@ -114,6 +114,7 @@ typedef struct tm_identity {
     const char *role;               /* admin | staff | customer */
     const char *name;
     apr_time_t expires;
+    unsigned long token_version;    /* JWT tv; 0 in a token without it */
 } tm_identity;
 
 /* What a route handler gets besides the request. */

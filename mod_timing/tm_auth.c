@@ -61,7 +61,8 @@ tm_cred tm_auth_bearer(request_rec *r, const tm_srv_conf *conf,
 
 const char *tm_auth_issue(apr_pool_t *p, const tm_srv_conf *conf,
                           const char *user_id, const char *role,
-                          const char *name, apr_time_t *expires)
+                          const char *name, unsigned long token_version,
+                          apr_time_t *expires)
 {
     apr_time_t now = apr_time_now();
     long iat = (long)apr_time_sec(now);
@@ -77,6 +78,7 @@ const char *tm_auth_issue(apr_pool_t *p, const tm_srv_conf *conf,
         && jwt_add_grant(jwt, "iss", conf->jwt_issuer) == 0
         && jwt_add_grant_int(jwt, "iat", iat) == 0
         && jwt_add_grant_int(jwt, "exp", exp) == 0
+        && jwt_add_grant_int(jwt, "tv", (long)token_version) == 0
         && jwt_set_alg(jwt, JWT_ALG_HS256,
                        (const unsigned char *)conf->jwt_secret,
                        (int)conf->jwt_secret_len) == 0
@@ -97,6 +99,7 @@ int tm_auth_login(tm_ctx *c)
     const char *email, *password, *hash = dummy_hash, *args[1];
     const char *user_id = NULL, *role = NULL, *name = NULL, *token;
     const char *stored_email = NULL;
+    unsigned long version = 0;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
     apr_time_t expires;
@@ -132,9 +135,10 @@ int tm_auth_login(tm_ctx *c)
                              &login_try) != APR_SUCCESS) {
         return OK;
     }
-    /* The account first: the column's collation matches case and accents
-     * loosely ("àdmin@" finds "admin@"), so the account's limit is counted
-     * under its stored address, one bucket however the address is typed. */
+    /* The account first: addresses are stored lower-cased and the query
+     * lower-cases what is typed ("Admin@" finds "admin@", "àdmin@" does
+     * not), so the account's limit is counted under its stored address,
+     * one bucket however the address is typed. */
     args[0] = email;
     if (tm_db_select(r, dbd, TM_Q_USER_BY_EMAIL, &res, 1, args)
         != APR_SUCCESS) {
@@ -149,6 +153,9 @@ int tm_auth_login(tm_ctx *c)
         hash = apr_pstrdup(r->pool, tm_db_col(dbd, row, 3));
         role = apr_pstrdup(r->pool, tm_db_col(dbd, row, 4));
         disabled = tm_db_col(dbd, row, 5)[0] == '1';
+        if (!tm_parse_version(tm_db_col(dbd, row, 7), &version)) {
+            disabled = 1;       /* cannot happen: an UNSIGNED column */
+        }
     }
     account = apr_pstrcat(r->pool, "login:account:",
                           stored_email ? stored_email : email, NULL);
@@ -192,7 +199,8 @@ int tm_auth_login(tm_ctx *c)
      * only was not one. */
     tm_rate_clear(r, dbd, account);
     tm_rate_forget(r, dbd, address_try);
-    token = tm_auth_issue(r->pool, c->conf, user_id, role, name, &expires);
+    token = tm_auth_issue(r->pool, c->conf, user_id, role, name, version,
+                          &expires);
     if (!token) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00204)
                       "libjwt could not sign a token");

@@ -6,6 +6,10 @@
  * monotonic by answering only up to the first gap in ids that is younger
  * than TimingEventHorizon: a younger gap may still fill, an older one is a
  * rollback and never will (transactions are kept far shorter).
+ *
+ * Revoke rows (a user's tokens were revoked, for timing-eventd) share the
+ * ids but are no client's business: they are read so that their ids do
+ * not look like gaps, and never shown.
  */
 #include "mod_timing.h"
 #include "tm_events.h"
@@ -62,7 +66,7 @@ static int pruned_after(request_rec *r, ap_dbd_t *dbd, long after,
 int tm_events_list(tm_ctx *c)
 {
     request_rec *r = c->r;
-    const char *args[3];
+    const char *args[4];
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
     json_object *list, *meta;
@@ -93,8 +97,9 @@ int tm_events_list(tm_ctx *c)
     args[0] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                            (apr_int64_t)c->conf->event_horizon);
     args[1] = apr_ltoa(r->pool, after);
-    args[2] = apr_ltoa(r->pool, limit);
-    if (tm_db_select(r, dbd, TM_Q_EVENTS_AFTER, &res, 3, args)
+    args[2] = args[1];
+    args[3] = apr_ltoa(r->pool, limit);
+    if (tm_db_select(r, dbd, TM_Q_EVENTS_AFTER, &res, 4, args)
                 != APR_SUCCESS) {
         return tm_fail_db(r);
     }
@@ -109,6 +114,10 @@ int tm_events_list(tm_ctx *c)
         /* Keep draining rows after a stop: the driver needs them read. */
         if (stopped || (id != prev + 1 && young)) {
             stopped = 1;
+            continue;
+        }
+        if (tm_db_col(dbd, row, 4)[0] == '1') {
+            prev = id;          /* hidden, but no gap */
             continue;
         }
         entry = json_tokener_parse(tm_db_col(dbd, row, 1));

@@ -6,6 +6,7 @@
  * checked here before libjwt sees the token, and every claim after.
  */
 #include "tm_jwt.h"
+#include "tm_valid.h"
 
 #include "apr_base64.h"
 #include "apr_lib.h"
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <json.h>
 #include <jwt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -102,6 +104,9 @@ static tm_cred check_claims(apr_pool_t *p, const tm_srv_conf *conf,
     const char *role = jwt_get_grant(jwt, "role");
     const char *name = jwt_get_grant(jwt, "name");
     long exp, iat;
+    unsigned long version = 0;
+    char *tv;
+    int tv_ok = 1;
     tm_identity *id;
 
     errno = 0;
@@ -139,11 +144,25 @@ static tm_cred check_claims(apr_pool_t *p, const tm_srv_conf *conf,
         *why = "bad role claim";
         return TM_CRED_INVALID;
     }
+    /* The user's token version when it was issued; whether it is still
+     * theirs is for tm_users_refresh, which reads the row.  A token from
+     * before versions has none and counts as the first (0).  Read as JSON
+     * text: jwt_get_grant_int cannot tell "0" or 1.5 from no claim. */
+    tv = jwt_get_grants_json(jwt, "tv");
+    if (tv) {
+        tv_ok = tm_parse_version(tv, &version);
+        free(tv);
+    }
+    if (!tv_ok) {
+        *why = "bad tv claim";
+        return TM_CRED_INVALID;
+    }
     id = apr_pcalloc(p, sizeof *id);
     id->user_id = apr_pstrdup(p, sub);
     id->role = apr_pstrdup(p, role);
     id->name = name ? apr_pstrdup(p, name) : NULL;
     id->expires = apr_time_from_sec(exp);
+    id->token_version = version;
     *who = id;
     return TM_CRED_OK;
 }

@@ -14,7 +14,8 @@ typedef enum {
 } tm_cred;
 
 /* Checks a compact JWT against the configuration: exactly the configured
- * algorithm (HS256), the signature, iss, exp, iat, sub and role.  On
+ * algorithm (HS256), the signature, iss, exp, iat, sub, role and the form
+ * of tv (the token version; the user's current one is not known here).  On
  * TM_CRED_INVALID, *why says what failed (for the log, never the client). */
 tm_cred tm_auth_check_token(apr_pool_t *p, const tm_srv_conf *conf,
                             const char *token, tm_identity **who,

@@ -252,16 +252,36 @@ void tm_notify_generation(server_rec *s, apr_pool_t *p,
 }
 
 void tm_notify_revoke(request_rec *r, const tm_srv_conf *conf,
+                      const char *epoch, apr_int64_t event_id,
                       const char *user_id)
 {
-    const char *body = apr_psprintf(r->pool, "{\"user_id\":\"%s\"}",
-                                    user_id);
+    json_object *body = tm_json_object(r->pool);
+    apr_uint32_t failed = apr_atomic_read32(&failed_sends);
+    const char *text;
+    size_t len;
 
-    if (send_datagram(r->pool, conf, TP_REVOKE, body, strlen(body)) != 0) {
+    json_object_object_add(body, "epoch", json_object_new_string(epoch));
+    json_object_object_add(body, "event_id", json_object_new_int64(event_id));
+    json_object_object_add(body, "user_id", json_object_new_string(user_id));
+    json_object_object_add(body, "failed_sends",
+                           json_object_new_int64(failed));
+    text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN,
+                                             &len);
+    if (send_datagram(r->pool, conf, TP_REVOKE, text, len) != 0) {
+        /* Counted like a lost event: the daemon hears of it with the next
+         * datagram, or finds the id missing, and has its user sessions
+         * reconnect through the token check. */
+        apr_atomic_inc32(&failed_sends);
+        tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00404)
-                      "timing-eventd at %s not told that user %s is "
-                      "disabled: their open sockets stay until they close",
-                      conf->event_socket, user_id);
+                      "timing-eventd at %s not told that user %s's tokens "
+                      "are revoked (event %" APR_INT64_T_FMT "): their open "
+                      "sockets stay until it finds the gap", conf->event_socket,
+                      user_id, event_id);
+        return;
+    }
+    if (failed) {
+        apr_atomic_sub32(&failed_sends, failed);
     }
 }
 

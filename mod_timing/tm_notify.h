@@ -30,8 +30,13 @@ void tm_notify_event(request_rec *r, const tm_srv_conf *conf,
 void tm_notify_generation(server_rec *s, apr_pool_t *p,
                           const tm_srv_conf *conf, apr_int64_t generation);
 
-/* A user was disabled: their open sockets end with `auth`. */
+/* A user's tokens were revoked (disabled, new password or role): their
+ * open sockets end with `auth`.  Sent after COMMIT for the outbox row
+ * event_id, like an event: the daemon watches its id, so a revoke that is
+ * lost shows as a gap, and a failure is counted and reported as for
+ * events. */
 void tm_notify_revoke(request_rec *r, const tm_srv_conf *conf,
+                      const char *epoch, apr_int64_t event_id,
                       const char *user_id);
 
 /* Dates and seals the trusted X-Timing-* headers mod_timing has set in

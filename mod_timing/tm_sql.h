@@ -26,18 +26,23 @@
     TM_SQL(MENU_LIST, "timing_menu_list", \
         "SELECT id, name, description, category, price_minor, available" \
         " FROM menu_items ORDER BY position, id") \
+    /* Addresses are stored lower-cased (migration 004) and compared \
+     * exactly: what is typed is lower-cased by the same LOWER(). */ \
     TM_SQL(USER_BY_EMAIL, "timing_user_by_email", \
-        "SELECT id, name, email, password_hash, role, disabled, created_at" \
-        " FROM users WHERE email = %s") \
+        "SELECT id, name, email, password_hash, role, disabled, created_at," \
+        " token_version" \
+        " FROM users WHERE email = LOWER(%s)") \
     TM_SQL(USER_BY_ID, "timing_user_by_id", \
-        "SELECT id, name, email, password_hash, role, disabled, created_at" \
+        "SELECT id, name, email, password_hash, role, disabled, created_at," \
+        " token_version" \
         " FROM users WHERE id = %s") \
     TM_SQL(USER_INSERT, "timing_user_insert", \
         "INSERT INTO users (name, email, password_hash, role, disabled," \
-        " created_at, updated_at) VALUES (%s, %s, %s, %s, FALSE," \
+        " created_at, updated_at) VALUES (%s, LOWER(%s), %s, %s, FALSE," \
         " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))") \
     TM_SQL(STAFF_LIST, "timing_staff_list", \
-        "SELECT id, name, email, password_hash, role, disabled, created_at" \
+        "SELECT id, name, email, password_hash, role, disabled, created_at," \
+        " token_version" \
         " FROM users WHERE role IN ('staff', 'admin') ORDER BY id") \
     /* Locks the admins, so two requests cannot each disable "another" \
      * admin and leave none. */ \
@@ -45,12 +50,21 @@
         "SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled" \
         " AND id <> %s FOR UPDATE") \
     TM_SQL(USER_FOR_UPDATE, "timing_user_for_update", \
-        "SELECT id, name, email, password_hash, role, disabled, created_at" \
+        "SELECT id, name, email, password_hash, role, disabled, created_at," \
+        " token_version" \
         " FROM users WHERE id = %s FOR UPDATE") \
+    /* The fifth value (0 or 1) bumps the token version: older tokens \
+     * stop working. */ \
     TM_SQL(USER_UPDATE, "timing_user_update", \
         "UPDATE users SET name = %s, role = %s, disabled = %s," \
         " password_hash = COALESCE(%s, password_hash)," \
+        " token_version = token_version + %s," \
         " updated_at = UTC_TIMESTAMP(3) WHERE id = %s") \
+    /* "Revoke user N": an outbox row for timing-eventd, in the same \
+     * transaction as the change; no client ever reads it. */ \
+    TM_SQL(REVOKE_INSERT, "timing_revoke_insert", \
+        "INSERT INTO events (type, order_id, message, customer_message," \
+        " created_at) VALUES ('revoke', NULL, %s, NULL, UTC_TIMESTAMP(3))") \
     /* Rate limits: one row per attempt, a sliding window per bucket. \
      * Second column: seconds until the oldest attempt leaves the window. */ \
     TM_SQL(RATE_COUNT, "timing_rate_count", \
@@ -87,9 +101,11 @@
         " ORDER BY id DESC LIMIT %s) o" \
         " JOIN order_items i ON i.order_id = o.id" \
         " ORDER BY o.id DESC, i.line_no") \
-    /* Pruned events still count: ids are never issued again. */ \
+    /* Pruned events still count: ids are never issued again.  Revoke \
+     * rows do not: a client resumes from what it may see. */ \
     TM_SQL(LAST_EVENT, "timing_last_event", \
-        "SELECT GREATEST(COALESCE((SELECT MAX(id) FROM events), 0)," \
+        "SELECT GREATEST(COALESCE((SELECT MAX(id) FROM events" \
+        " WHERE type <> 'revoke'), 0)," \
         " events_pruned_through) FROM timing_epoch WHERE id = 1") \
     TM_SQL(EVENTS_PRUNED, "timing_events_pruned", \
         "SELECT events_pruned_through FROM timing_epoch WHERE id = 1") \
@@ -123,10 +139,15 @@
     /* The event log; the last column says whether a row is younger \
      * than the horizon (microseconds), where a gap before it may still \
      * be filled by a transaction that has not committed yet. */ \
+    /* Revoke rows come too (last column), for the gaps only: they fill \
+     * their ids but are not shown, and the limit counts only the rows \
+     * shown, up to the limit-th of them. */ \
     TM_SQL(EVENTS_AFTER, "timing_events_after", \
         "SELECT id, message, created_at," \
-        " created_at > UTC_TIMESTAMP(3) - INTERVAL %s MICROSECOND" \
-        " FROM events WHERE id > %s ORDER BY id LIMIT %s") \
+        " created_at > UTC_TIMESTAMP(3) - INTERVAL %s MICROSECOND," \
+        " type = 'revoke' FROM events WHERE id > %s AND id <=" \
+        " (SELECT MAX(id) FROM (SELECT id FROM events WHERE id > %s" \
+        " AND type <> 'revoke' ORDER BY id LIMIT %s) shown) ORDER BY id") \
     TM_SQL(MENU_GET, "timing_menu_get", \
         "SELECT id, name, description, category, price_minor, available" \
         " FROM menu_items WHERE id = %s") \

@@ -1,9 +1,18 @@
 /*
  * tm_users.c -- accounts.
  *
- * E-mail addresses are unique and match case-insensitively (the column's
- * collation); the unique key, not a prior SELECT, decides email_taken, so
- * two registrations racing for one address cannot both win.
+ * E-mail addresses are stored lower-cased (the SQL lower-cases what is
+ * typed) and compared exactly, so "Boss@" is boss@'s account and "bóss@"
+ * another one.  The unique key, not a prior SELECT, decides email_taken,
+ * so two registrations racing for one address cannot both win.
+ *
+ * Every token carries its user's token version (tm_auth_issue); a change
+ * that should end the tokens out there -- a new password, another role, a
+ * disable -- bumps the version, so tm_users_refresh refuses the older
+ * ones on REST and on upgrades, and writes a revoke row in the event
+ * outbox, sent after COMMIT, so timing-eventd closes the user's sockets
+ * (or, if that datagram is lost, finds the gap and has its user sessions
+ * reconnect through the check again).
  */
 #include "mod_timing.h"
 #include "tm_users.h"
@@ -58,10 +67,12 @@ const char *tm_password_hash(apr_pool_t *p, const char *password)
     return out;
 }
 
-/* One user row by id, as JSON in r->pool; *role and *disabled filled. */
+/* One user row by id, as JSON in r->pool; *role, *disabled and *version
+ * filled when asked for. */
 static json_object *load_user(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
                               const char *id, const char **role,
-                              int *disabled, apr_status_t *rv)
+                              int *disabled, unsigned long *version,
+                              apr_status_t *rv)
 {
     const char *args[1] = { id };
     apr_dbd_results_t *res;
@@ -81,6 +92,9 @@ static json_object *load_user(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
         if (disabled) {
             *disabled = tm_db_col(dbd, row, 5)[0] == '1';
         }
+        if (version && !tm_parse_version(tm_db_col(dbd, row, 7), version)) {
+            *version = ~0UL;    /* matches no token: cannot happen */
+        }
     }
     return user;
 }
@@ -90,13 +104,14 @@ int tm_users_refresh(request_rec *r, ap_dbd_t *dbd, tm_identity *who)
     json_object *user, *name;
     const char *role = NULL;
     int disabled = 1;
+    unsigned long version = 0;
     apr_status_t rv;
 
     if (!dbd) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     user = load_user(r, dbd, TM_Q_USER_BY_ID, who->user_id, &role, &disabled,
-                     &rv);
+                     &version, &rv);
     if (rv != APR_SUCCESS) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
@@ -104,6 +119,15 @@ int tm_users_refresh(request_rec *r, ap_dbd_t *dbd, tm_identity *who)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TMLOGNO(00601)
                       "token of %s user %s refused", user ? "disabled"
                       : "unknown", who->user_id);
+        return HTTP_UNAUTHORIZED;
+    }
+    /* Equal, not at least: a version from the future is no version of
+     * this user's (a restored database, or a token not ours). */
+    if (who->token_version != version) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, TMLOGNO(00602)
+                      "token of user %s refused: token version %lu, the "
+                      "account's is %lu", who->user_id, who->token_version,
+                      version);
         return HTTP_UNAUTHORIZED;
     }
     who->role = role;
@@ -135,10 +159,10 @@ static json_object *account_body(tm_ctx *c, tm_problems *pr,
 }
 
 /* Inserts the account; answers the error itself and returns NULL, or
- * returns the new user's JSON. */
+ * returns the new user's JSON and token version. */
 static json_object *insert_user(tm_ctx *c, const char *name,
                                 const char *email, const char *password,
-                                const char *role)
+                                const char *role, unsigned long *version)
 {
     request_rec *r = c->r;
     ap_dbd_t *dbd = tm_db_acquire(r);
@@ -169,7 +193,7 @@ static json_object *insert_user(tm_ctx *c, const char *name,
     if (rv != APR_SUCCESS
         || !(id = tm_db_value(r, dbd, TM_Q_LAST_ID, 0, NULL, &rv))
         || !(user = load_user(r, dbd, TM_Q_USER_BY_ID, id, NULL, NULL,
-                              &rv))) {
+                              version, &rv))) {
         tm_fail_db(r);
         return NULL;
     }
@@ -184,6 +208,7 @@ int tm_users_register(tm_ctx *c)
     ap_dbd_t *dbd;
     apr_time_t expires;
     char iso[TM_ISO_LEN];
+    unsigned long version = 0;
     tm_problems pr;
 
     if (!account_body(c, &pr, &name, &email, &password)) {
@@ -205,13 +230,13 @@ int tm_users_register(tm_ctx *c)
                              &attempt) != APR_SUCCESS) {
         return OK;
     }
-    user = insert_user(c, name, email, password, "customer");
+    user = insert_user(c, name, email, password, "customer", &version);
     if (!user) {
         return OK;
     }
     json_object_object_get_ex(user, "id", &id);
     token = tm_auth_issue(c->r->pool, c->conf, json_object_get_string(id),
-                          "customer", name, &expires);
+                          "customer", name, version, &expires);
     if (!token) {
         return tm_fail(c->r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                        "A token could not be issued; log in instead.");
@@ -234,7 +259,7 @@ int tm_users_me(tm_ctx *c)
         return tm_fail_db(c->r);
     }
     user = load_user(c->r, dbd, TM_Q_USER_BY_ID, c->who->user_id, NULL, NULL,
-                     &rv);
+                     NULL, &rv);
     if (!user) {
         return tm_fail_db(c->r);
     }
@@ -286,6 +311,7 @@ int tm_users_create(tm_ctx *c)
 {
     const char *name = NULL, *email = NULL, *password = NULL, *role;
     json_object *body, *user, *data;
+    unsigned long version;
     tm_problems pr;
 
     body = account_body(c, &pr, &name, &email, &password);
@@ -296,7 +322,7 @@ int tm_users_create(tm_ctx *c)
     if (pr.list->nelts) {
         return tm_fail_problems(c->r, &pr);
     }
-    user = insert_user(c, name, email, password, role);
+    user = insert_user(c, name, email, password, role, &version);
     if (!user) {
         return OK;
     }
@@ -305,14 +331,43 @@ int tm_users_create(tm_ctx *c)
     return tm_send(c->r, HTTP_CREATED, data, NULL);
 }
 
+/* Inside the caller's transaction: the outbox row "revoke user id", its
+ * event id and the epoch, for the datagram sent after COMMIT. */
+static apr_status_t write_revoke(request_rec *r, ap_dbd_t *dbd,
+                                 const char *user_id, apr_int64_t *event_id,
+                                 const char **epoch)
+{
+    json_object *msg = tm_json_object(r->pool);
+    const char *args[1], *id;
+    apr_status_t rv;
+
+    json_object_object_add(msg, "user_id", json_object_new_string(user_id));
+    args[0] = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
+    rv = tm_db_exec(r, dbd, TM_Q_REVOKE_INSERT, NULL, 1, args);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    id = tm_db_value(r, dbd, TM_Q_LAST_ID, 0, NULL, &rv);
+    if (!id) {
+        return rv != APR_SUCCESS ? rv : APR_EGENERAL;
+    }
+    *event_id = apr_atoi64(id);
+    *epoch = tm_db_value(r, dbd, TM_Q_EPOCH_GET, 0, NULL, &rv);
+    if (!*epoch) {
+        return rv != APR_SUCCESS ? rv : APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 int tm_users_update(tm_ctx *c)
 {
     request_rec *r = c->r;
     json_object *body = tm_json_body_object(r, c->body, c->body_len);
     json_object *user, *v, *data;
-    const char *name, *role, *password, *hash = NULL, *args[5];
-    const char *cur_role = NULL, *others;
-    int disabled = -1, cur_disabled = 0;
+    const char *name, *role, *password, *hash = NULL, *args[6];
+    const char *cur_role = NULL, *others, *epoch = NULL;
+    int disabled = -1, cur_disabled = 0, revoke;
+    apr_int64_t event_id = 0;
     tm_problems pr;
     ap_dbd_t *dbd;
     apr_status_t rv;
@@ -351,7 +406,7 @@ int tm_users_update(tm_ctx *c)
         return tm_fail_db(r);
     }
     user = load_user(r, dbd, TM_Q_USER_FOR_UPDATE, c->params[0], &cur_role,
-                     &cur_disabled, &rv);
+                     &cur_disabled, NULL, &rv);
     if (rv != APR_SUCCESS) {
         tm_db_rollback(txn);
         return tm_fail_db(r);
@@ -376,24 +431,34 @@ int tm_users_update(tm_ctx *c)
                            "admin first.");
         }
     }
+    /* What a token vouches for changes: every token issued before is
+     * refused from now on, and the user's sockets are ended.  A new name
+     * changes nothing a token says (the name is read afresh). */
+    revoke = hash || (role && strcmp(role, cur_role))
+             || (disabled == 1 && !cur_disabled);
     json_object_object_get_ex(user, "name", &v);
     args[0] = name ? name : json_object_get_string(v);
     args[1] = role ? role : cur_role;
     args[2] = disabled == -1 ? (cur_disabled ? "1" : "0")
                              : (disabled ? "1" : "0");
     args[3] = hash;     /* NULL keeps the old hash */
-    args[4] = c->params[0];
-    if (tm_db_exec(r, dbd, TM_Q_USER_UPDATE, NULL, 5, args) != APR_SUCCESS
+    args[4] = revoke ? "1" : "0";
+    args[5] = c->params[0];
+    if (tm_db_exec(r, dbd, TM_Q_USER_UPDATE, NULL, 6, args) != APR_SUCCESS
+        || (revoke && write_revoke(r, dbd, c->params[0], &event_id, &epoch)
+                      != APR_SUCCESS)
         || !(user = load_user(r, dbd, TM_Q_USER_BY_ID, c->params[0], NULL,
-                              NULL, &rv))
+                              NULL, NULL, &rv))
         || tm_db_commit(txn) != APR_SUCCESS) {
         tm_db_rollback(txn);
         return tm_fail_db(r);
     }
-    if (disabled == 1 && !cur_disabled) {
-        /* Their tokens stop working at once on REST (each request looks
-         * the user up); their open sockets are ended too. */
-        tm_notify_revoke(r, c->conf, c->params[0]);
+    if (revoke) {
+        /* REST refuses the old tokens already (each request compares the
+         * version); this ends the open sockets, and if it is lost the
+         * daemon finds the revoke's id missing. */
+        tm_notify_revoke(r, c->conf, epoch, event_id,
+                         c->params[0]);
     }
     data = json_object_new_object();
     json_object_object_add(data, "user", json_object_get(user));

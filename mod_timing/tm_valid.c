@@ -95,6 +95,15 @@ int tm_parse_id(const char *s, unsigned long *id)
     return 1;
 }
 
+int tm_parse_version(const char *s, unsigned long *v)
+{
+    if (s && s[0] == '0' && s[1] == '\0') {
+        *v = 0;
+        return 1;
+    }
+    return tm_parse_id(s, v);
+}
+
 void tm_problems_init(tm_problems *pr, apr_pool_t *p)
 {
     pr->pool = p;

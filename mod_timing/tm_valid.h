@@ -19,6 +19,11 @@ int tm_utf8_valid(const char *s, size_t len);
  * leading zeros; stores it in *id. */
 int tm_parse_id(const char *s, unsigned long *id);
 
+/* 1 when s is a token version (the JWT claim tv, as JSON text, or the
+ * users.token_version column): a decimal in 0..4294967295 with no sign,
+ * fraction, quotes or leading zeros; stores it in *v. */
+int tm_parse_version(const char *s, unsigned long *v);
+
 /* Characters (code points) in a valid UTF-8 string. */
 size_t tm_utf8_length(const char *s);
 

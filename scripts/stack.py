@@ -277,14 +277,15 @@ class Stack:
         if not 8 <= len(self.admin_password) <= 128:
             raise StackError("TIMING_ADMIN_PASSWORD must be 8 to 128 "
                              "characters")
-        exists = self.mariadb("SELECT id FROM users WHERE email = %s"
+        # Stored lower-cased, as the API and create-admin store addresses.
+        exists = self.mariadb("SELECT id FROM users WHERE email = LOWER(%s)"
                               % sql_quote(self.admin_email))
         if exists and not given:
             return
         hashed = self.hash_password(self.admin_password)
         self.mariadb(
             "INSERT INTO users (name, email, password_hash, role, disabled,"
-            " created_at, updated_at) VALUES ('Admin', %s, %s, 'admin', FALSE,"
+            " created_at, updated_at) VALUES ('Admin', LOWER(%s), %s, 'admin', FALSE,"
             " UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))"
             " ON DUPLICATE KEY UPDATE password_hash = VALUES(password_hash),"
             " role = 'admin', disabled = FALSE, updated_at = UTC_TIMESTAMP(3)"

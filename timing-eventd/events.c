@@ -17,7 +17,12 @@
  * watched (gapwatch.c): a gap still open after the horizon, or a sender
  * reporting failed sends, means an event that will never arrive, so
  * every socket is told to resync -- which order it was about cannot be
- * known -- and the ring refuses resumes from before it.  Sessions
+ * known -- and the ring refuses resumes from before it.  The lost one may
+ * have been a revocation (TP_REVOKE carries an id of the same outbox and
+ * is watched alike, but never replayed or shown): the daemon cannot read
+ * the database, so every session opened with a user's token is asked to
+ * reconnect, spread out (ws_server.c), and mod_timing checks the token
+ * and its version again at the new upgrade.  Sessions
  * and subscriptions are ws_session.c's and the hub's, the replay itself
  * ws_resume.c's.
  */
@@ -130,6 +135,18 @@ static int follow_epoch(events *ev, json_object *o, int64_t event_id)
     }
 }
 
+/* Something that never arrived may have been a revocation: the sessions
+ * opened with a user's token go through mod_timing's check again. */
+static void recheck_users(events *ev, const char *why)
+{
+    size_t n = ws_server_recheck_users(ev->ws);
+
+    if (n > 0) {
+        log_msg(LOG_INFO, "%s: %zu user session(s) to reconnect so their "
+                "tokens are checked again", why, n);
+    }
+}
+
 /* Reports the gaps open past the horizon, then sleeps until the next one
  * is due (or for good, until an id opens a new gap). */
 static long long on_gap_timer(loop *l, long long id, void *data)
@@ -147,6 +164,7 @@ static long long on_gap_timer(loop *l, long long id, void *data)
                 n, ev->horizon_ms);
         ring_mark_loss(ev->ring, "gap");
         resync_all(ev, "gap");
+        recheck_users(ev, "gap");
     }
     next = gw_next_deadline(ev->gw);
     if (next < 0) {
@@ -193,6 +211,7 @@ static void watch_ids(events *ev, int64_t event_id, int64_t failed)
                 (long long)event_id);
         ring_mark_loss(ev->ring, "lost");
         resync_all(ev, "lost");
+        recheck_users(ev, "lost");
     }
     gw_note(ev->gw, event_id, now);
     arm_gap_timer(ev, now);
@@ -323,20 +342,35 @@ static void handle_generation(events *ev, const char *body, size_t len)
     ws_server_new_generation(ev->ws, generation);
 }
 
-/* {"user_id": "N"}: that user may no longer see anything; every socket
- * of theirs is told "auth" and closed now. */
+/* {"user_id": "N", "event_id": M, "epoch": E, "failed_sends": F}: that
+ * user's tokens were revoked; every socket of theirs is told "auth" and
+ * closed now.  M is the revoke's row in the outbox: its id is watched like
+ * an event's (a lost revoke is a gap), but it goes neither to the ring nor
+ * to any client.  (A body with no event_id, from an older module, only
+ * revokes.) */
 static void handle_revoke(events *ev, const char *body, size_t len)
 {
     json_object *o = parse_body(body, len), *u;
+    int64_t event_id = 0, failed = 0;
     size_t n;
 
     if (!o || !json_object_object_get_ex(o, "user_id", &u)
         || !json_object_is_type(u, json_type_string)
-        || json_object_get_string_len(u) == 0) {
+        || json_object_get_string_len(u) == 0
+        || (json_object_object_get_ex(o, "event_id", NULL)
+            && (int_field(o, "event_id", &event_id) || event_id <= 0))) {
         stats.bad_datagrams++;
-        log_msg(LOG_DEBUG, "revoke datagram without a user_id, dropped");
+        log_msg(LOG_DEBUG, "revoke datagram without a user_id or with a bad "
+                "event_id, dropped");
         json_object_put(o);
         return;
+    }
+    if (event_id > 0) {
+        follow_epoch(ev, o, event_id);
+        if (int_field(o, "failed_sends", &failed) != 0) {
+            failed = 0;
+        }
+        watch_ids(ev, event_id, failed);
     }
     n = ws_server_revoke_user(ev->ws, json_object_get_string(u));
     log_msg(LOG_INFO, "user %s revoked: %zu session(s) closed",

@@ -61,8 +61,11 @@ enum tp_type {
     TP_STATS_REQUEST  = 2,  /* module -> daemon: empty body, answer wanted */
     TP_STATS_ANSWER   = 3,  /* daemon -> module: JSON figures */
     TP_GENERATION     = 4,  /* module -> daemon: Apache generation changed */
-    TP_REVOKE         = 5   /* module -> daemon: {"user_id": "N"}, close
-                             * that user's sockets */
+    TP_REVOKE         = 5   /* module -> daemon: {"user_id": "N",
+                             * "event_id": M, "epoch": E, "failed_sends":
+                             * F}, close that user's sockets; M is the
+                             * revoke's outbox row, watched for gaps like
+                             * an event's id but never shown */
 };
 
 /* Trusted headers set by mod_timing on a WebSocket upgrade. */

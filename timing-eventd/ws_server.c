@@ -37,6 +37,12 @@ struct ws_server {
     long long recycle_timer;    /* 0: no recycling under way */
     recycle rc;
     admit *admit;               /* ours */
+    /* Rechecking the user sessions (ws_server_recheck_users): paced by a
+     * recycle of its own, whose "generation" counts the rechecks; the
+     * sessions to go are the user sessions accepted up to recheck_ms. */
+    long long recheck_timer;    /* 0: none under way */
+    recycle recheck;
+    long long recheck_ms;
     long long last_emfile_log;
     size_t count;
     ws_session *sessions;
@@ -230,6 +236,7 @@ ws_server *ws_server_create(loop *l, hub *h, const ring *r,
     srv->cfg = *cfg;
     srv->listen_fd = -1;
     recycle_init(&srv->rc, cfg->recycle_spread_ms);
+    recycle_init(&srv->recheck, cfg->recycle_spread_ms);
     srv->admit = admit_create();
     srv->sweep_timer = srv->admit ? loop_add_timer(l, SWEEP_MS, sweep, srv)
                                   : -1;
@@ -360,6 +367,81 @@ size_t ws_server_revoke_user(ws_server *srv, const char *user)
     return n;
 }
 
+/* ---- rechecking the user sessions after a loss ---- */
+
+static size_t recheck_some(ws_server *srv, size_t quota)
+{
+    ws_session *s, *next;
+    size_t n = 0;
+
+    for (s = srv->sessions; s && n < quota; s = next) {
+        next = s->next;
+        if (ws_session_needs_recheck(s, srv->recheck_ms)) {
+            ws_session_recheck(s);
+            n++;
+        }
+    }
+    return n;
+}
+
+static long long on_recheck_timer(loop *l, long long id, void *data)
+{
+    ws_server *srv = data;
+    long long now = loop_now_ms();
+    size_t quota = recycle_quota(&srv->recheck, now), n;
+
+    (void)l;
+    (void)id;
+    n = quota ? recheck_some(srv, quota) : 0;
+    recycle_note(&srv->recheck, n, n < quota);
+    if (!srv->recheck.running) {
+        log_msg(LOG_INFO, "recheck done: %zu user session(s) told to "
+                "reconnect", srv->recheck.done);
+        srv->recheck_timer = 0;
+        return LOOP_NOMORE;
+    }
+    return recycle_next_delay(&srv->recheck, now);
+}
+
+size_t ws_server_recheck_users(ws_server *srv)
+{
+    ws_session *s;
+    size_t due = 0, n;
+    long long now = loop_now_ms();
+
+    /* Sessions accepted from now on pass mod_timing's check after the
+     * loss; a run under way starts again toward all that are due now. */
+    srv->recheck_ms = now;
+    for (s = srv->sessions; s; s = s->next) {
+        due += ws_session_needs_recheck(s, now);
+    }
+    recycle_start(&srv->recheck, srv->recheck.generation + 1, due, now);
+    if (due == 0) {
+        recycle_note(&srv->recheck, 0, 1);
+        return 0;
+    }
+    if (srv->recheck.spread_ms > 0) {
+        if (srv->recheck_timer) {
+            return due;     /* the running timer follows the new run */
+        }
+        srv->recheck_timer = loop_add_timer(
+            srv->loop, recycle_next_delay(&srv->recheck, now),
+            on_recheck_timer, srv);
+        if (srv->recheck_timer != -1) {
+            return due;
+        }
+        srv->recheck_timer = 0;
+        log_msg(LOG_WARN, "no timer to spread the recheck: all at once");
+    }
+    n = recheck_some(srv, SIZE_MAX);
+    recycle_note(&srv->recheck, n, 1);
+    if (srv->recheck_timer) {
+        loop_del_timer(srv->loop, srv->recheck_timer);
+        srv->recheck_timer = 0;
+    }
+    return n;
+}
+
 static void stop_recycling(ws_server *srv)
 {
     if (srv->recycle_timer) {
@@ -367,6 +449,11 @@ static void stop_recycling(ws_server *srv)
         srv->recycle_timer = 0;
     }
     recycle_note(&srv->rc, 0, 1);
+    if (srv->recheck_timer) {
+        loop_del_timer(srv->loop, srv->recheck_timer);
+        srv->recheck_timer = 0;
+    }
+    recycle_note(&srv->recheck, 0, 1);
 }
 
 void ws_server_shutdown(ws_server *srv, long long grace_ms)

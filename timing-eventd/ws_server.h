@@ -56,6 +56,15 @@ int ws_server_new_generation(ws_server *srv, int64_t generation);
  * many. */
 size_t ws_server_revoke_user(ws_server *srv, const char *user);
 
+/* An unexplained loss (a gap past the horizon, failed sends): it may have
+ * been a revocation, which the daemon cannot look up.  Every open session
+ * that was opened with a user's token (X-Timing-User) before now is told
+ * "reconnect" and closed with 1012, spread over --recycle-spread-ms like a
+ * generation's, so mod_timing checks each token again at the new
+ * upgrade.  Sessions of a tracking token have no user and stay.  Returns
+ * how many are to go. */
+size_t ws_server_recheck_users(ws_server *srv);
+
 /* Sessions not yet closed, in any state. */
 size_t ws_server_sessions(const ws_server *srv);
 

@@ -613,6 +613,23 @@ void ws_session_recycle(ws_session *s)
                        GOODBYE_GRACE_MS);
 }
 
+int ws_session_needs_recheck(const ws_session *s, long long before_ms)
+{
+    return s->state == WS_OPEN && s->user && s->created_ms <= before_ms;
+}
+
+void ws_session_recheck(ws_session *s)
+{
+    if (s->state != WS_OPEN) {
+        return;
+    }
+    log_msg(LOG_DEBUG, "session %s: user %s's token to be checked again, "
+            "recycling", s->client_id, s->user);
+    stats.recycled++;
+    ws_out_begin_close(s, "reconnect", CODE_SERVICE_RESTART,
+                       GOODBYE_GRACE_MS);
+}
+
 int ws_session_of_user(const ws_session *s, const char *user)
 {
     return s->state == WS_OPEN && s->user && strcmp(s->user, user) == 0;

@@ -84,6 +84,13 @@ void ws_session_shutdown(ws_session *s, long long grace_ms);
 int ws_session_recyclable(const ws_session *s, int64_t generation);
 /* Says "reconnect" and closes with 1012 (an old Apache generation). */
 void ws_session_recycle(ws_session *s);
+/* Open, authenticated as a user (any), and accepted at or before
+ * before_ms: its token was checked before a loss that may have been a
+ * revocation. */
+int ws_session_needs_recheck(const ws_session *s, long long before_ms);
+/* Says "reconnect" and closes with 1012 (its token is to be checked
+ * again). */
+void ws_session_recheck(ws_session *s);
 /* Open and authenticated as user? */
 int ws_session_of_user(const ws_session *s, const char *user);
 /* Says "auth" and closes with 1008 (the user was revoked). */

@@ -50,6 +50,30 @@ static void test_parse_id(void)
     CU_ASSERT_FALSE(tm_parse_id(NULL, &id));
 }
 
+/* The JWT claim tv as libjwt gives it back (JSON text) and the column. */
+static void test_parse_version(void)
+{
+    unsigned long v = 99;
+
+    CU_ASSERT_TRUE(tm_parse_version("0", &v));
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_TRUE(tm_parse_version("7", &v));
+    CU_ASSERT_EQUAL(v, 7);
+    CU_ASSERT_TRUE(tm_parse_version("4294967295", &v));
+    CU_ASSERT_EQUAL(v, 4294967295UL);
+    CU_ASSERT_FALSE(tm_parse_version("4294967296", &v));
+    CU_ASSERT_FALSE(tm_parse_version("00", &v));
+    CU_ASSERT_FALSE(tm_parse_version("01", &v));
+    CU_ASSERT_FALSE(tm_parse_version("-1", &v));
+    CU_ASSERT_FALSE(tm_parse_version("1.5", &v));
+    CU_ASSERT_FALSE(tm_parse_version("1e3", &v));
+    CU_ASSERT_FALSE(tm_parse_version("\"0\"", &v));
+    CU_ASSERT_FALSE(tm_parse_version("true", &v));
+    CU_ASSERT_FALSE(tm_parse_version("null", &v));
+    CU_ASSERT_FALSE(tm_parse_version("", &v));
+    CU_ASSERT_FALSE(tm_parse_version(NULL, &v));
+}
+
 static void test_time(void)
 {
     char out[TM_ISO_LEN];
@@ -165,6 +189,7 @@ int add_module_pure_suite(void)
 
     if (!s || !CU_add_test(s, "UTF-8 validation", test_utf8)
         || !CU_add_test(s, "ids", test_parse_id)
+        || !CU_add_test(s, "token versions", test_parse_version)
         || !CU_add_test(s, "ISO 8601 times", test_time)
         || !CU_add_test(s, "money from minor units", test_money)
         || !CU_add_test(s, "strict query strings", test_query)

@@ -187,7 +187,7 @@ test('a refused credential: auth is emitted, retries go on, a fresh token opens'
   }
 });
 
-test('a disabled user is cut with disconnect auth; re-enabled, the channel comes back', async () => {
+test('a disabled user is cut with disconnect auth; re-enabled, a new login brings the channel back', async () => {
   const admin = await adminApi();
   const email = `staff-${unique()}@example.com`;
   const { user } = await admin.createUser({ name: 'พนักงานกะดึก', email, password: 'staff-pass-1', role: 'staff' });
@@ -208,6 +208,9 @@ test('a disabled user is cut with disconnect auth; re-enabled, the channel comes
     const askedBefore = provided;
     await waitFor(() => provided >= askedBefore + 2, 'the provider asked again on retries');
     await admin.updateUser(user.id, { disabled: false });
+    // The disable ended every token issued before it (a new token
+    // version): re-enabling does not bring the old one back.
+    await staff.login(email, 'staff-pass-1');
     await waitFor(() => live.state === 'open', 'open again');
   } finally {
     live.stop();
