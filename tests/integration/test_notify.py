@@ -11,21 +11,26 @@ import tempfile
 from conftest import ASAN_EVENTD
 
 
-def run_with_notify(tmp, address, bind_to):
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(bind_to)
-    listener.settimeout(30)
-    ws = os.path.join(tmp, "ws.sock")
-    ev = os.path.join(tmp, "events.sock")
-    # The seal's secret as systemd's LoadCredential= hands it over.
+def credentials(tmp):
+    """The seal's secret as systemd's LoadCredential= hands it over: a
+    directory for $CREDENTIALS_DIRECTORY."""
     creds = os.path.join(tmp, "credentials")
     os.makedirs(creds, mode=0o700)
     fd = os.open(os.path.join(creds, "eventd.secret"),
                  os.O_WRONLY | os.O_CREAT, 0o400)
     os.write(fd, os.urandom(24).hex().encode() + b"\n")
     os.close(fd)
+    return creds
+
+
+def run_with_notify(tmp, address, bind_to):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(bind_to)
+    listener.settimeout(30)
+    ws = os.path.join(tmp, "ws.sock")
+    ev = os.path.join(tmp, "events.sock")
     env = dict(os.environ, NOTIFY_SOCKET=address,
-               CREDENTIALS_DIRECTORY=creds)
+               CREDENTIALS_DIRECTORY=credentials(tmp))
     proc = subprocess.Popen([ASAN_EVENTD, "--ws-socket", ws,
                              "--event-socket", ev],
                             env=env, stderr=subprocess.PIPE, text=True)
@@ -68,7 +73,8 @@ def test_unusable_address_is_logged_and_the_daemon_runs_on():
     with tempfile.TemporaryDirectory(prefix="timing-notify-",
                                      dir="/tmp") as tmp:
         ws = os.path.join(tmp, "ws.sock")
-        env = dict(os.environ, NOTIFY_SOCKET="relative/notify.sock")
+        env = dict(os.environ, NOTIFY_SOCKET="relative/notify.sock",
+                   CREDENTIALS_DIRECTORY=credentials(tmp))
         proc = subprocess.Popen([ASAN_EVENTD, "--ws-socket", ws,
                                  "--event-socket",
                                  os.path.join(tmp, "ev.sock")],
