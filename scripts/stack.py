@@ -32,6 +32,7 @@ DB_NAME = "timing"
 DB_APP_USER = "timing"
 DEFAULT_ADMIN_EMAIL = "admin@timing.local"
 MAINTAIN_EVERY = 600        # seconds between timing-maintain runs (`run`)
+APACHE_GRACEFUL_STOP = 5    # seconds a graceful stop may take (stop_apache)
 
 
 class StackError(Exception):
@@ -380,6 +381,9 @@ class Stack:
                                                       self.port)
         if self.is_root:
             defines["TIMING_USER"], defines["TIMING_GROUP"] = apache_user()
+        core_dir = os.environ.get("TIMING_CORE_DIR")
+        if core_dir:
+            defines["TIMING_CORE_DIR"] = core_dir
         defines.update(self.defines)
         with open(os.path.join(CHECKOUT, "conf", "httpd.conf.in")) as f:
             template = f.read()
@@ -422,6 +426,21 @@ class Stack:
                          "no answer on " + self.base_url)
 
     def stop_apache(self):
+        """Stops Apache as Debian's apache2.service does, by a graceful stop
+        (SIGWINCH to the parent alone): every child lets its workers finish
+        and exits.  A hard stop (SIGTERM) has each child of the event MPM
+        close its workers' sockets from its main thread while a worker may
+        be freeing its own at that moment, and now and then a child dies of
+        SIGSEGV (the core shows apr_os_sock_get under close_worker_sockets).
+        What a graceful stop cannot end -- a WebSocket tunnel the daemon
+        still holds -- ends hard after APACHE_GRACEFUL_STOP seconds."""
+        proc = self.procs.get("apache")
+        if proc is not None and proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGWINCH)
+                proc.wait(APACHE_GRACEFUL_STOP)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
         self._stop("apache", signal.SIGTERM, 15)
 
     def apache_graceful(self):
