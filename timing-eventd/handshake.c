@@ -223,7 +223,7 @@ static int take_header(hs_request *r, hs_seen *seen, const char *name,
     return HS_NEED_MORE;
 }
 
-/* "S T O A": four numbers separated by single spaces. */
+/* "S T O A": four numbers separated by spaces. */
 static int parse_limits(const char *s, int64_t out[4])
 {
     char buf[80];
