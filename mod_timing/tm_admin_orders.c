@@ -58,7 +58,8 @@ int tm_admin_orders_list(tm_ctx *c)
                      : TM_INT64_MAX_TEXT;
     args[1] = status && *status ? status
               : "pending,preparing,ready,completed,cancelled";
-    args[2] = apr_ltoa(r->pool, limit);
+    /* One more than the page: it says whether there is a next page. */
+    args[2] = apr_ltoa(r->pool, limit + 1);
     if (!dbd || tm_orders_read(r, dbd, TM_Q_ORDERS_PAGE, 3, args, &orders)
                 != APR_SUCCESS) {
         return tm_fail_db(r);
