@@ -258,9 +258,9 @@ static const char *const rig_heads[][TP_UF_COUNT] = {
       [TP_UF_ROLE] = "customer" },
     { RIG_COMMON, [TP_UF_CHANNEL] = "admin", [TP_UF_ROLE] = "admin",
       [TP_UF_USER] = "1", [TP_UF_LAST_EVENT] = "2",
-      [TP_UF_RESUME_EPOCH] = "e1", [TP_UF_MAX_AGE] = "1" },
+      [TP_UF_RESUME_EPOCH] = "same", [TP_UF_MAX_AGE] = "1" },
     { RIG_COMMON, [TP_UF_CHANNEL] = "order", [TP_UF_ORDER] = "2",
-      [TP_UF_LAST_EVENT] = "1", [TP_UF_RESUME_EPOCH] = "e1" },
+      [TP_UF_LAST_EVENT] = "1", [TP_UF_RESUME_EPOCH] = "other" },
 };
 #define RIG_NHEADS (sizeof rig_heads / sizeof rig_heads[0])
 

@@ -145,7 +145,7 @@ def handshake():
     write("handshake", "order-resume", b"\x07" + sealed(HEAD.replace(
         "/admin?token=x", "/orders/9") +
         "X-Timing-Channel: order\r\nX-Timing-Order: 9\r\n"
-        "X-Timing-Last-Event: 41\r\nX-Timing-Resume-Epoch: e1\r\n"
+        "X-Timing-Last-Event: 41\r\nX-Timing-Resume-Epoch: other\r\n"
         "X-Timing-Newest-Event: 44\r\n", client="2001:db8::7").encode())
     write("handshake", "no-channel", b"\x03" + sealed(HEAD).encode())
     write("handshake", "version-8", b"\x00" + sealed(HEAD.replace(

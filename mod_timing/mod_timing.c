@@ -19,6 +19,7 @@
  *   </Location>
  */
 #include "mod_timing.h"
+#include "tm_api_errors.h"
 #include "tm_auth.h"
 #include "tm_db.h"
 #include "tm_events.h"
@@ -855,6 +856,7 @@ static void timing_register_hooks(apr_pool_t *p)
     ap_hook_handler(api_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tm_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(tm_metrics_log, NULL, NULL, APR_HOOK_MIDDLE);
+    tm_api_errors_register_hooks();
     APR_OPTIONAL_HOOK(dbd, post_connect, tm_db_post_connect, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

@@ -17,9 +17,11 @@
 #include "tm_time.h"
 #include "tm_valid.h"
 
+#include "apr_lib.h"
 #include "apr_strings.h"
 #include "http_protocol.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 APLOG_USE_MODULE(timing);
@@ -58,7 +60,8 @@ int tm_admin_orders_list(tm_ctx *c)
                      : TM_INT64_MAX_TEXT;
     args[1] = status && *status ? status
               : "pending,preparing,ready,completed,cancelled";
-    args[2] = apr_ltoa(r->pool, limit);
+    /* One more than the page: it says whether there is a next page. */
+    args[2] = apr_ltoa(r->pool, limit + 1);
     if (!dbd || tm_orders_read(r, dbd, TM_Q_ORDERS_PAGE, 3, args, &orders)
                 != APR_SUCCESS) {
         return tm_fail_db(r);
@@ -134,43 +137,64 @@ int tm_admin_orders_get(tm_ctx *c)
     return tm_send(r, HTTP_OK, order, NULL);
 }
 
-/* If-Match: "<version>" (or W/"<version>", or *).  Returns 1 when the
- * order's version matches, 0 when it does not, -1 when malformed. */
+/* If-Match: "<version>", a list of entity tags, or *.  RFC 9110 makes
+ * If-Match a strong comparison: a weak tag (W/"3") never matches, even
+ * in a list beside a strong one that might.  Returns 1 when the order's
+ * version matches, 0 when it does not, -1 when malformed. */
 static int if_match(request_rec *r, apr_int64_t version)
 {
     const char *h = apr_table_get(r->headers_in, "If-Match");
-    char *list, *tag, *state;
+    const char *p;
+    int matched = 0;
 
     if (!h) {
         return 1;
     }
-    list = apr_pstrdup(r->pool, h);
-    for (tag = apr_strtok(list, ", ", &state); tag;
-         tag = apr_strtok(NULL, ", ", &state)) {
-        size_t len;
-        char *end;
-        apr_int64_t v;
+    p = h;
+    for (;;) {
+        const char *tag, *close;
+        int weak = 0;
 
-        if (!strcmp(tag, "*")) {
-            return 1;
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
         }
-        if (!strncmp(tag, "W/", 2)) {
-            tag += 2;
+        if (!*p) {
+            break;
         }
-        len = strlen(tag);
-        if (len < 3 || tag[0] != '"' || tag[len - 1] != '"') {
+        if (*p == '*') {
+            /* Any current representation: the order exists (404 came
+             * before this). */
+            matched = 1;
+            p++;
+            continue;
+        }
+        if ((p[0] == 'W' || p[0] == 'w') && p[1] == '/') {
+            weak = 1;
+            p += 2;
+        }
+        if (*p != '"' || !(close = strchr(p + 1, '"'))) {
             return -1;
         }
-        tag[len - 1] = '\0';
-        v = apr_strtoi64(tag + 1, &end, 10);
-        if (*end) {
-            continue;       /* someone else's tag: cannot match */
+        tag = p + 1;
+        p = close + 1;
+        if (*p && *p != ',' && *p != ' ' && *p != '\t') {
+            return -1;
         }
-        if (v == version) {
-            return 1;
+        if (!weak && close > tag) {
+            char *end;
+            apr_int64_t v;
+            const char *digits = apr_pstrmemdup(r->pool, tag,
+                                                (apr_size_t)(close - tag));
+
+            errno = 0;
+            v = apr_strtoi64(digits, &end, 10);
+            /* Someone else's tag cannot match; ours are plain digits. */
+            if (!*end && !errno && apr_isdigit(*digits) && v == version) {
+                matched = 1;
+            }
         }
     }
-    return 0;
+    return matched;
 }
 
 int tm_admin_orders_status(tm_ctx *c)

@@ -82,7 +82,7 @@ int tm_cors_preflight(request_rec *r, const char *allow)
     return OK;
 }
 
-int tm_error_document(request_rec *r)
+const char *tm_error_code(int status)
 {
     static const struct { int status; const char *code; } codes[] = {
         { 400, "bad_request" }, { 401, "unauthorized" },
@@ -94,9 +94,21 @@ int tm_error_document(request_rec *r)
         { 500, "internal_error" }, { 501, "not_implemented" },
         { 502, "bad_gateway" }, { 503, "unavailable" },
     };
+    size_t i;
+
+    for (i = 0; i < sizeof codes / sizeof *codes; i++) {
+        if (codes[i].status == status) {
+            return codes[i].code;
+        }
+    }
+    return "error";
+}
+
+int tm_error_document(request_rec *r)
+{
     const char *redirect = r->prev
         ? apr_table_get(r->subprocess_env, "REDIRECT_STATUS") : NULL;
-    int status, i;
+    int status;
 
     if (!redirect) {
         return 0;
@@ -105,13 +117,6 @@ int tm_error_document(request_rec *r)
     if (status < 400 || status > 599) {
         status = HTTP_INTERNAL_SERVER_ERROR;
     }
-    for (i = 0; i < (int)(sizeof codes / sizeof *codes); i++) {
-        if (codes[i].status == status) {
-            break;
-        }
-    }
-    tm_fail(r, status, i < (int)(sizeof codes / sizeof *codes)
-                       ? codes[i].code : "error",
-            ap_get_status_line(status) + 4);
+    tm_fail(r, status, tm_error_code(status), ap_get_status_line(status) + 4);
     return 1;
 }

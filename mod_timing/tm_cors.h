@@ -16,6 +16,9 @@ void tm_cors_apply(request_rec *r, const tm_srv_conf *conf);
  * path whose methods are `allow`; returns OK. */
 int tm_cors_preflight(request_rec *r, const char *allow);
 
+/* The envelope's error code for an HTTP status ("error" when unknown). */
+const char *tm_error_code(int status);
+
 /* When r is Apache's ErrorDocument redirect into the API, answers the
  * original status with the envelope and returns 1. */
 int tm_error_document(request_rec *r);

@@ -131,22 +131,23 @@ int tm_send_order_page(request_rec *r, apr_array_header_t *orders,
     json_object *list = json_object_new_array();
     json_object *meta = json_object_new_object();
     apr_int64_t last = 0;
-    int i;
+    int i, shown = orders->nelts > limit ? (int)limit : orders->nelts;
 
-    for (i = 0; i < orders->nelts; i++) {
+    for (i = 0; i < shown; i++) {
         const tm_order *o = APR_ARRAY_IDX(orders, i, tm_order *);
 
         json_object_array_add(list, tm_order_json(r->pool, o, masked));
         last = o->id;
     }
-    /* A full page may have more behind it; the next starts below it. */
+    /* The caller read one order more than the page holds: only when it
+     * exists is there a next page (an exactly full last page has none),
+     * and the next starts below the last one shown. */
     json_object_object_add(meta, "next_cursor",
-                           orders->nelts == limit && last
+                           orders->nelts > limit && last
                            ? json_object_new_string(
                                  tm_cursor_encode(r->pool, last))
                            : NULL);
-    json_object_object_add(meta, "count",
-                           json_object_new_int(orders->nelts));
+    json_object_object_add(meta, "count", json_object_new_int(shown));
     return tm_send(r, HTTP_OK, list, meta);
 }
 
@@ -166,7 +167,8 @@ int tm_orders_mine(tm_ctx *c)
     args[0] = c->who->user_id;
     args[1] = before ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT, before)
                      : TM_INT64_MAX_TEXT;
-    args[2] = apr_ltoa(r->pool, limit);
+    /* One more than the page: it says whether there is a next page. */
+    args[2] = apr_ltoa(r->pool, limit + 1);
     if (!dbd || tm_orders_read(r, dbd, TM_Q_ORDERS_OF_USER, 3, args, &orders)
                 != APR_SUCCESS) {
         return tm_fail_db(r);

@@ -28,7 +28,8 @@ int tm_page_params(tm_ctx *c, long max_limit, long dflt, long *limit,
                    apr_int64_t *before);
 
 /* Answers a page of orders (tm_order *) with its meta; masked for
- * customers. */
+ * customers.  orders holds up to limit + 1: the extra one, never shown,
+ * is how a next page is known to exist. */
 int tm_send_order_page(request_rec *r, apr_array_header_t *orders,
                        int masked, long limit);
 

@@ -74,7 +74,7 @@ int tm_events_list(tm_ctx *c)
     apr_int64_t prev, last = 0;
     tm_problems pr;
     ap_dbd_t *dbd;
-    int n = 0, stopped = 0, rv, answered;
+    int n = 0, stopped = 0, more = 0, rv, answered;
 
     tm_problems_init(&pr, r->pool);
     if (!tm_query_int(c->query, "after", 0, 2147483647L * 2, 0, &after)) {
@@ -98,7 +98,9 @@ int tm_events_list(tm_ctx *c)
                            (apr_int64_t)c->conf->event_horizon);
     args[1] = apr_ltoa(r->pool, after);
     args[2] = args[1];
-    args[3] = apr_ltoa(r->pool, limit);
+    /* One shown row more than the page: it says whether a next page
+     * exists, so an exactly full last page has no next_cursor. */
+    args[3] = apr_ltoa(r->pool, limit + 1);
     if (tm_db_select(r, dbd, TM_Q_EVENTS_AFTER, &res, 4, args)
                 != APR_SUCCESS) {
         return tm_fail_db(r);
@@ -120,6 +122,15 @@ int tm_events_list(tm_ctx *c)
             prev = id;          /* hidden, but no gap */
             continue;
         }
+        if (n == limit) {
+            /* A row the log may answer with, past the page: the client
+             * has more to catch up on at once.  Behind a young gap it
+             * would not, and next_cursor stays null: the client asks
+             * again later from the last event it holds. */
+            more = 1;
+            stopped = 1;
+            continue;
+        }
         entry = json_tokener_parse(tm_db_col(dbd, row, 1));
         if (!entry) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00701)
@@ -137,7 +148,7 @@ int tm_events_list(tm_ctx *c)
         n++;
     }
     meta = json_object_new_object();
-    json_object_object_add(meta, "next_cursor", n == limit
+    json_object_object_add(meta, "next_cursor", more
                            ? json_object_new_int64(last) : NULL);
     json_object_object_add(meta, "count", json_object_new_int(n));
     return tm_send(r, HTTP_OK, list, meta);

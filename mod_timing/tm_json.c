@@ -133,6 +133,16 @@ static json_object *error_root(const char *code, const char *message,
     return root;
 }
 
+const char *tm_error_text(apr_pool_t *p, const char *code,
+                          const char *message)
+{
+    json_object *root = error_root(code, message, NULL);
+
+    tm_json_put_cleanup(p, root);
+    return json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN
+                                          | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
 int tm_fail_details(request_rec *r, int status, const char *code,
                     const char *message, json_object *details)
 {

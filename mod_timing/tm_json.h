@@ -66,6 +66,10 @@ int tm_fail_problems(request_rec *r, const struct tm_problems *pr);
 /* The text of {"success":true,"data":data}, taking data; in p. */
 const char *tm_envelope_text(apr_pool_t *p, json_object *data);
 
+/* The text of {"success":false,"error":{code, message}}; in p. */
+const char *tm_error_text(apr_pool_t *p, const char *code,
+                          const char *message);
+
 /* Writes a JSON text already built (a stored answer) with status. */
 int tm_send_text(request_rec *r, int status, const char *text);
 

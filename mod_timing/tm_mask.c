@@ -1,28 +1,62 @@
 /*
  * tm_mask.c -- masking of phone numbers and e-mail addresses.
  *
- * Works on bytes of ASCII text; a multi-byte character is masked whole,
- * since only ASCII bytes are ever kept.
+ * Masks count and cut whole UTF-8 characters, never bytes: a name that
+ * begins with ñ or a Thai letter keeps that character whole, so the
+ * masked copy is still valid UTF-8 (the database stores it and browsers
+ * read it).  The input is already valid UTF-8 (tm_valid.c refuses
+ * anything else), so a character starts at every byte that is not a
+ * continuation byte.
  */
 #include <string.h>
 
 #include "apr_strings.h"
 #include "tm_mask.h"
 
-/* Copies s with every byte in [from, to) replaced by one '*' per
- * character (continuation bytes of UTF-8 are dropped). */
-static char *mask_range(apr_pool_t *p, const char *s, size_t from, size_t to)
+#define IS_CONT(c) (((unsigned char)(c) & 0xC0) == 0x80)
+
+/* The byte offset of the character after the one at s[i]. */
+static size_t next_char(const char *s, size_t i)
 {
-    size_t len = strlen(s), i, n = 0;
-    char *out = apr_palloc(p, len + 1);
+    if (s[i]) {
+        i++;
+    }
+    while (s[i] && IS_CONT(s[i])) {
+        i++;
+    }
+    return i;
+}
+
+/* Characters in s[0..len). */
+static size_t count_chars(const char *s, size_t len)
+{
+    size_t i, n = 0;
 
     for (i = 0; i < len; i++) {
-        if (i < from || i >= to) {
-            out[n++] = s[i];
+        n += !IS_CONT(s[i]);
+    }
+    return n;
+}
+
+/* Copies s with the characters from the from-th up to (not including)
+ * the to-th each replaced by one '*'. */
+static char *mask_chars(apr_pool_t *p, const char *s, size_t from, size_t to)
+{
+    size_t len = strlen(s), i = 0, c = 0, n = 0;
+    char *out = apr_palloc(p, len + 1);
+
+    while (s[i]) {
+        size_t next = next_char(s, i);
+
+        if (c < from || c >= to) {
+            memcpy(out + n, s + i, next - i);
+            n += next - i;
         }
-        else if (((unsigned char)s[i] & 0xC0) != 0x80) {
+        else {
             out[n++] = '*';
         }
+        i = next;
+        c++;
     }
     out[n] = '\0';
     return out;
@@ -30,18 +64,20 @@ static char *mask_range(apr_pool_t *p, const char *s, size_t from, size_t to)
 
 const char *tm_mask_phone(apr_pool_t *p, const char *phone)
 {
-    size_t len;
+    size_t chars;
 
     if (!phone) {
         return NULL;
     }
-    len = strlen(phone);
-    if (len >= 8) {
-        return mask_range(p, phone, 3, len - 3);
+    chars = count_chars(phone, strlen(phone));
+    if (chars >= 8) {
+        return mask_chars(p, phone, 3, chars - 3);
     }
-    return mask_range(p, phone, 0, len > 2 ? len - 2 : 0);
+    return mask_chars(p, phone, 0, chars > 2 ? chars - 2 : 0);
 }
 
+/* The local part becomes its first character and three asterisks
+ * whatever its length: how long a name is tells something too. */
 const char *tm_mask_email(apr_pool_t *p, const char *email)
 {
     const char *at;
@@ -51,7 +87,9 @@ const char *tm_mask_email(apr_pool_t *p, const char *email)
     }
     at = strrchr(email, '@');
     if (!at || at == email) {
-        return mask_range(p, email, 0, strlen(email));
+        return at ? apr_pstrcat(p, "***", at, NULL) : "***";
     }
-    return mask_range(p, email, 1, (size_t)(at - email));
+    return apr_pstrcat(p, apr_pstrmemdup(p, email,
+                                         next_char(email, 0)),
+                       "***", at, NULL);
 }

@@ -7,9 +7,11 @@
 
 #include "apr_pools.h"
 
-/* "0812345678" -> "081****678"; short numbers keep only the last two. */
+/* "0812345678" -> "081****678"; short numbers keep only the last two.
+ * Counted in characters. */
 const char *tm_mask_phone(apr_pool_t *p, const char *phone);
-/* "somchai@example.com" -> "s******@example.com". */
+/* "somchai@example.com" -> "s***@example.com": the first character of
+ * the local part and three asterisks, whatever its length. */
 const char *tm_mask_email(apr_pool_t *p, const char *email);
 
 #endif /* TM_MASK_H */

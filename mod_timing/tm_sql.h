@@ -141,7 +141,8 @@
      * be filled by a transaction that has not committed yet. */ \
     /* Revoke rows come too (last column), for the gaps only: they fill \
      * their ids but are not shown, and the limit counts only the rows \
-     * shown, up to the limit-th of them. */ \
+     * shown, up to the limit-th of them (tm_events.c asks for one more \
+     * than its page, to know whether a next page exists). */ \
     TM_SQL(EVENTS_AFTER, "timing_events_after", \
         "SELECT id, message, created_at," \
         " created_at > UTC_TIMESTAMP(3) - INTERVAL %s MICROSECOND," \

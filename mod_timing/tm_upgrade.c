@@ -114,10 +114,15 @@ static int refuse(request_rec *r, int status, const char *why)
     return status;
 }
 
-/* ?last_event_id=N&epoch=E: where a reconnecting client resumes. */
-static int resume_point(request_rec *r, apr_table_t *query)
+/* ?last_event_id=N&epoch=E: where a reconnecting client resumes.  The
+ * epoch is left in *epoch for guard() to compare with the database's:
+ * any value, whatever its characters or length (the request line limit
+ * bounds it), is either that epoch or another history, and another
+ * history is a resync on an open socket, never a refusal that a naive
+ * client would retry for ever. */
+static int resume_point(request_rec *r, apr_table_t *query,
+                        const char **epoch)
 {
-    const char *epoch = apr_table_get(query, "epoch"), *c;
     long last;
 
     if (!tm_query_int(query, "last_event_id", 0, 2147483647L * 2, -1,
@@ -128,14 +133,7 @@ static int resume_point(request_rec *r, apr_table_t *query)
         apr_table_set(r->headers_in, TP_HDR_LAST_EVENT,
                        apr_ltoa(r->pool, last));
     }
-    if (epoch) {
-        for (c = epoch; *c && apr_isalnum(*c); c++)
-            ;
-        if (*c || c == epoch || c - epoch > 64) {
-            return refuse(r, HTTP_BAD_REQUEST, "bad epoch");
-        }
-        apr_table_set(r->headers_in, TP_HDR_RESUME_EPOCH, epoch);
-    }
+    *epoch = apr_table_get(query, "epoch");
     return OK;
 }
 
@@ -278,7 +276,7 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
                  tm_ws_channel channel)
 {
     apr_table_t *query;
-    const char *epoch, *newest, *why = NULL;
+    const char *epoch, *newest, *resume_epoch = NULL, *why = NULL;
     tm_identity *who = NULL;
     offer o;
     int status;
@@ -290,7 +288,7 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
     take_credentials(r, query, &o);
     /* The query string (with any credential) goes no further. */
     r->args = NULL;
-    if ((status = resume_point(r, query)) != OK) {
+    if ((status = resume_point(r, query, &resume_epoch)) != OK) {
         return status;
     }
     if (o.bearer) {
@@ -330,6 +328,13 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
         apr_table_set(r->headers_in, TP_HDR_USER, who->user_id);
     }
     apr_table_set(r->headers_in, TP_HDR_EPOCH, epoch);
+    /* Only the verdict reaches the daemon: a client's text is never
+     * copied into a trusted header. */
+    if (resume_epoch) {
+        apr_table_setn(r->headers_in, TP_HDR_RESUME_EPOCH,
+                       strcmp(resume_epoch, epoch) ? TP_RESUME_OTHER
+                                                   : TP_RESUME_SAME);
+    }
     if (newest) {
         apr_table_set(r->headers_in, TP_HDR_NEWEST_EVENT, newest);
     }

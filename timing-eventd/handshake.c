@@ -421,10 +421,17 @@ static int take_trusted(hs_request *r, const hs_seen *seen)
         && parse_id(xt[TP_UF_MAX_AGE], &r->max_age_ms)) {
         return refuse(r, 400, "X-Timing-Max-Age is not a number");
     }
-    if ((xt[TP_UF_EPOCH] && !visible_ascii(xt[TP_UF_EPOCH]))
-        || (xt[TP_UF_RESUME_EPOCH]
-            && !visible_ascii(xt[TP_UF_RESUME_EPOCH]))) {
+    if (xt[TP_UF_EPOCH] && !visible_ascii(xt[TP_UF_EPOCH])) {
         return refuse(r, 400, "epoch is not visible ASCII");
+    }
+    if (xt[TP_UF_RESUME_EPOCH]) {
+        if (strcmp(xt[TP_UF_RESUME_EPOCH], TP_RESUME_OTHER) == 0) {
+            r->other_epoch = 1;
+        }
+        else if (strcmp(xt[TP_UF_RESUME_EPOCH], TP_RESUME_SAME) != 0) {
+            return refuse(r, 400, "X-Timing-Resume-Epoch is neither same "
+                          "nor other");
+        }
     }
     if (!xt[TP_UF_CLIENT] || !*xt[TP_UF_CLIENT]
         || !visible_ascii(xt[TP_UF_CLIENT])) {
@@ -436,7 +443,6 @@ static int take_trusted(hs_request *r, const hs_seen *seen)
     r->role = xt[TP_UF_ROLE];
     r->user = xt[TP_UF_USER];
     r->epoch = xt[TP_UF_EPOCH];
-    r->resume_epoch = xt[TP_UF_RESUME_EPOCH];
     r->client = xt[TP_UF_CLIENT];
     hs_accept_key(xt[TP_UF_WS_KEY], strlen(xt[TP_UF_WS_KEY]), r->accept);
     r->status = 101;

@@ -58,7 +58,8 @@ typedef struct hs_request {
     const char *role;           /* X-Timing-Role */
     const char *user;           /* X-Timing-User */
     const char *epoch;          /* X-Timing-Epoch */
-    const char *resume_epoch;   /* X-Timing-Resume-Epoch */
+    int other_epoch;            /* X-Timing-Resume-Epoch: other (the
+                                 * client resumes in another history) */
     int64_t generation;         /* X-Timing-Generation, 0 when absent */
     int64_t newest_event;       /* X-Timing-Newest-Event, 0 when absent */
     int64_t max_age_ms;         /* X-Timing-Max-Age, 0 when absent */

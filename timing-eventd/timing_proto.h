@@ -75,7 +75,12 @@ enum tp_type {
 #define TP_HDR_USER         "X-Timing-User"        /* user id, if any */
 #define TP_HDR_ORDER        "X-Timing-Order"       /* order id (order channel) */
 #define TP_HDR_LAST_EVENT   "X-Timing-Last-Event"  /* resume point, if any */
-#define TP_HDR_RESUME_EPOCH "X-Timing-Resume-Epoch"/* epoch the client resumes in */
+#define TP_HDR_RESUME_EPOCH "X-Timing-Resume-Epoch"/* TP_RESUME_SAME or
+                                                   * TP_RESUME_OTHER: the
+                                                   * module compared the
+                                                   * client's epoch with the
+                                                   * database's; the client's
+                                                   * value never travels */
 #define TP_HDR_EPOCH        "X-Timing-Epoch"       /* the database's epoch */
 #define TP_HDR_NEWEST_EVENT "X-Timing-Newest-Event"/* the newest event in
                                                    * the database this
@@ -96,6 +101,10 @@ enum tp_type {
 #define TP_HDR_SENT         "X-Timing-Sent"        /* ms since the epoch */
 #define TP_HDR_SEAL         "X-Timing-Seal"        /* hex HMAC of the rest */
 #define TP_SUBPROTOCOL      "timing.v1"
+
+/* The two values of X-Timing-Resume-Epoch. */
+#define TP_RESUME_SAME      "same"
+#define TP_RESUME_OTHER     "other"
 
 /* What an upgrade's seal covers, in this order: the client's
  * Sec-WebSocket-Key (so a seal belongs to one handshake) and every

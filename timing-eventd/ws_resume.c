@@ -2,7 +2,8 @@
  * ws_resume.c -- answers a resuming client, between its connection
  * message and the first live event.
  *
- * A resume into another epoch (the database was rebuilt or restored) is a
+ * A resume into another epoch (the database was rebuilt or restored, or
+ * the client sends an epoch nobody gave out; mod_timing compares) is a
  * resync at once.  Otherwise the ring decides (ring.c says why each answer
  * is safe) and the replay is queued here, each message byte for byte as it
  * was first sent.  All of it happens inside the one handler that opens the
@@ -59,8 +60,7 @@ int ws_resume(ws_session *s, const ring *r, const hs_request *hs)
     ring_plan plan;
     size_t count, bytes;
 
-    if (hs->resume_epoch && hs->epoch
-        && strcmp(hs->resume_epoch, hs->epoch) != 0) {
+    if (hs->other_epoch) {
         return resync(s, "epoch");
     }
     if (hs->last_event < 0) {

@@ -212,7 +212,7 @@ static void test_good_request(void)
     CU_ASSERT_STRING_EQUAL(r->role, "staff");
     CU_ASSERT_STRING_EQUAL(r->user, "7");
     CU_ASSERT_STRING_EQUAL(r->epoch, "abc");
-    CU_ASSERT_PTR_NULL(r->resume_epoch);
+    CU_ASSERT_FALSE(r->other_epoch);
     CU_ASSERT_EQUAL(r->last_event, -1);
     CU_ASSERT_EQUAL(r->generation, 0);              /* absent: 0 */
     CU_ASSERT_STRING_EQUAL(r->client, CLIENT);
@@ -275,7 +275,7 @@ static void test_order_channel(void)
     hs_request *r = new_req();
     const char *text = seal("GET /orders/42 HTTP/1.1\r\n" UPG CONN KEY VER
         "X-Timing-Channel: order\r\nX-Timing-Order: 42\r\n"
-        "X-Timing-Last-Event: 17\r\nX-Timing-Resume-Epoch: e1\r\n"
+        "X-Timing-Last-Event: 17\r\nX-Timing-Resume-Epoch: other\r\n"
         "x-timing-epoch: e2\r\n" END);
     size_t used;
 
@@ -283,7 +283,7 @@ static void test_order_channel(void)
     CU_ASSERT_EQUAL(r->channel, HS_CHANNEL_ORDER);
     CU_ASSERT_EQUAL(r->order_id, 42);
     CU_ASSERT_EQUAL(r->last_event, 17);
-    CU_ASSERT_STRING_EQUAL(r->resume_epoch, "e1");
+    CU_ASSERT_TRUE(r->other_epoch);
     CU_ASSERT_STRING_EQUAL(r->epoch, "e2");         /* names are caseless */
     CU_ASSERT_STRING_EQUAL(r->path, "/orders/42");
     free(r);
@@ -302,8 +302,19 @@ static void test_order_channel(void)
                   END, HS_ERROR, 400);
     expect_sealed(LINE UPG CONN KEY VER CHAN "X-Timing-Epoch: a b\r\n" END,
                   HS_ERROR, 400);
+    /* The resume epoch is mod_timing's verdict, never a client's text. */
     expect_sealed(LINE UPG CONN KEY VER CHAN
                   "X-Timing-Resume-Epoch: \xc3\xa9\r\n" END, HS_ERROR, 400);
+    expect_sealed(LINE UPG CONN KEY VER CHAN
+                  "X-Timing-Resume-Epoch: e1\r\n" END, HS_ERROR, 400);
+    expect_sealed(LINE UPG CONN KEY VER CHAN
+                  "X-Timing-Resume-Epoch: \r\n" END, HS_ERROR, 400);
+    r = new_req();
+    text = seal(LINE UPG CONN KEY VER CHAN
+                "X-Timing-Resume-Epoch: same\r\n" END);
+    CU_ASSERT_EQUAL(hs_feed(r, text, strlen(text), &used), HS_DONE);
+    CU_ASSERT_FALSE(r->other_epoch);
+    free(r);
 }
 
 /* X-Timing-Generation: the Apache generation the tunnel belongs to. */

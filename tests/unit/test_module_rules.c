@@ -46,13 +46,29 @@ static void test_mask(void)
     CU_ASSERT_STRING_EQUAL(tm_mask_phone(pool, "12345"), "***45");
     CU_ASSERT_STRING_EQUAL(tm_mask_phone(pool, "1"), "1");
     CU_ASSERT_PTR_NULL(tm_mask_phone(pool, NULL));
+    /* Whole characters, never bytes: Thai digits (three bytes each). */
+    CU_ASSERT_STRING_EQUAL(tm_mask_phone(pool, "๐๘๑๒๓๔๕๖๗๘"),
+                           "๐๘๑****๖๗๘");
+    CU_ASSERT_STRING_EQUAL(tm_mask_phone(pool, "๑๒๓"), "*๒๓");
+    /* The local part: its first character and three asterisks, whatever
+     * its length, and that character whole. */
     CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "somchai@example.com"),
-                           "s******@example.com");
-    CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "a@b.co"), "a@b.co");
-    /* A Thai local part: each character becomes one star. */
+                           "s***@example.com");
+    CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "a@b.co"), "a***@b.co");
     CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "xสมชาย@example.com"),
-                           "x*****@example.com");
-    CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "no-at-sign"), "**********");
+                           "x***@example.com");
+    CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "ñandu@example.com"),
+                           "ñ***@example.com");
+    CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "สม@example.com"),
+                           "ส***@example.com");
+    CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "😀x@example.com"),
+                           "😀***@example.com");
+    CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "a@b@example.com"),
+                           "a***@example.com");
+    CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "no-at-sign"), "***");
+    CU_ASSERT_STRING_EQUAL(tm_mask_email(pool, "@example.com"),
+                           "***@example.com");
+    CU_ASSERT_PTR_NULL(tm_mask_email(pool, NULL));
 }
 
 static void test_cursor(void)

@@ -253,9 +253,12 @@ test('staff: events, websocketStats, summary, summaryCsv', async () => {
   assert.ok(mine, 'the new order is in the event log');
   assert.equal(typeof mine.event_id, 'number');
   assert.ok(mine.created_at);
+  await placeOrder('สรุป ต่อ');     // an event after mine
   const one = await admin.events({ after: mine.event_id - 1, limit: 1 });
   assert.equal(one.items.length, 1);
-  assert.equal(one.next_cursor, one.items[0].event_id, 'a full page names the next after');
+  assert.equal(one.next_cursor, one.items[0].event_id, 'a full page with more behind it names the next after');
+  const rest = await admin.events({ after: one.next_cursor, limit: 1000 });
+  assert.equal(rest.next_cursor ?? null, null, 'the last page names none');
 
   const badLimit = await refusal(admin.events({ limit: 5000 }));
   assert.equal(badLimit.status, 422);

@@ -1,0 +1,121 @@
+"""Every answer under /api is the JSON envelope (issue 17), also the ones
+Apache itself gives before <Location> applies; elsewhere Apache's own
+HTML stays."""
+
+import json
+
+import pytest
+
+from client import admin_login, raw_request, request
+from conftest import running_stack
+
+
+@pytest.fixture(scope="module")
+def gaps(tmp_root):
+    with running_stack(tmp_root, "api-envelope",
+                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def token(gaps):
+    return admin_login(gaps)
+
+
+def place(stack, name="ลูกค้า", email=None, phone=None, token=None):
+    info = {"name": name}
+    if email:
+        info["email"] = email
+    if phone:
+        info["phone"] = phone
+    headers = {"Authorization": "Bearer " + token} if token else None
+    ans = request(stack, "POST", "/api/orders", headers=headers, body={
+        "customer_info": info, "items": [{"menu_id": 1, "quantity": 1}]})
+    assert ans.status == 201, ans
+    return ans.json["data"]
+
+
+def get(stack, path, token):
+    ans = request(stack, "GET", path,
+                  headers={"Authorization": "Bearer " + token})
+    assert ans.status == 200, ans
+    return ans.json
+
+
+def put_status(stack, token, order_id, status, if_match=None):
+    headers = {"Authorization": "Bearer " + token}
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    return request(stack, "PUT", "/api/admin/orders/%d/status" % order_id,
+                   headers=headers, body={"status": status})
+
+
+def split(answer):
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    headers = {}
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower().decode()] = value.strip().decode()
+    if headers.get("transfer-encoding") == "chunked":
+        out, rest = b"", body
+        while True:
+            size, _, rest = rest.partition(b"\r\n")
+            n = int(size, 16)
+            if n == 0:
+                break
+            out, rest = out + rest[:n], rest[n + 2:]
+        body = out
+    return status, headers, body
+
+
+def raw_get(stack, target):
+    return split(raw_request(stack, b"GET " + target + b" HTTP/1.1\r\n"
+                                    b"Host: localhost\r\n"
+                                    b"Connection: close\r\n\r\n"))
+
+
+@pytest.mark.parametrize("target,status", [
+    (b"/api", 404),
+    (b"/api?x=1", 404),
+    (b"/api/orders/%00/status", 404),
+    (b"/api/orders/1%2F2/status", 404),
+    (b"/api/admin/orders/%2F", 404),
+    (b"/api/orders/%zz/status", 400),
+    (b"/api/menu?q=" + b"a" * 9000, 414),
+    (b"/api/" + b"a" * 9000, 414),
+], ids=lambda v: v[:40].decode() if isinstance(v, bytes) else str(v))
+def test_apache_answers_under_api_carry_the_envelope(gaps, target, status):
+    got, headers, body = raw_get(gaps, target)
+    assert got == status, (target[:60], got, body[:200])
+    assert headers.get("content-type", "").startswith("application/json"), \
+        (target[:60], headers, body[:200])
+    doc = json.loads(body)
+    assert doc["success"] is False and doc["error"]["code"], doc
+
+
+@pytest.mark.parametrize("raw", [
+    b"GET /api/menu HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"b" * 9000
+    + b"\r\nConnection: close\r\n\r\n",
+    b"GET /api/menu HTTP/1.1 extra\r\nHost: localhost\r\n"
+    b"Connection: close\r\n\r\n",
+], ids=["header-over-limit", "broken-request-line"])
+def test_requests_apache_refuses_while_reading_carry_the_envelope(gaps, raw):
+    got, headers, body = split(raw_request(gaps, raw))
+    assert got in (400, 431), (got, body[:200])
+    assert headers.get("content-type", "").startswith("application/json"), \
+        (headers, body[:200])
+    assert json.loads(body)["success"] is False
+
+
+@pytest.mark.parametrize("target,status", [
+    (b"/apiary", 404),
+    (b"/nothing%2Fhere", 404),
+    (b"/nothing%00here", 404),
+    (b"/" + b"a" * 9000, 414),
+], ids=lambda v: v[:40].decode() if isinstance(v, bytes) else str(v))
+def test_apache_answers_elsewhere_stay_html(gaps, target, status):
+    got, headers, body = raw_get(gaps, target)
+    assert got == status, (target[:60], got, body[:200])
+    assert headers.get("content-type", "").startswith("text/html"), \
+        (target[:60], headers, body[:200])

@@ -1,0 +1,92 @@
+"""Masks keep text valid and tell nothing (issue 17): masked e-mails and
+phones stay valid UTF-8 through REST and both WebSockets, and an
+e-mail's local part is always its first character and three asterisks."""
+
+import pytest
+
+from client import admin_login, request, run, ws_next, ws_open
+from conftest import running_stack
+
+
+@pytest.fixture(scope="module")
+def gaps(tmp_root):
+    with running_stack(tmp_root, "masks",
+                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def token(gaps):
+    return admin_login(gaps)
+
+
+def place(stack, name="ลูกค้า", email=None, phone=None, token=None):
+    info = {"name": name}
+    if email:
+        info["email"] = email
+    if phone:
+        info["phone"] = phone
+    headers = {"Authorization": "Bearer " + token} if token else None
+    ans = request(stack, "POST", "/api/orders", headers=headers, body={
+        "customer_info": info, "items": [{"menu_id": 1, "quantity": 1}]})
+    assert ans.status == 201, ans
+    return ans.json["data"]
+
+
+def get(stack, path, token):
+    ans = request(stack, "GET", path,
+                  headers={"Authorization": "Bearer " + token})
+    assert ans.status == 200, ans
+    return ans.json
+
+
+def put_status(stack, token, order_id, status, if_match=None):
+    headers = {"Authorization": "Bearer " + token}
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    return request(stack, "PUT", "/api/admin/orders/%d/status" % order_id,
+                   headers=headers, body={"status": status})
+
+
+@pytest.mark.parametrize("email,masked", [
+    ("ñandu@example.com", "ñ***@example.com"),
+    ("สม@example.com", "ส***@example.com"),
+    ("somchai.longname@example.com", "s***@example.com"),
+    ("a@example.com", "a***@example.com"),
+])
+def test_masked_contacts_stay_valid_through_a_move(gaps, token, email,
+                                                    masked):
+    auth = ["timing.v1", "bearer." + token]
+
+    async def go():
+        staff = await ws_open(gaps, "/admin", subprotocols=auth)
+        await ws_next(staff)
+        order = place(gaps, "ñandu สม", email=email, phone="0812345678")
+        created = await ws_next(staff)
+        customer = await ws_open(
+            gaps, "/orders/%d" % order["id"],
+            subprotocols=["timing.v1", "tracking." + order["tracking_token"]])
+        await ws_next(customer)
+        seen = []
+        for status in ("preparing", "ready"):
+            ans = put_status(gaps, token, order["id"], status)
+            assert ans.status == 200, ans
+            seen.append((await ws_next(staff), await ws_next(customer)))
+        await staff.close()
+        await customer.close()
+        return order, created, seen
+
+    order, created, seen = run(go())
+    assert created["type"] == "newOrder"
+    assert created["order"]["customer_info"]["email"] == email
+    for (to_staff, to_customer), status in zip(seen, ("preparing", "ready")):
+        assert to_staff["status"] == status
+        assert to_staff["order"]["customer_info"]["email"] == email
+        assert to_customer["status"] == status
+        info = to_customer["order"]["customer_info"]
+        assert info["email"] == masked, info
+        assert info["phone"] == "081****678", info
+    ans = request(gaps, "GET", "/api/orders/%d/status?tracking_token=%s"
+                  % (order["id"], order["tracking_token"]))
+    assert ans.status == 200, ans
+    assert ans.json["data"]["customer_info"]["email"] == masked
