@@ -1,9 +1,14 @@
 /* test_body.c -- request bodies as text: what RFC 8259 allows and json-c
- * 0.16 would take beyond it (tm_body_scan), and tm_body_parse's answers. */
+ * 0.16 would take beyond it (tm_body_scan), tm_body_parse's answers, and
+ * the canonical text that fingerprints a body (tm_canon.c). */
 #include <string.h>
 #include <CUnit/CUnit.h>
+#include "apr_general.h"
 
 #include "tm_body.h"
+#include "tm_canon.h"
+
+static apr_pool_t *pool;
 
 static tm_body_result scan(const char *s)
 {
@@ -97,13 +102,85 @@ static void test_parse(void)
                     TM_BODY_TOO_DEEP);
 }
 
+/* The canonical text of a body given as text. */
+static const char *canon(const char *s)
+{
+    json_object *o = NULL;
+    const char *text;
+
+    CU_ASSERT_EQUAL_FATAL(tm_body_parse(s, strlen(s), &o), TM_BODY_OK);
+    text = tm_canon_text(pool, o);
+    json_object_put(o);
+    return text;
+}
+
+static const char *digest(const char *s)
+{
+    json_object *o = NULL;
+    const char *hex;
+
+    CU_ASSERT_EQUAL_FATAL(tm_body_parse(s, strlen(s), &o), TM_BODY_OK);
+    hex = tm_canon_sha256_hex(pool, o);
+    json_object_put(o);
+    return hex;
+}
+
+static void test_canon(void)
+{
+    const char *a = "{\"b\": [1, 2.5, {\"y\": null, \"x\": true}], "
+                    "\"a\": \"\u0e01/\"}";
+    const char *h;
+
+    CU_ASSERT_STRING_EQUAL(canon(a), "{\"a\":\"\xe0\xb8\x81/\","
+                           "\"b\":[1,2.5,{\"x\":true,\"y\":null}]}");
+    /* Other white space, order of names, escapes, number forms. */
+    CU_ASSERT_STRING_EQUAL(canon(a), canon(
+        "{ \"a\" : \"\xe0\xb8\x81\\/\" ,\n\"b\":[1e0,25e-1,"
+        "{\"x\":true,\"y\":null}]}"));
+    CU_ASSERT_STRING_EQUAL(canon("[2, 2.0, 2e0, 20e-1, -0.0, 0]"),
+                           "[2,2,2,2,0,0]");
+    CU_ASSERT_STRING_EQUAL(canon("{\"a\":1,\"a\":2}"), "{\"a\":2}");
+    CU_ASSERT_STRING_EQUAL(canon("\"a\\u0000b\""), "\"a\\u0000b\"");
+    CU_ASSERT_STRING_NOT_EQUAL(canon("[1]"), canon("[\"1\"]"));
+    CU_ASSERT_STRING_NOT_EQUAL(canon("[2.5]"), canon("[2]"));
+    CU_ASSERT_STRING_NOT_EQUAL(canon("[9223372036854775807]"),
+                               canon("[18446744073709551615]"));
+    /* Names sort by bytes; nested objects too. */
+    CU_ASSERT_STRING_EQUAL(canon("{\"b\":{\"d\":1,\"c\":2},\"B\":0,"
+                                 "\"\xe0\xb8\x81\":3}"),
+                           "{\"B\":0,\"b\":{\"c\":2,\"d\":1},"
+                           "\"\xe0\xb8\x81\":3}");
+    h = digest("{}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    /* SHA-256 of "{}". */
+    CU_ASSERT_STRING_EQUAL(h, "44136FA355B3678A1146AD16F7E8649E94FB4FC21FE7"
+                              "7E8310C060F61CAAFF8A");
+    CU_ASSERT_STRING_EQUAL(digest("{\"a\":1,\"b\":2}"),
+                           digest(" { \"b\" : 2.0 , \"a\" : 1 } "));
+    CU_ASSERT_STRING_NOT_EQUAL(digest("{\"a\":1}"), digest("{\"a\":2}"));
+}
+
+static int init_pool(void)
+{
+    return apr_initialize() == APR_SUCCESS
+           && apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
+}
+
+static int end_pool(void)
+{
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return 0;
+}
+
 int add_body_suite(void)
 {
-    CU_pSuite s = CU_add_suite("request bodies", NULL, NULL);
+    CU_pSuite s = CU_add_suite("request bodies", init_pool, end_pool);
 
     if (!s || !CU_add_test(s, "strings", test_scan_strings)
         || !CU_add_test(s, "numbers", test_scan_numbers)
-        || !CU_add_test(s, "parse", test_parse)) {
+        || !CU_add_test(s, "parse", test_parse)
+        || !CU_add_test(s, "canonical text", test_canon)) {
         return -1;
     }
     return 0;
