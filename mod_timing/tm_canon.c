@@ -8,7 +8,6 @@
  * only decides the order of names and one form for each number.  Whether
  * a key matches is tm_orders.c's.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +41,8 @@ static json_object *canon(json_object *v)
     case json_type_double: {
         double d = json_object_get_double(v);
 
-        if (isfinite(d) && d == floor(d) && fabs(d) <= TM_CANON_EXACT) {
+        if (d >= -TM_CANON_EXACT && d <= TM_CANON_EXACT
+            && (double)(int64_t)d == d) {
             return json_object_new_int64((int64_t)d);
         }
         return json_object_new_double(d);

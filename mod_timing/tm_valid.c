@@ -5,7 +5,6 @@
  * database.  Text is trimmed, measured in characters, and refused when it
  * holds control characters (tab and newline are allowed in notes only).
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -333,8 +332,8 @@ int tm_valid_date(const char *s)
 /* An integer member in [min, max], in whatever form JSON writes it: 2,
  * 2.0, 2e0 and 20e-1 are all 2 (json-c makes the last three doubles).  A
  * fraction is no integer; a number too large for the field (1e20, or
- * 1e400, which is infinite as a double) is outside its range.  Records a
- * problem otherwise. */
+ * 1e400, which is infinite as a double) is outside its range, fraction or
+ * not.  Records a problem otherwise. */
 static int valid_int(tm_problems *pr, json_object *obj, const char *key,
                      const char *field, long min, long max, long *out)
 {
@@ -349,14 +348,14 @@ static int valid_int(tm_problems *pr, json_object *obj, const char *key,
     if (json_object_is_type(v, json_type_double)) {
         double d = json_object_get_double(v);
 
-        if (isfinite(d) && d != floor(d)) {
+        /* The range first, as a double: converting 1e20 (or infinity) to
+         * an integer is undefined. */
+        in_range = d >= (double)min && d <= (double)max;
+        n = in_range ? (int64_t)d : 0;
+        if (in_range && (double)n != d) {
             tm_problem_add(pr, field, "must be an integer");
             return 0;
         }
-        /* Compared as a double: converting 1e20 to an integer is
-         * undefined. */
-        in_range = d >= (double)min && d <= (double)max;
-        n = in_range ? (int64_t)d : 0;
     }
     else if (json_object_is_type(v, json_type_int)) {
         n = json_object_get_int64(v);
