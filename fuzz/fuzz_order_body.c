@@ -1,7 +1,8 @@
 /*
  * fuzz_order_body.c -- a request body as POST /api/orders (and the other
  * JSON endpoints) read it: tm_body_parse, then the validators of
- * tm_valid.c on whatever object came out.
+ * tm_valid.c on whatever object came out, and the canonical text that
+ * fingerprints it for an Idempotency-Key (tm_canon.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "apr_pools.h"
 
 #include "tm_body.h"
+#include "tm_canon.h"
 #include "tm_valid.h"
 
 static apr_pool_t *root;
@@ -65,8 +67,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     body = apr_palloc(p, size + 1);
     memcpy(body, data, size);
     body[size] = '\0';
-    if (tm_body_parse(body, size, &o) == TM_BODY_OK
-        && json_object_is_type(o, json_type_object)) {
+    if (tm_body_parse(body, size, &o) == TM_BODY_OK) {
+        /* Any value has one canonical text, and it is JSON again. */
+        const char *text = tm_canon_text(p, o);
+        json_object *again = json_tokener_parse(text);
+
+        if (!text || (!again && strcmp(text, "null"))
+            || strcmp(tm_canon_text(p, again), text)
+            || !tm_canon_sha256_hex(p, o)) {
+            abort();
+        }
+        json_object_put(again);
+    }
+    if (o && json_object_is_type(o, json_type_object)) {
         memset(&in, 0, sizeof in);
         tm_problems_init(&pr, p);
         tm_valid_order(&pr, o, &in);

@@ -37,6 +37,20 @@ def order_body():
     write("order_body", "escapes", '{"customer_info":{"name":"a\\u0000b'
           '\\ud83d\\ude00"},"items":[]}')
     write("order_body", "null", "null")
+    # Numbers in every RFC 8259 form, and what json-c takes beyond JSON.
+    write("order_body", "number-forms", '{"customer_info":{"name":"N"},'
+          '"items":[{"menu_id":1e0,"quantity":2.0},{"menu_id":1,'
+          '"quantity":2e0},{"menu_id":1,"quantity":1E+1},{"menu_id":1,'
+          '"quantity":20e-1}],"price":6.5e1}')
+    write("order_body", "number-range", '{"customer_info":{"name":"N"},'
+          '"items":[{"menu_id":1e400,"quantity":2.5},{"menu_id":1,'
+          '"quantity":1e20},{"menu_id":-1e400,"quantity":1e-400}],'
+          '"price":1e400}')
+    write("order_body", "not-json-numbers", '[1.,1.e3,-01,01,.5,+1]')
+    write("order_body", "single-quotes", "{'customer_info':{'name':'N'},"
+          "\"items\":[{\"menu_id\":1,'quantity':1}]}")
+    write("order_body", "raw-controls", '{"customer_info":{"name":"a\tb"},'
+          '"note":"x\ny\x01\x1f","items":[{"menu_id":1,"quantity":1}]}')
 
 
 def b64url(b):

@@ -28,7 +28,8 @@ FUZZ_HARNESSES := order_body jwt query handshake eventd_datagram ws_frames
 
 # What each harness links besides its own file.  The daemon's two include
 # events.c, ws_server.c and ws_session.c (fuzz/eventd_rig.h).
-FUZZ_SRC_order_body      := mod_timing/tm_body.c mod_timing/tm_valid.c
+FUZZ_SRC_order_body      := mod_timing/tm_body.c mod_timing/tm_valid.c \
+                            mod_timing/tm_canon.c
 FUZZ_SRC_jwt             := mod_timing/tm_jwt.c mod_timing/tm_valid.c
 FUZZ_SRC_query           := mod_timing/tm_query.c mod_timing/tm_valid.c
 FUZZ_SRC_handshake       := timing-eventd/handshake.c

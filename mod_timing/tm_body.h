@@ -21,6 +21,14 @@ typedef enum {
     TM_BODY_NO_MEMORY
 } tm_body_result;
 
+/* TM_BODY_OK when body[0..len) holds nothing json-c 0.16 would take that
+ * RFC 8259 does not: outside strings only white space, structure, the
+ * letters of the literals and numbers of RFC 8259's form (NaN and Infinity
+ * are TM_BODY_NOT_FINITE; a single quote or anything else is
+ * TM_BODY_MALFORMED); inside strings no byte below 0x20.  It does not
+ * check the structure: json-c does. */
+tm_body_result tm_body_scan(const char *body, size_t len);
+
 /* Parses body[0..len) (with body[len] == '\0') strictly as one JSON value
  * with nothing but white space after it. */
 tm_body_result tm_body_parse(const char *body, size_t len, json_object **out);

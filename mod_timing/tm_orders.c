@@ -6,10 +6,13 @@
  * sent to timing-eventd.  Prices and totals come from the menu in integer
  * minor units; a client never sends a price.  An Idempotency-Key claims
  * its row first in the same transaction, so a retry racing the original
- * waits for it and then replays its answer.
+ * waits for it and then replays its answer.  The key itself is the scope
+ * (API.md): it belongs to the account that used it, or to nobody's
+ * account, and to one body, whatever address sends it.
  */
 #include "mod_timing.h"
 #include "tm_orders.h"
+#include "tm_canon.h"
 #include "tm_db.h"
 #include "tm_json.h"
 #include "tm_metrics.h"
@@ -21,7 +24,6 @@
 #include "apr_base64.h"
 #include "apr_hash.h"
 #include "apr_lib.h"
-#include "apr_sha1.h"
 #include "apr_strings.h"
 #include "http_protocol.h"
 
@@ -44,6 +46,7 @@ typedef struct placement {
     const tm_order_input *in;
     tm_order o;
     const char *token, *idem_key, *request_hash;
+    const char *idem_owner;         /* the caller's user id; NULL: none */
     const char *now, *shop_date;    /* database text */
     tm_announcement a;
 } placement;
@@ -159,8 +162,9 @@ static int write_order(placement *pl)
 
     if (pl->idem_key) {
         args[0] = pl->idem_key;
-        args[1] = pl->request_hash;
-        rv = tm_db_exec(r, dbd, TM_Q_IDEM_CLAIM, NULL, 2, args);
+        args[1] = pl->idem_owner;
+        args[2] = pl->request_hash;
+        rv = tm_db_exec(r, dbd, TM_Q_IDEM_CLAIM, NULL, 3, args);
         if (rv == APR_EEXIST) {
             return HTTP_SEE_OTHER;
         }
@@ -263,13 +267,15 @@ static void set_order_headers(request_rec *r, apr_int64_t id,
                                 https ? "; Secure" : ""));
 }
 
-/* When the Idempotency-Key has a finished answer: that answer again, or
- * 422 when it came with another body.  DECLINED when the key is new. */
+/* When the Idempotency-Key has a finished answer: that answer again (with
+ * the tracking cookie, for a browser that retries), or 422 when it came
+ * with another body or from another account (an anonymous key is no
+ * account's).  DECLINED when the key is new. */
 static int known_key(placement *pl)
 {
     request_rec *r = pl->c->r;
     const char *args[1] = { pl->idem_key };
-    const char *hash = NULL, *response = NULL;
+    const char *hash = NULL, *response = NULL, *owner = NULL;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
     json_object *answer, *data, *id, *token;
@@ -283,13 +289,20 @@ static int known_key(placement *pl)
         hash = apr_pstrdup(r->pool, tm_db_col(pl->dbd, row, 0));
         status = atoi(tm_db_col(pl->dbd, row, 1));
         response = apr_pstrdup(r->pool, tm_db_col(pl->dbd, row, 2));
+        owner = tm_db_col(pl->dbd, row, 3);
+        owner = owner ? apr_pstrdup(r->pool, owner) : NULL;
     }
     if (!hash || status == 0) {
         return DECLINED;
     }
-    if (strcmp(hash, pl->request_hash)) {
+    /* One answer for the two cases, so a refusal does not tell whether
+     * someone else holds the key. */
+    if (strcmp(hash, pl->request_hash)
+        || (owner ? !pl->idem_owner || strcmp(owner, pl->idem_owner)
+                  : pl->idem_owner != NULL)) {
         return tm_fail(r, HTTP_UNPROCESSABLE_ENTITY, "idempotency_key_reused",
-                       "This Idempotency-Key was used with another body.");
+                       "This Idempotency-Key was used with another body or "
+                       "by another account.");
     }
     answer = json_tokener_parse(response);
     if (answer) {
@@ -305,9 +318,11 @@ static int known_key(placement *pl)
     return tm_send_text(r, status, response);
 }
 
-/* The Idempotency-Key header: printable ASCII, scoped to the caller so
- * one client's key never finds another's order. */
-static int idempotency_key(placement *pl, tm_problems *pr)
+/* The Idempotency-Key header: printable ASCII.  The key itself is its
+ * scope, filed as sent: anonymous clients make it unguessable, and a key
+ * that another account used is refused, never answered with its order.
+ * The body is fingerprinted as a JSON value, not as bytes. */
+static int idempotency_key(placement *pl, json_object *body, tm_problems *pr)
 {
     request_rec *r = pl->c->r;
     const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
@@ -326,12 +341,9 @@ static int idempotency_key(placement *pl, tm_problems *pr)
                        "ASCII characters");
         return 0;
     }
-    pl->idem_key = apr_psprintf(r->pool, "%s:%s",
-                                pl->c->who ? apr_pstrcat(r->pool, "user ",
-                                                         pl->c->who->user_id,
-                                                         NULL)
-                                           : r->useragent_ip, key);
-    pl->request_hash = tm_sha1_hex(r->pool, pl->c->body, pl->c->body_len);
+    pl->idem_key = key;
+    pl->idem_owner = pl->c->who ? pl->c->who->user_id : NULL;
+    pl->request_hash = tm_canon_sha256_hex(r->pool, body);
     return 1;
 }
 
@@ -451,8 +463,14 @@ int tm_orders_create(tm_ctx *c)
     pl.in = &in;
     tm_problems_init(&pr, r->pool);
     tm_valid_order(&pr, body, &in);
-    if (!idempotency_key(&pl, &pr) || pr.list->nelts) {
+    if (!idempotency_key(&pl, body, &pr) || pr.list->nelts) {
         return tm_fail_problems(r, &pr);
+    }
+    if (pl.idem_key && !pl.request_hash) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00502)
+                      "SHA-256 of an order body failed (OpenSSL)");
+        return tm_fail(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                       "The request could not be fingerprinted; try again.");
     }
     pl.dbd = tm_db_acquire(r);
     if (!pl.dbd) {

@@ -122,17 +122,19 @@
     TM_SQL(NOW_EPOCH, "timing_now_epoch", \
         "SELECT UTC_TIMESTAMP(3), epoch FROM timing_epoch WHERE id = 1") \
     /* Idempotency-Key: the first answer to a key, for \
-     * TimingIdempotencyRetention (seconds; at least 24 hours). */ \
+     * TimingIdempotencyRetention (seconds; at least 24 hours).  The key \
+     * is the client's, filed with the account that used it (NULL: none) \
+     * and the SHA-256 of its body's canonical text. */ \
     TM_SQL(IDEM_EXPIRE, "timing_idem_expire", \
         "DELETE FROM idempotency_keys WHERE idem_key = %s" \
         " AND created_at < UTC_TIMESTAMP(3) - INTERVAL %s SECOND") \
     TM_SQL(IDEM_CLAIM, "timing_idem_claim", \
-        "INSERT INTO idempotency_keys (idem_key, request_hash, order_id," \
-        " status, response, created_at)" \
-        " VALUES (%s, UNHEX(%s), NULL, 0, '', UTC_TIMESTAMP(3))") \
+        "INSERT INTO idempotency_keys (idem_key, user_id, request_hash," \
+        " order_id, status, response, created_at)" \
+        " VALUES (%s, %s, UNHEX(%s), NULL, 0, '', UTC_TIMESTAMP(3))") \
     TM_SQL(IDEM_GET, "timing_idem_get", \
-        "SELECT HEX(request_hash), status, response FROM idempotency_keys" \
-        " WHERE idem_key = %s") \
+        "SELECT HEX(request_hash), status, response, user_id" \
+        " FROM idempotency_keys WHERE idem_key = %s") \
     TM_SQL(IDEM_SAVE, "timing_idem_save", \
         "UPDATE idempotency_keys SET order_id = %s, status = %s," \
         " response = %s WHERE idem_key = %s") \

@@ -5,7 +5,6 @@
  * database.  Text is trimmed, measured in characters, and refused when it
  * holds control characters (tab and newline are allowed in notes only).
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,39 +216,6 @@ const char *tm_json_plain_string(json_object *v)
     return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
 }
 
-int tm_json_finite(json_object *v, int depth)
-{
-    if (depth > 64) {
-        return 0;
-    }
-    switch (json_object_get_type(v)) {
-    case json_type_double:
-        return isfinite(json_object_get_double(v));
-    case json_type_array: {
-        size_t i, n = json_object_array_length(v);
-
-        for (i = 0; i < n; i++) {
-            if (!tm_json_finite(json_object_array_get_idx(v, i), depth + 1)) {
-                return 0;
-            }
-        }
-        return 1;
-    }
-    case json_type_object: {
-        json_object_iter it;
-
-        json_object_object_foreachC(v, it) {
-            if (it.val && !tm_json_finite(it.val, depth + 1)) {
-                return 0;
-            }
-        }
-        return 1;
-    }
-    default:
-        return 1;
-    }
-}
-
 int tm_valid_email(const char *s)
 {
     const char *at = strchr(s, '@');
@@ -363,23 +329,43 @@ int tm_valid_date(const char *s)
     return m != 2 || d < 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
 
-/* An integer member in [min, max]; records a problem otherwise. */
+/* An integer member in [min, max], in whatever form JSON writes it: 2,
+ * 2.0, 2e0 and 20e-1 are all 2 (json-c makes the last three doubles).  A
+ * fraction is no integer; a number too large for the field (1e20, or
+ * 1e400, which is infinite as a double) is outside its range, fraction or
+ * not.  Records a problem otherwise. */
 static int valid_int(tm_problems *pr, json_object *obj, const char *key,
                      const char *field, long min, long max, long *out)
 {
     json_object *v;
     int64_t n;
+    int in_range;
 
     if (!json_object_object_get_ex(obj, key, &v) || v == NULL) {
         tm_problem_add(pr, field, "is required");
         return 0;
     }
-    if (!json_object_is_type(v, json_type_int)) {
+    if (json_object_is_type(v, json_type_double)) {
+        double d = json_object_get_double(v);
+
+        /* The range first, as a double: converting 1e20 (or infinity) to
+         * an integer is undefined. */
+        in_range = d >= (double)min && d <= (double)max;
+        n = in_range ? (int64_t)d : 0;
+        if (in_range && (double)n != d) {
+            tm_problem_add(pr, field, "must be an integer");
+            return 0;
+        }
+    }
+    else if (json_object_is_type(v, json_type_int)) {
+        n = json_object_get_int64(v);
+        in_range = n >= min && n <= max;
+    }
+    else {
         tm_problem_add(pr, field, "must be an integer");
         return 0;
     }
-    n = json_object_get_int64(v);
-    if (n < min || n > max) {
+    if (!in_range) {
         tm_problem_add(pr, field, apr_psprintf(pr->pool,
                                                "must be from %ld to %ld",
                                                min, max));

@@ -61,10 +61,6 @@ const char *tm_valid_text(tm_problems *pr, json_object *obj, const char *key,
  * holds a NUL (json-c keeps a \u0000 inside; C would cut it short). */
 const char *tm_json_plain_string(json_object *v);
 
-/* 1 when no number anywhere in v is NaN or infinite: json-c accepts the
- * NaN and Infinity literals, which JSON does not have. */
-int tm_json_finite(json_object *v, int depth);
-
 /* Text rules of the contract. */
 extern const tm_text_rule tm_rule_name, tm_rule_email, tm_rule_phone,
        tm_rule_order_note, tm_rule_item_note, tm_rule_password;

@@ -1,8 +1,10 @@
 /* test_module_rules.c -- mod_timing's rules: status changes, masking,
- * cursors, dates, prices, and the checks on JSON bodies. */
+ * cursors, dates, prices, and the checks on JSON bodies (their syntax:
+ * test_body.c). */
 #include <string.h>
 #include <CUnit/CUnit.h>
 #include "apr_general.h"
+#include "apr_strings.h"
 
 #include "tm_mask.h"
 #include "tm_query.h"
@@ -159,15 +161,8 @@ static void test_price(void)
 
 static void test_json_checks(void)
 {
-    json_object *o = json_tokener_parse("{\"a\": [1, {\"b\": NaN}]}");
     json_object *s = json_object_new_string_len("ready\0x", 7);
 
-    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-    CU_ASSERT_FALSE(tm_json_finite(o, 0));
-    json_object_put(o);
-    o = json_tokener_parse("{\"a\": [1, {\"b\": 2.5}], \"c\": null}");
-    CU_ASSERT_TRUE(tm_json_finite(o, 0));
-    json_object_put(o);
     CU_ASSERT_PTR_NULL(tm_json_plain_string(s));
     json_object_put(s);
     s = json_object_new_string("ready");
@@ -238,6 +233,55 @@ static void test_order_body(void)
     json_object_put(o);
 }
 
+/* The line's quantity written as `q`: 1 and its value when accepted, 0
+ * when the only problem is on items[0].quantity. */
+static int quantity_of(const char *q, int *value)
+{
+    json_object *o = json_tokener_parse(apr_psprintf(pool,
+        "{\"customer_info\": {\"name\": \"A\"},"
+        " \"items\": [{\"menu_id\": 1e0, \"quantity\": %s}]}", q));
+    tm_order_input in;
+    tm_problems pr;
+    int ok;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    tm_problems_init(&pr, pool);
+    tm_valid_order(&pr, o, &in);
+    json_object_put(o);
+    if (pr.list->nelts == 0) {
+        CU_ASSERT_EQUAL(in.lines[0].menu_id, 1);
+        *value = in.lines[0].quantity;
+        return 1;
+    }
+    ok = pr.list->nelts == 1 && !strcmp(APR_ARRAY_IDX(pr.list, 0,
+                                        tm_problem).field,
+                                        "items[0].quantity");
+    CU_ASSERT_TRUE(ok);
+    return 0;
+}
+
+static void test_integer_forms(void)
+{
+    static const struct { const char *text; int value; } yes[] = {
+        { "2", 2 }, { "2.0", 2 }, { "2e0", 2 }, { "1e1", 10 },
+        { "2E+0", 2 }, { "20e-1", 2 }, { "0.99e2", 99 }, { "1", 1 } };
+    static const char *no[] = { "2.5", "1e400", "-1e400", "1e20", "0",
+                                "100", "1e2", "-0.0", "1e-400", "1.0000001",
+                                "99999999999999999999", "\"2\"", "true",
+                                "null", "[2]" };
+    size_t i;
+    int v;
+
+    for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        v = -1;
+        CU_ASSERT_TRUE(quantity_of(yes[i].text, &v));
+        CU_ASSERT_EQUAL(v, yes[i].value);
+    }
+    for (i = 0; i < sizeof no / sizeof no[0]; i++) {
+        CU_ASSERT_FALSE(quantity_of(no[i], &v));
+    }
+}
+
 static int init_pool(void)
 {
     return apr_initialize() == APR_SUCCESS
@@ -261,9 +305,10 @@ int add_module_rules_suite(void)
         || !CU_add_test(s, "integer query parameters", test_query_int)
         || !CU_add_test(s, "dates", test_date)
         || !CU_add_test(s, "prices", test_price)
-        || !CU_add_test(s, "NaN and embedded NUL", test_json_checks)
+        || !CU_add_test(s, "embedded NUL", test_json_checks)
         || !CU_add_test(s, "text fields", test_text)
-        || !CU_add_test(s, "order bodies", test_order_body)) {
+        || !CU_add_test(s, "order bodies", test_order_body)
+        || !CU_add_test(s, "integers in any form", test_integer_forms)) {
         return -1;
     }
     return 0;
