@@ -35,8 +35,25 @@ MAINTAIN_EVERY = 600        # seconds between timing-maintain runs (`run`)
 APACHE_GRACEFUL_STOP = 5    # seconds a graceful stop may take (stop_apache)
 
 
+# Debian puts daemons and administrators' tools (mariadbd, apache2,
+# runuser) in the sbin directories, which a normal user's PATH leaves out:
+# `make run` and the tests must work for a user with sudo as for root.
+SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
 class StackError(Exception):
     """A part of the stack could not be started; the message says why."""
+
+
+def program(name):
+    """The path of the program name: from PATH first (so a wrapper put
+    there wins, as fuzz/asan_module.py's apache2), then from the sbin
+    directories."""
+    found = (shutil.which(name)
+             or shutil.which(name, path=os.pathsep.join(SBIN_DIRS)))
+    if found is None:
+        raise StackError("%s is not installed (make deps installs it)" % name)
+    return found
 
 
 def sql_quote(text):
@@ -45,8 +62,8 @@ def sql_quote(text):
 
 
 def apxs_query(name):
-    return subprocess.run(["apxs", "-q", name], check=True, text=True,
-                          capture_output=True).stdout.strip()
+    return subprocess.run([program("apxs"), "-q", name], check=True,
+                          text=True, capture_output=True).stdout.strip()
 
 
 def apache_user():
@@ -179,8 +196,9 @@ class Stack:
     def mariadb(self, sql, database=DB_NAME, check=True):
         """Runs SQL as the database's administrator (the OS user, through
         the unix_socket plugin) and returns the rows as lists of text."""
-        argv = ["mariadb", "--no-defaults", "--batch", "--skip-column-names",
-                "--socket=" + self.db_socket, "--user=" + self.os_user]
+        argv = [program("mariadb"), "--no-defaults", "--batch",
+                "--skip-column-names", "--socket=" + self.db_socket,
+                "--user=" + self.os_user]
         if database:
             argv.append(database)
         res = subprocess.run(argv, input=sql, text=True, capture_output=True)
@@ -190,8 +208,9 @@ class Stack:
 
     def _db_answers(self):
         res = subprocess.run(
-            ["mariadb", "--no-defaults", "--socket=" + self.db_socket,
-             "--user=" + self.os_user, "-e", "SELECT 1"],
+            [program("mariadb"), "--no-defaults",
+             "--socket=" + self.db_socket, "--user=" + self.os_user,
+             "-e", "SELECT 1"],
             capture_output=True)
         return res.returncode == 0
 
@@ -199,7 +218,7 @@ class Stack:
         if not os.path.isdir(os.path.join(self.db_dir, "mysql")):
             os.makedirs(self.db_dir, exist_ok=True)
             res = subprocess.run(
-                ["mariadb-install-db", "--no-defaults",
+                [program("mariadb-install-db"), "--no-defaults",
                  "--datadir=" + self.db_dir, "--user=" + self.os_user,
                  "--auth-root-authentication-method=socket",
                  "--skip-test-db"],
@@ -209,7 +228,7 @@ class Stack:
                 raise StackError("mariadb-install-db failed:\n" + res.stdout
                                  + res.stderr)
         self._spawn("mariadb", [
-            "mariadbd", "--no-defaults",
+            program("mariadbd"), "--no-defaults",
             "--datadir=" + self.db_dir,
             "--socket=" + self.db_socket,
             "--pid-file=" + os.path.join(self.run_dir, "mariadbd.pid"),
@@ -266,7 +285,8 @@ class Stack:
         if self.mariadb("SELECT COUNT(*) FROM mysql.time_zone_name",
                         database=None) != [["0"]]:
             return
-        zones = subprocess.run(["mariadb-tzinfo-to-sql", "/usr/share/zoneinfo"],
+        zones = subprocess.run([program("mariadb-tzinfo-to-sql"),
+                                "/usr/share/zoneinfo"],
                                capture_output=True, text=True, check=True)
         self.mariadb(zones.stdout, database="mysql")
 
@@ -295,8 +315,8 @@ class Stack:
     @staticmethod
     def hash_password(password):
         """bcrypt, as apr_password_validate checks it (APR's htpasswd)."""
-        res = subprocess.run(["htpasswd", "-niB", "-C", "10", "user"],
-                             input=password + "\n", text=True,
+        res = subprocess.run([program("htpasswd"), "-niB", "-C", "10",
+                              "user"], input=password + "\n", text=True,
                              capture_output=True, check=True)
         return res.stdout.strip().split(":", 1)[1]
 
@@ -397,8 +417,8 @@ class Stack:
             f.write("\n".join(lines) + "\n\n" + template)
 
     def apache_argv(self, *extra):
-        return ["apache2", "-d", self.server_root, "-f", self.httpd_conf,
-                *extra]
+        return [program("apache2"), "-d", self.server_root,
+                "-f", self.httpd_conf, *extra]
 
     def _http_answers(self):
         try:

@@ -14,8 +14,12 @@ import pytest
 
 from client import request
 from conftest import CHECKOUT, free_port, make_stack
+import stack as stackmod
 
 SCHEMA_MIGRATE = os.path.join(CHECKOUT, "schema", "migrate")
+# What /etc/profile gives a normal user on Debian 12: no sbin directories,
+# where mariadbd, apache2 and runuser live.
+USER_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games"
 
 
 def listening_tcp_inodes():
@@ -165,8 +169,9 @@ def config_check(stack, extra):
     with open(path, "w") as f:
         f.write(text + "\n" + extra + "\n")
     try:
-        return subprocess.run(["apache2", "-d", stack.server_root, "-f", path,
-                               "-t"], capture_output=True, text=True)
+        return subprocess.run([stackmod.program("apache2"), "-d",
+                               stack.server_root, "-f", path, "-t"],
+                              capture_output=True, text=True)
     finally:
         os.unlink(path)
 
@@ -220,6 +225,21 @@ def test_second_start_reuses_the_data(tmp_root):
         assert second.mariadb("SELECT COUNT(*) FROM users") == [["1"]]
     finally:
         second.stop()
+
+
+def test_a_normal_users_path_is_enough(tmp_root, monkeypatch):
+    """The README's two commands work for a user with sudo, whose PATH
+    has no /usr/sbin: the stack finds its programs there itself."""
+    monkeypatch.setenv("PATH", USER_PATH)
+    s = make_stack(os.path.join(tmp_root, "userpath"))
+    s.start()
+    try:
+        ans = request(s, "GET", "/api/health")
+        assert ans.status == 200, ans
+        assert ans.json["data"]["events"] == "up", ans
+        assert config_check(s, "").returncode == 0
+    finally:
+        s.stop()
 
 
 def test_make_run_serves_and_stops_on_ctrl_c(tmp_root):
