@@ -3,9 +3,10 @@
 migrations, timing-eventd, and Apache with mod_timing.
 
 `make run` calls `stack.py run`: everything in the foreground on
-http://localhost:$PORT, data kept in the checkout's state/ directory, and
-Ctrl-C stops all three.  The integration tests import Stack and start the
-same parts on free ports in a temporary directory.
+http://localhost:$PORT, data kept in the checkout's state/ directory, a
+part that dies started again (Supervisor), and Ctrl-C stops all three.
+The integration tests import Stack and start the same parts on free ports
+in a temporary directory.
 
 Nothing here listens on TCP but Apache: MariaDB runs with
 --skip-networking and the daemon has unix sockets only.
@@ -32,6 +33,15 @@ DB_NAME = "timing"
 DB_APP_USER = "timing"
 DEFAULT_ADMIN_EMAIL = "admin@timing.local"
 MAINTAIN_EVERY = 600        # seconds between timing-maintain runs (`run`)
+# `run` restarts a part that dies, as systemd's Restart=on-failure with its
+# start limit: after RESTART_DELAY seconds, doubled for each further
+# failure of that part within RESTART_WINDOW seconds (at most
+# RESTART_DELAY_MAX); one failure more than RESTART_BURST within the
+# window and it gives up and stops everything.
+RESTART_DELAY = 0.5
+RESTART_DELAY_MAX = 8
+RESTART_BURST = 5
+RESTART_WINDOW = 60
 APACHE_GRACEFUL_STOP = 5    # seconds a graceful stop may take (stop_apache)
 
 
@@ -164,6 +174,9 @@ class Stack:
         return os.path.join(self.logs_dir, part + ".log")
 
     def _spawn(self, part, argv, env=None, to_console=False):
+        old = self.logs.pop(part, None)     # a part started again
+        if old is not None:
+            old.close()
         if to_console:
             out = None
         else:
@@ -436,10 +449,12 @@ class Stack:
         if res.returncode != 0:
             raise StackError("Apache refuses its configuration:\n"
                              + res.stderr)
-        if self.console:
+        if self.console and not getattr(self, "apache_followed", False):
             # Apache's children may not be able to open our stderr (another
-            # user's file or pipe): it logs to a file, which we follow.
+            # user's file or pipe): it logs to a file, which we follow
+            # (once, however often Apache is started again).
             follow(self.log_path("apache"))
+            self.apache_followed = True
         self._spawn("apache", self.apache_argv("-DFOREGROUND"),
                     to_console=self.console)
         self._wait_until("apache", self._http_answers, 30,
@@ -509,6 +524,25 @@ class Stack:
             self.stop()
             raise
 
+    def start_part(self, part):
+        {"mariadb": self.start_db, "eventd": self.start_eventd,
+         "apache": self.start_apache}[part]()
+
+    def reap(self, part):
+        """Forgets a part that has exited or failed to start: what is left
+        of its process group dies with it (Apache's children outlive a
+        parent killed by SIGKILL, and would keep its port)."""
+        proc = self.procs.pop(part, None)
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        log = self.logs.pop(part, None)
+        if log is not None:
+            log.close()
+
     def _stop(self, part, sig, timeout):
         proc = self.procs.pop(part, None)
         if proc is None or proc.poll() is not None:
@@ -568,6 +602,81 @@ def run_dir_for(state_dir):
     return os.path.join("/tmp", "timing-%d-%s" % (os.getuid(), tag))
 
 
+def exit_status(code):
+    """A Popen return code as words."""
+    if code < 0:
+        try:
+            return "killed by " + signal.Signals(-code).name
+        except ValueError:
+            return "killed by signal %d" % -code
+    return "status %d" % code
+
+
+class Supervisor:
+    """What systemd's Restart=on-failure does for `run`'s parts.  A part
+    that dies (a signal, or a status other than 0) is started again after
+    a delay, with the other parts left running: MariaDB and Apache serve
+    orders without the daemon, and the daemon and Apache wait out the
+    database.  A part that exits with status 0 was stopped on purpose (a
+    developer's `kill`, to see the shop without it) and stays down.  A
+    part that keeps dying (RESTART_BURST restarts within RESTART_WINDOW,
+    and it dies again) cannot be kept up: check() raises StackError, and
+    `run` stops everything."""
+
+    def __init__(self, stack, say):
+        self.stack = stack
+        self.say = say          # a line for the console
+        self.failures = {}      # part -> times of its recent failures
+        self.due = {}           # part -> when its restart is due
+
+    def check(self):
+        """Notices parts that exited and starts those whose delay is over;
+        True when a part's process changed."""
+        changed = False
+        for part, proc in list(self.stack.procs.items()):
+            if proc.poll() is None:
+                continue
+            self.stack.reap(part)
+            changed = True
+            if proc.returncode == 0:
+                self.say("%s exited with status 0 (stopped on purpose?); "
+                         "not restarted" % part)
+            else:
+                log = self.stack.log_path(part)
+                self._failed(part, "%s died (%s)%s" % (
+                    part, exit_status(proc.returncode),
+                    "; see " + log if os.path.exists(log) else ""))
+        for part, when in sorted(self.due.items(), key=lambda i: i[1]):
+            if time.monotonic() < when:
+                continue
+            del self.due[part]
+            self.say("starting %s again" % part)
+            try:
+                self.stack.start_part(part)
+            except StackError as e:
+                self.stack.reap(part)
+                self._failed(part, "%s did not start: %s" % (part, e))
+                continue
+            changed = True
+            self.say("%s is back (pid %d)"
+                     % (part, self.stack.procs[part].pid))
+        return changed
+
+    def _failed(self, part, what):
+        now = time.monotonic()
+        recent = [t for t in self.failures.get(part, ())
+                  if now - t < RESTART_WINDOW] + [now]
+        self.failures[part] = recent
+        if len(recent) > RESTART_BURST:
+            raise StackError("%s; it failed %d times within %d s, so it is "
+                             "not restarted again" % (what, len(recent),
+                                                       RESTART_WINDOW))
+        delay = min(RESTART_DELAY * 2 ** (len(recent) - 1),
+                    RESTART_DELAY_MAX)
+        self.due[part] = now + delay
+        self.say("%s; restarting it in %g s" % (what, delay))
+
+
 def run(port):
     state = os.path.abspath(os.environ.get("TIMING_STATE_DIR")
                             or os.path.join(CHECKOUT, "state"))
@@ -590,8 +699,12 @@ def run(port):
         print("timing: starting MariaDB, timing-eventd and Apache ...",
               flush=True)
         stack.start()
-        with open(os.path.join(state, "run.pids"), "w") as f:
-            f.write(" ".join(str(p.pid) for p in stack.procs.values()) + "\n")
+
+        def write_pids():
+            with open(os.path.join(state, "run.pids"), "w") as f:
+                f.write(" ".join(str(p.pid) for p in stack.procs.values())
+                        + "\n")
+        write_pids()
         print("""
   Timing is up:   http://localhost:%(p)d/
   Staff:          http://localhost:%(p)d/dashboard/
@@ -608,6 +721,8 @@ def run(port):
            "\n  Note: running as root, Apache serves a copy of web/ from "
            + stack.run_dir + "; restart after editing web/."
            if getattr(stack, "web_copied", False) else ""), flush=True)
+        supervisor = Supervisor(stack, lambda line: print(
+            "timing: " + line, flush=True))
         # What a systemd timer does for a packaged server: retention.
         next_maintenance = time.monotonic()
         while True:
@@ -616,12 +731,9 @@ def run(port):
                 res = stack.maintain()
                 sys.stdout.write(res.stdout + res.stderr)
                 sys.stdout.flush()
-            for part, proc in list(stack.procs.items()):
-                if proc.poll() is not None:
-                    raise StackError("%s stopped (status %s); see %s"
-                                     % (part, proc.returncode,
-                                        stack.log_path(part)))
-            time.sleep(0.5)
+            if supervisor.check():
+                write_pids()
+            time.sleep(0.2)
     except KeyboardInterrupt:
         print("\ntiming: stopping ...", flush=True)
         stack.stop()
