@@ -739,8 +739,12 @@ def run(port):
         stack.stop()
         print("timing: stopped", flush=True)
         return 0
-    except StackError as e:
-        print("timing: %s" % e, file=sys.stderr, flush=True)
+    except Exception as e:     # a part that cannot be kept up, or a bug
+        if isinstance(e, StackError):
+            print("timing: %s" % e, file=sys.stderr, flush=True)
+        else:
+            import traceback
+            traceback.print_exc()
         try:
             stack.stop()
         except StackError as e2:

@@ -275,7 +275,8 @@ class MakeRun:
     def wait_for(self, words, timeout=90):
         deadline = time.monotonic() + timeout
         while words not in self.text:
-            assert self.proc.poll() is None or words in self.text, self.text
+            assert self.proc.poll() is None or words in self.text, \
+                "exited with %s:\n%s" % (self.proc.returncode, self.text)
             assert time.monotonic() < deadline, self.text
             time.sleep(0.1)
 
