@@ -149,7 +149,29 @@ class Stack:
 
     # -- paths and secrets ---------------------------------------------
 
+    def _check_owner(self):
+        """A state directory another user made (root's `sudo make run` in
+        this checkout) cannot be this user's database and secrets: say so,
+        rather than fail on the first file it may not read."""
+        uid = os.getuid()
+        paths = [self.state_dir]
+        for d in (self.state_dir, self.secrets_dir):
+            if os.path.isdir(d):
+                paths += [os.path.join(d, n) for n in os.listdir(d)]
+        for path in paths:
+            try:
+                owner = os.lstat(path).st_uid
+            except FileNotFoundError:
+                continue
+            if owner != uid:
+                raise StackError(
+                    "%s belongs to %s, not to %s: delete %s (sudo rm -r) for "
+                    "a fresh one, or give it to this user (sudo chown -R)"
+                    % (path, pwd.getpwuid(owner).pw_name, self.os_user,
+                       self.state_dir))
+
     def _prepare_dirs(self):
+        self._check_owner()
         for d in (self.state_dir, self.secrets_dir, self.logs_dir,
                   self.server_root, os.path.join(self.server_root, "run"),
                   os.path.join(self.server_root, "logs")):
