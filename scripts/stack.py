@@ -164,11 +164,14 @@ class Stack:
             except FileNotFoundError:
                 continue
             if owner != uid:
+                try:
+                    owner = pwd.getpwuid(owner).pw_name
+                except KeyError:
+                    owner = "uid %d" % owner
                 raise StackError(
                     "%s belongs to %s, not to %s: delete %s (sudo rm -r) for "
                     "a fresh one, or give it to this user (sudo chown -R)"
-                    % (path, pwd.getpwuid(owner).pw_name, self.os_user,
-                       self.state_dir))
+                    % (path, owner, self.os_user, self.state_dir))
 
     def _prepare_dirs(self):
         self._check_owner()

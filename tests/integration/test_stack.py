@@ -1,6 +1,7 @@
 """The stack as operators see it: only Apache on TCP, the database going
 away and coming back, the daemon's health, migrations, configuration
-checks, restarts that keep the data, and `make run`'s Ctrl-C."""
+checks, restarts that keep the data, and `make run`: its Ctrl-C, and a
+part that dies started again while the others serve on."""
 
 import os
 import re
