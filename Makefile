@@ -88,9 +88,11 @@ unit: deps $(BUILD)/unit-tests
 	@mkdir -p $(BUILD)/results
 	$(BUILD)/unit-tests $(BUILD)/results/unit.txt
 
+# INTEGRATION_TESTS picks a slice (files or node ids), as .ci/as-user does.
+INTEGRATION_TESTS ?= tests/integration
 integration: deps build web
 	@mkdir -p $(BUILD)/results
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration \
+	$(PYTHON) -m pytest -q -p no:cacheprovider $(INTEGRATION_TESTS) \
 	    --junitxml=$(BUILD)/results/integration.xml
 
 # `make test`: units under ASan/UBSan, every fuzzing seed and regression

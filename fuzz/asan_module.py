@@ -11,7 +11,6 @@ checking is off: Apache frees its pools by exiting, not one by one."""
 
 import glob
 import os
-import shutil
 
 import pytest
 
@@ -23,7 +22,7 @@ LOG_DIR = os.environ["TIMING_ASAN_LOG_DIR"]
 
 
 def _install_wrapper():
-    real = shutil.which("apache2")
+    real = stackmod.program("apache2")
     bindir = os.path.join(LOG_DIR, "bin")
     os.makedirs(bindir, exist_ok=True)
     wrapper = os.path.join(bindir, "apache2")

@@ -33,12 +33,21 @@ fi
 
 # The Node tests' own packages (ws: WebSocket for Node 18; playwright-core
 # drives Debian's chromium), from the lockfile; again when it changes.
+# They belong to the checkout's owner: after `sudo scripts/deps.sh` in a
+# user's checkout, a node_modules only root may write would stop that
+# user's next npm ci.
 node_packages() {
     installed="$here/tests/node/node_modules/.package-lock.json"
     [ -f "$installed" ] && [ "$installed" -nt "$here/tests/node/package-lock.json" ] \
         && return 0
     echo "deps: npm ci in tests/node"
-    npm ci --prefix "$here/tests/node" --no-audit --no-fund --loglevel=error
+    owner=$(stat -c %U "$here")
+    if [ "$(id -u)" -eq 0 ] && [ "$owner" != root ]; then
+        "$(command -v runuser || echo /usr/sbin/runuser)" -u "$owner" -- env HOME="$(getent passwd "$owner" | cut -d: -f6)" \
+            npm ci --prefix "$here/tests/node" --no-audit --no-fund --loglevel=error
+    else
+        npm ci --prefix "$here/tests/node" --no-audit --no-fund --loglevel=error
+    fi
 }
 
 if [ -z "$missing" ]; then

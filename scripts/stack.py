@@ -3,9 +3,10 @@
 migrations, timing-eventd, and Apache with mod_timing.
 
 `make run` calls `stack.py run`: everything in the foreground on
-http://localhost:$PORT, data kept in the checkout's state/ directory, and
-Ctrl-C stops all three.  The integration tests import Stack and start the
-same parts on free ports in a temporary directory.
+http://localhost:$PORT, data kept in the checkout's state/ directory, a
+part that dies started again (Supervisor), and Ctrl-C stops all three.
+The integration tests import Stack and start the same parts on free ports
+in a temporary directory.
 
 Nothing here listens on TCP but Apache: MariaDB runs with
 --skip-networking and the daemon has unix sockets only.
@@ -32,11 +33,37 @@ DB_NAME = "timing"
 DB_APP_USER = "timing"
 DEFAULT_ADMIN_EMAIL = "admin@timing.local"
 MAINTAIN_EVERY = 600        # seconds between timing-maintain runs (`run`)
+# `run` restarts a part that dies, as systemd's Restart=on-failure with its
+# start limit: after RESTART_DELAY seconds, doubled for each further
+# failure of that part within RESTART_WINDOW seconds (at most
+# RESTART_DELAY_MAX); one failure more than RESTART_BURST within the
+# window and it gives up and stops everything.
+RESTART_DELAY = 0.5
+RESTART_DELAY_MAX = 8
+RESTART_BURST = 5
+RESTART_WINDOW = 60
 APACHE_GRACEFUL_STOP = 5    # seconds a graceful stop may take (stop_apache)
+
+
+# Debian puts daemons and administrators' tools (mariadbd, apache2,
+# runuser) in the sbin directories, which a normal user's PATH leaves out:
+# `make run` and the tests must work for a user with sudo as for root.
+SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
 class StackError(Exception):
     """A part of the stack could not be started; the message says why."""
+
+
+def program(name):
+    """The path of the program name: from PATH first (so a wrapper put
+    there wins, as fuzz/asan_module.py's apache2), then from the sbin
+    directories."""
+    found = (shutil.which(name)
+             or shutil.which(name, path=os.pathsep.join(SBIN_DIRS)))
+    if found is None:
+        raise StackError("%s is not installed (make deps installs it)" % name)
+    return found
 
 
 def sql_quote(text):
@@ -45,8 +72,8 @@ def sql_quote(text):
 
 
 def apxs_query(name):
-    return subprocess.run(["apxs", "-q", name], check=True, text=True,
-                          capture_output=True).stdout.strip()
+    return subprocess.run([program("apxs"), "-q", name], check=True,
+                          text=True, capture_output=True).stdout.strip()
 
 
 def apache_user():
@@ -122,7 +149,32 @@ class Stack:
 
     # -- paths and secrets ---------------------------------------------
 
+    def _check_owner(self):
+        """A state directory another user made (root's `sudo make run` in
+        this checkout) cannot be this user's database and secrets: say so,
+        rather than fail on the first file it may not read."""
+        uid = os.getuid()
+        paths = [self.state_dir]
+        for d in (self.state_dir, self.secrets_dir):
+            if os.path.isdir(d):
+                paths += [os.path.join(d, n) for n in os.listdir(d)]
+        for path in paths:
+            try:
+                owner = os.lstat(path).st_uid
+            except FileNotFoundError:
+                continue
+            if owner != uid:
+                try:
+                    owner = pwd.getpwuid(owner).pw_name
+                except KeyError:
+                    owner = "uid %d" % owner
+                raise StackError(
+                    "%s belongs to %s, not to %s: delete %s (sudo rm -r) for "
+                    "a fresh one, or give it to this user (sudo chown -R)"
+                    % (path, owner, self.os_user, self.state_dir))
+
     def _prepare_dirs(self):
+        self._check_owner()
         for d in (self.state_dir, self.secrets_dir, self.logs_dir,
                   self.server_root, os.path.join(self.server_root, "run"),
                   os.path.join(self.server_root, "logs")):
@@ -147,6 +199,9 @@ class Stack:
         return os.path.join(self.logs_dir, part + ".log")
 
     def _spawn(self, part, argv, env=None, to_console=False):
+        old = self.logs.pop(part, None)     # a part started again
+        if old is not None:
+            old.close()
         if to_console:
             out = None
         else:
@@ -179,8 +234,9 @@ class Stack:
     def mariadb(self, sql, database=DB_NAME, check=True):
         """Runs SQL as the database's administrator (the OS user, through
         the unix_socket plugin) and returns the rows as lists of text."""
-        argv = ["mariadb", "--no-defaults", "--batch", "--skip-column-names",
-                "--socket=" + self.db_socket, "--user=" + self.os_user]
+        argv = [program("mariadb"), "--no-defaults", "--batch",
+                "--skip-column-names", "--socket=" + self.db_socket,
+                "--user=" + self.os_user]
         if database:
             argv.append(database)
         res = subprocess.run(argv, input=sql, text=True, capture_output=True)
@@ -190,8 +246,9 @@ class Stack:
 
     def _db_answers(self):
         res = subprocess.run(
-            ["mariadb", "--no-defaults", "--socket=" + self.db_socket,
-             "--user=" + self.os_user, "-e", "SELECT 1"],
+            [program("mariadb"), "--no-defaults",
+             "--socket=" + self.db_socket, "--user=" + self.os_user,
+             "-e", "SELECT 1"],
             capture_output=True)
         return res.returncode == 0
 
@@ -199,7 +256,7 @@ class Stack:
         if not os.path.isdir(os.path.join(self.db_dir, "mysql")):
             os.makedirs(self.db_dir, exist_ok=True)
             res = subprocess.run(
-                ["mariadb-install-db", "--no-defaults",
+                [program("mariadb-install-db"), "--no-defaults",
                  "--datadir=" + self.db_dir, "--user=" + self.os_user,
                  "--auth-root-authentication-method=socket",
                  "--skip-test-db"],
@@ -209,7 +266,7 @@ class Stack:
                 raise StackError("mariadb-install-db failed:\n" + res.stdout
                                  + res.stderr)
         self._spawn("mariadb", [
-            "mariadbd", "--no-defaults",
+            program("mariadbd"), "--no-defaults",
             "--datadir=" + self.db_dir,
             "--socket=" + self.db_socket,
             "--pid-file=" + os.path.join(self.run_dir, "mariadbd.pid"),
@@ -266,7 +323,8 @@ class Stack:
         if self.mariadb("SELECT COUNT(*) FROM mysql.time_zone_name",
                         database=None) != [["0"]]:
             return
-        zones = subprocess.run(["mariadb-tzinfo-to-sql", "/usr/share/zoneinfo"],
+        zones = subprocess.run([program("mariadb-tzinfo-to-sql"),
+                                "/usr/share/zoneinfo"],
                                capture_output=True, text=True, check=True)
         self.mariadb(zones.stdout, database="mysql")
 
@@ -295,8 +353,8 @@ class Stack:
     @staticmethod
     def hash_password(password):
         """bcrypt, as apr_password_validate checks it (APR's htpasswd)."""
-        res = subprocess.run(["htpasswd", "-niB", "-C", "10", "user"],
-                             input=password + "\n", text=True,
+        res = subprocess.run([program("htpasswd"), "-niB", "-C", "10",
+                              "user"], input=password + "\n", text=True,
                              capture_output=True, check=True)
         return res.stdout.strip().split(":", 1)[1]
 
@@ -397,8 +455,8 @@ class Stack:
             f.write("\n".join(lines) + "\n\n" + template)
 
     def apache_argv(self, *extra):
-        return ["apache2", "-d", self.server_root, "-f", self.httpd_conf,
-                *extra]
+        return [program("apache2"), "-d", self.server_root,
+                "-f", self.httpd_conf, *extra]
 
     def _http_answers(self):
         try:
@@ -416,10 +474,12 @@ class Stack:
         if res.returncode != 0:
             raise StackError("Apache refuses its configuration:\n"
                              + res.stderr)
-        if self.console:
+        if self.console and not getattr(self, "apache_followed", False):
             # Apache's children may not be able to open our stderr (another
-            # user's file or pipe): it logs to a file, which we follow.
+            # user's file or pipe): it logs to a file, which we follow
+            # (once, however often Apache is started again).
             follow(self.log_path("apache"))
+            self.apache_followed = True
         self._spawn("apache", self.apache_argv("-DFOREGROUND"),
                     to_console=self.console)
         self._wait_until("apache", self._http_answers, 30,
@@ -489,6 +549,25 @@ class Stack:
             self.stop()
             raise
 
+    def start_part(self, part):
+        {"mariadb": self.start_db, "eventd": self.start_eventd,
+         "apache": self.start_apache}[part]()
+
+    def reap(self, part):
+        """Forgets a part that has exited or failed to start: what is left
+        of its process group dies with it (Apache's children outlive a
+        parent killed by SIGKILL, and would keep its port)."""
+        proc = self.procs.pop(part, None)
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        log = self.logs.pop(part, None)
+        if log is not None:
+            log.close()
+
     def _stop(self, part, sig, timeout):
         proc = self.procs.pop(part, None)
         if proc is None or proc.poll() is not None:
@@ -548,6 +627,81 @@ def run_dir_for(state_dir):
     return os.path.join("/tmp", "timing-%d-%s" % (os.getuid(), tag))
 
 
+def exit_status(code):
+    """A Popen return code as words."""
+    if code < 0:
+        try:
+            return "killed by " + signal.Signals(-code).name
+        except ValueError:
+            return "killed by signal %d" % -code
+    return "status %d" % code
+
+
+class Supervisor:
+    """What systemd's Restart=on-failure does for `run`'s parts.  A part
+    that dies (a signal, or a status other than 0) is started again after
+    a delay, with the other parts left running: MariaDB and Apache serve
+    orders without the daemon, and the daemon and Apache wait out the
+    database.  A part that exits with status 0 was stopped on purpose (a
+    developer's `kill`, to see the shop without it) and stays down.  A
+    part that keeps dying (RESTART_BURST restarts within RESTART_WINDOW,
+    and it dies again) cannot be kept up: check() raises StackError, and
+    `run` stops everything."""
+
+    def __init__(self, stack, say):
+        self.stack = stack
+        self.say = say          # a line for the console
+        self.failures = {}      # part -> times of its recent failures
+        self.due = {}           # part -> when its restart is due
+
+    def check(self):
+        """Notices parts that exited and starts those whose delay is over;
+        True when a part's process changed."""
+        changed = False
+        for part, proc in list(self.stack.procs.items()):
+            if proc.poll() is None:
+                continue
+            self.stack.reap(part)
+            changed = True
+            if proc.returncode == 0:
+                self.say("%s exited with status 0 (stopped on purpose?); "
+                         "not restarted" % part)
+            else:
+                log = self.stack.log_path(part)
+                self._failed(part, "%s died (%s)%s" % (
+                    part, exit_status(proc.returncode),
+                    "; see " + log if os.path.exists(log) else ""))
+        for part, when in sorted(self.due.items(), key=lambda i: i[1]):
+            if time.monotonic() < when:
+                continue
+            del self.due[part]
+            self.say("starting %s again" % part)
+            try:
+                self.stack.start_part(part)
+            except StackError as e:
+                self.stack.reap(part)
+                self._failed(part, "%s did not start: %s" % (part, e))
+                continue
+            changed = True
+            self.say("%s is back (pid %d)"
+                     % (part, self.stack.procs[part].pid))
+        return changed
+
+    def _failed(self, part, what):
+        now = time.monotonic()
+        recent = [t for t in self.failures.get(part, ())
+                  if now - t < RESTART_WINDOW] + [now]
+        self.failures[part] = recent
+        if len(recent) > RESTART_BURST:
+            raise StackError("%s; it failed %d times within %d s, so it is "
+                             "not restarted again" % (what, len(recent),
+                                                       RESTART_WINDOW))
+        delay = min(RESTART_DELAY * 2 ** (len(recent) - 1),
+                    RESTART_DELAY_MAX)
+        self.due[part] = now + delay
+        self.say("%s; restarting it in %g s" % (what, delay))
+
+
 def run(port):
     state = os.path.abspath(os.environ.get("TIMING_STATE_DIR")
                             or os.path.join(CHECKOUT, "state"))
@@ -570,8 +724,12 @@ def run(port):
         print("timing: starting MariaDB, timing-eventd and Apache ...",
               flush=True)
         stack.start()
-        with open(os.path.join(state, "run.pids"), "w") as f:
-            f.write(" ".join(str(p.pid) for p in stack.procs.values()) + "\n")
+
+        def write_pids():
+            with open(os.path.join(state, "run.pids"), "w") as f:
+                f.write(" ".join(str(p.pid) for p in stack.procs.values())
+                        + "\n")
+        write_pids()
         print("""
   Timing is up:   http://localhost:%(p)d/
   Staff:          http://localhost:%(p)d/dashboard/
@@ -588,6 +746,8 @@ def run(port):
            "\n  Note: running as root, Apache serves a copy of web/ from "
            + stack.run_dir + "; restart after editing web/."
            if getattr(stack, "web_copied", False) else ""), flush=True)
+        supervisor = Supervisor(stack, lambda line: print(
+            "timing: " + line, flush=True))
         # What a systemd timer does for a packaged server: retention.
         next_maintenance = time.monotonic()
         while True:
@@ -596,19 +756,20 @@ def run(port):
                 res = stack.maintain()
                 sys.stdout.write(res.stdout + res.stderr)
                 sys.stdout.flush()
-            for part, proc in list(stack.procs.items()):
-                if proc.poll() is not None:
-                    raise StackError("%s stopped (status %s); see %s"
-                                     % (part, proc.returncode,
-                                        stack.log_path(part)))
-            time.sleep(0.5)
+            if supervisor.check():
+                write_pids()
+            time.sleep(0.2)
     except KeyboardInterrupt:
         print("\ntiming: stopping ...", flush=True)
         stack.stop()
         print("timing: stopped", flush=True)
         return 0
-    except StackError as e:
-        print("timing: %s" % e, file=sys.stderr, flush=True)
+    except Exception as e:     # a part that cannot be kept up, or a bug
+        if isinstance(e, StackError):
+            print("timing: %s" % e, file=sys.stderr, flush=True)
+        else:
+            import traceback
+            traceback.print_exc()
         try:
             stack.stop()
         except StackError as e2:

@@ -99,7 +99,8 @@ def attack(stack):
             stack.event_socket, MARKER, stack.eventd_secret_file,
             os.path.join(stack.secrets_dir, "jwt.secret")]
     if os.geteuid() == 0:
-        argv = ["runuser", "-u", stackmod.apache_user()[0], "--"] + argv
+        argv = [stackmod.program("runuser"), "-u",
+                stackmod.apache_user()[0], "--"] + argv
     res = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)

@@ -496,8 +496,8 @@ print(" ".join(results))
 
 def probe_as(user, stack):
     res = subprocess.run(
-        ["runuser", "-u", user, "--", "/usr/bin/python3", "-c", PROBE,
-         stack.ws_socket, stack.event_socket],
+        [stackmod.program("runuser"), "-u", user, "--", "/usr/bin/python3",
+         "-c", PROBE, stack.ws_socket, stack.event_socket],
         capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
     return res.stdout.split()

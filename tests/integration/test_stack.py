@@ -1,21 +1,29 @@
 """The stack as operators see it: only Apache on TCP, the database going
 away and coming back, the daemon's health, migrations, configuration
-checks, restarts that keep the data, and `make run`'s Ctrl-C."""
+checks, restarts that keep the data, and `make run`: its Ctrl-C, and a
+part that dies started again while the others serve on."""
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+import types
 import urllib.request
 
 import pytest
 
 from client import request
 from conftest import CHECKOUT, free_port, make_stack
+import stack as stackmod
 
 SCHEMA_MIGRATE = os.path.join(CHECKOUT, "schema", "migrate")
+# What /etc/profile gives a normal user on Debian 12: no sbin directories,
+# where mariadbd, apache2 and runuser live.
+USER_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games"
 
 
 def listening_tcp_inodes():
@@ -165,8 +173,9 @@ def config_check(stack, extra):
     with open(path, "w") as f:
         f.write(text + "\n" + extra + "\n")
     try:
-        return subprocess.run(["apache2", "-d", stack.server_root, "-f", path,
-                               "-t"], capture_output=True, text=True)
+        return subprocess.run([stackmod.program("apache2"), "-d",
+                               stack.server_root, "-f", path, "-t"],
+                              capture_output=True, text=True)
     finally:
         os.unlink(path)
 
@@ -220,6 +229,208 @@ def test_second_start_reuses_the_data(tmp_root):
         assert second.mariadb("SELECT COUNT(*) FROM users") == [["1"]]
     finally:
         second.stop()
+
+
+def test_a_normal_users_path_is_enough(tmp_root, monkeypatch):
+    """The README's two commands work for a user with sudo, whose PATH
+    has no /usr/sbin: the stack finds its programs there itself."""
+    monkeypatch.setenv("PATH", USER_PATH)
+    s = make_stack(os.path.join(tmp_root, "userpath"))
+    s.start()
+    try:
+        ans = request(s, "GET", "/api/health")
+        assert ans.status == 200, ans
+        assert ans.json["data"]["events"] == "up", ans
+        assert config_check(s, "").returncode == 0
+    finally:
+        s.stop()
+
+
+class MakeRun:
+    """`scripts/stack.py run` as `make run` starts it, for a user whose PATH
+    has no /usr/sbin; its console is collected in output, from a thread
+    (the console must be read on, or the parts' logs would block it)."""
+
+    def __init__(self, state, **env):
+        self.state = state
+        self.port = free_port()
+        self.output = []
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(CHECKOUT, "scripts", "stack.py"),
+             "run"],
+            env=dict(os.environ, PATH=USER_PATH, PORT=str(self.port),
+                     TIMING_STATE_DIR=state, **env),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    @property
+    def text(self):
+        return "".join(self.output)
+
+    def wait_for(self, words, timeout=90):
+        deadline = time.monotonic() + timeout
+        while words not in self.text:
+            assert self.proc.poll() is None or words in self.text, \
+                "exited with %s:\n%s" % (self.proc.returncode, self.text)
+            assert time.monotonic() < deadline, self.text
+            time.sleep(0.1)
+
+    def pids(self):
+        with open(os.path.join(self.state, "run.pids")) as f:
+            return f.read().split()
+
+    def ctrl_c(self):
+        """SIGINT to the process group, as a terminal sends it; the exit
+        status."""
+        pids = self.pids()
+        os.killpg(self.proc.pid, signal.SIGINT)
+        status = self.proc.wait(90)
+        self.reader.join(10)
+        for pid in pids:
+            assert not os.path.exists("/proc/" + pid), "left running: " + pid
+        return status
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def eventd_pid(run_dir):
+    """The pid of the timing-eventd serving run_dir's sockets, or None."""
+    ws = os.path.join(run_dir, "ws.sock").encode()
+    for name in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"timing-eventd") and ws in argv:
+            return int(name)
+    return None
+
+
+def accepts(path):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            return False
+
+
+ORDER = {"customer_info": {"name": "Somchai"},
+         "items": [{"menu_id": 1, "quantity": 2}]}
+
+
+def test_make_run_keeps_the_shop_open_when_the_daemon_dies(tmp_root):
+    """kill -9 of timing-eventd while orders come in: `make run` starts it
+    again (saying so on its console) and leaves Apache and MariaDB up, so
+    every order is taken; the daemon is back, sockets and all."""
+    run = MakeRun(os.path.join(tmp_root, "makerun-kill"))
+    shop = types.SimpleNamespace(port=run.port)
+    run_dir = stackmod.run_dir_for(run.state)
+    ws_socket = os.path.join(run_dir, "ws.sock")
+    try:
+        run.wait_for("Ctrl-C stops everything")
+        first = eventd_pid(run_dir)
+        assert first, run.text
+        answers = []            # (status, the daemon's pid before the POST)
+        killed = threading.Event()
+        done = threading.Event()
+
+        def place_orders():
+            while not done.is_set() and len(answers) < 25:
+                pid = eventd_pid(run_dir)
+                answers.append((request(shop, "POST", "/api/orders",
+                                        body=ORDER).status, pid))
+                if len(answers) == 3:
+                    os.kill(first, signal.SIGKILL)
+                    killed.set()
+                time.sleep(0.1)
+
+        poster = threading.Thread(target=place_orders)
+        poster.start()
+        try:
+            assert killed.wait(30), answers
+            deadline = time.monotonic() + 30
+            while True:
+                again = eventd_pid(run_dir)
+                health = request(shop, "GET", "/api/health")
+                if (again not in (None, first) and accepts(ws_socket)
+                        and health.status == 200
+                        and health.json["data"]["events"] == "up"):
+                    break
+                assert time.monotonic() < deadline, (answers, run.text)
+                time.sleep(0.2)
+            time.sleep(0.5)     # a few orders more with the daemon back
+        finally:
+            done.set()
+            poster.join(30)
+        assert [s for s, _ in answers] == [201] * len(answers), answers
+        assert None in [pid for _, pid in answers[3:]], \
+            "no order was placed while the daemon was down: %s" % answers
+        assert answers[-1][1] == again, answers
+        assert "eventd died (killed by SIGKILL)" in run.text, run.text
+        assert "eventd is back (pid %d)" % again in run.text, run.text
+        assert str(again) in run.pids()
+        assert run.ctrl_c() == 0, run.text
+        assert "timing: stopped" in run.text
+    finally:
+        run.close()
+
+
+@pytest.mark.parametrize("part", ["apache", "mariadb"])
+def test_make_run_restarts_apache_and_mariadb_too(tmp_root, part):
+    """Rarer, but an operator expects the same: Apache's parent or
+    MariaDB killed, started again, and the shop answers as before."""
+    run = MakeRun(os.path.join(tmp_root, "makerun-" + part))
+    shop = types.SimpleNamespace(port=run.port)
+    try:
+        run.wait_for("Ctrl-C stops everything")
+        pid = dict(zip(("mariadb", "eventd", "apache"), run.pids()))[part]
+        os.kill(int(pid), signal.SIGKILL)
+        run.wait_for("%s is back" % part, timeout=60)
+        deadline = time.monotonic() + 30
+        while request(shop, "POST", "/api/orders", body=ORDER).status != 201:
+            assert time.monotonic() < deadline, run.text
+            time.sleep(0.2)
+        health = request(shop, "GET", "/api/health")
+        assert health.json["data"] == {"status": "ok", "db": "up",
+                                       "events": "up"}, health
+        assert pid not in run.pids()
+        assert run.ctrl_c() == 0, run.text
+    finally:
+        run.close()
+
+
+def test_make_run_gives_up_on_a_part_that_keeps_dying(tmp_root):
+    """A daemon that cannot start again (its secret now readable by every
+    user, which it refuses) is tried RESTART_BURST times with a growing
+    delay, then `make run` stops everything and fails."""
+    run = MakeRun(os.path.join(tmp_root, "makerun-limit"))
+    run_dir = stackmod.run_dir_for(run.state)
+    try:
+        run.wait_for("Ctrl-C stops everything")
+        pids = run.pids()
+        os.chmod(os.path.join(run.state, "secrets", "eventd.secret"), 0o644)
+        os.kill(eventd_pid(run_dir), signal.SIGKILL)
+        assert run.proc.wait(90) == 1, run.text
+        run.reader.join(10)
+        assert run.text.count("starting eventd again") == \
+            stackmod.RESTART_BURST, run.text
+        assert "so it is not restarted again" in run.text, run.text
+        assert "timing: stopped" not in run.text
+        for pid in pids:
+            assert not os.path.exists("/proc/" + pid), "left running: " + pid
+    finally:
+        run.close()
 
 
 def test_make_run_serves_and_stops_on_ctrl_c(tmp_root):

@@ -230,8 +230,9 @@ DocumentRoot "%(docroot)s"
 
 
 def apache_test(inst, conf):
-    return subprocess.run(["apache2", "-d", inst.server_root, "-f", conf,
-                           "-t"], capture_output=True, text=True)
+    return subprocess.run([stackmod.program("apache2"), "-d",
+                           inst.server_root, "-f", conf, "-t"],
+                          capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -439,7 +440,8 @@ def test_apache_config_test_passes(inst):
 def test_apache_serves_the_api_and_pages(inst):
     out = open(inst.log("apache-stdout"), "ab")
     inst.procs["apache"] = subprocess.Popen(
-        ["apache2", "-d", inst.server_root, "-f", inst.conf, "-DFOREGROUND"],
+        [stackmod.program("apache2"), "-d", inst.server_root, "-f",
+         inst.conf, "-DFOREGROUND"],
         stdout=out, stderr=out, start_new_session=True)
     deadline = time.monotonic() + 30
     while True:
