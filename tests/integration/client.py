@@ -133,3 +133,34 @@ def run(coro):
 
 def quote(s):
     return urllib.parse.quote(s, safe="")
+
+
+def place_order(stack, name="ลูกค้า", email=None, phone=None, token=None):
+    """One order of menu item 1 (with a token: that user's); its data."""
+    info = {"name": name}
+    if email:
+        info["email"] = email
+    if phone:
+        info["phone"] = phone
+    headers = {"Authorization": "Bearer " + token} if token else None
+    ans = request(stack, "POST", "/api/orders", headers=headers, body={
+        "customer_info": info, "items": [{"menu_id": 1, "quantity": 1}]})
+    assert ans.status == 201, ans
+    return ans.json["data"]
+
+
+def get_ok(stack, path, token):
+    """The JSON of a GET with a token that must answer 200."""
+    ans = request(stack, "GET", path,
+                  headers={"Authorization": "Bearer " + token})
+    assert ans.status == 200, ans
+    return ans.json
+
+
+def put_status(stack, token, order_id, status, if_match=None):
+    """PUT /api/admin/orders/:id/status, with If-Match when given."""
+    headers = {"Authorization": "Bearer " + token}
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    return request(stack, "PUT", "/api/admin/orders/%d/status" % order_id,
+                   headers=headers, body={"status": status})

@@ -3,7 +3,7 @@
 
 import pytest
 
-from client import admin_login, request
+from client import admin_login, place_order, put_status
 from conftest import running_stack
 
 
@@ -19,36 +19,8 @@ def token(gaps):
     return admin_login(gaps)
 
 
-def place(stack, name="ลูกค้า", email=None, phone=None, token=None):
-    info = {"name": name}
-    if email:
-        info["email"] = email
-    if phone:
-        info["phone"] = phone
-    headers = {"Authorization": "Bearer " + token} if token else None
-    ans = request(stack, "POST", "/api/orders", headers=headers, body={
-        "customer_info": info, "items": [{"menu_id": 1, "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]
-
-
-def get(stack, path, token):
-    ans = request(stack, "GET", path,
-                  headers={"Authorization": "Bearer " + token})
-    assert ans.status == 200, ans
-    return ans.json
-
-
-def put_status(stack, token, order_id, status, if_match=None):
-    headers = {"Authorization": "Bearer " + token}
-    if if_match is not None:
-        headers["If-Match"] = if_match
-    return request(stack, "PUT", "/api/admin/orders/%d/status" % order_id,
-                   headers=headers, body={"status": status})
-
-
 def test_if_match_compares_strongly(gaps, token):
-    order = place(gaps, "ตรงกัน")
+    order = place_order(gaps, "ตรงกัน")
     oid = order["id"]
     for weak in ['W/"1"', 'W/"1", "7"', 'w/"1"']:
         ans = put_status(gaps, token, oid, "preparing", weak)

@@ -4,7 +4,8 @@ e-mail's local part is always its first character and three asterisks."""
 
 import pytest
 
-from client import admin_login, request, run, ws_next, ws_open
+from client import (admin_login, place_order, put_status, request, run,
+                    ws_next, ws_open)
 from conftest import running_stack
 
 
@@ -20,34 +21,6 @@ def token(gaps):
     return admin_login(gaps)
 
 
-def place(stack, name="ลูกค้า", email=None, phone=None, token=None):
-    info = {"name": name}
-    if email:
-        info["email"] = email
-    if phone:
-        info["phone"] = phone
-    headers = {"Authorization": "Bearer " + token} if token else None
-    ans = request(stack, "POST", "/api/orders", headers=headers, body={
-        "customer_info": info, "items": [{"menu_id": 1, "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]
-
-
-def get(stack, path, token):
-    ans = request(stack, "GET", path,
-                  headers={"Authorization": "Bearer " + token})
-    assert ans.status == 200, ans
-    return ans.json
-
-
-def put_status(stack, token, order_id, status, if_match=None):
-    headers = {"Authorization": "Bearer " + token}
-    if if_match is not None:
-        headers["If-Match"] = if_match
-    return request(stack, "PUT", "/api/admin/orders/%d/status" % order_id,
-                   headers=headers, body={"status": status})
-
-
 @pytest.mark.parametrize("email,masked", [
     ("ñandu@example.com", "ñ***@example.com"),
     ("สม@example.com", "ส***@example.com"),
@@ -61,7 +34,7 @@ def test_masked_contacts_stay_valid_through_a_move(gaps, token, email,
     async def go():
         staff = await ws_open(gaps, "/admin", subprotocols=auth)
         await ws_next(staff)
-        order = place(gaps, "ñandu สม", email=email, phone="0812345678")
+        order = place_order(gaps, "ñandu สม", email=email, phone="0812345678")
         created = await ws_next(staff)
         customer = await ws_open(
             gaps, "/orders/%d" % order["id"],

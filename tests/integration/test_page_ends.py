@@ -3,7 +3,7 @@ the last page, also when that page is exactly full."""
 
 import pytest
 
-from client import admin_login, quote, request
+from client import admin_login, get_ok, place_order, quote, request
 from conftest import running_stack
 
 
@@ -19,48 +19,20 @@ def token(gaps):
     return admin_login(gaps)
 
 
-def place(stack, name="ลูกค้า", email=None, phone=None, token=None):
-    info = {"name": name}
-    if email:
-        info["email"] = email
-    if phone:
-        info["phone"] = phone
-    headers = {"Authorization": "Bearer " + token} if token else None
-    ans = request(stack, "POST", "/api/orders", headers=headers, body={
-        "customer_info": info, "items": [{"menu_id": 1, "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]
-
-
-def get(stack, path, token):
-    ans = request(stack, "GET", path,
-                  headers={"Authorization": "Bearer " + token})
-    assert ans.status == 200, ans
-    return ans.json
-
-
-def put_status(stack, token, order_id, status, if_match=None):
-    headers = {"Authorization": "Bearer " + token}
-    if if_match is not None:
-        headers["If-Match"] = if_match
-    return request(stack, "PUT", "/api/admin/orders/%d/status" % order_id,
-                   headers=headers, body={"status": status})
-
-
 def test_an_exactly_full_last_page_of_orders_has_no_next_cursor(gaps, token):
     for i in range(3):
-        place(gaps, "หน้า %d" % i)
-    total = get(gaps, "/api/admin/orders?limit=200", token)["meta"]["count"]
+        place_order(gaps, "หน้า %d" % i)
+    total = get_ok(gaps, "/api/admin/orders?limit=200", token)["meta"]["count"]
     assert total >= 3
-    page = get(gaps, "/api/admin/orders?limit=%d" % total, token)
+    page = get_ok(gaps, "/api/admin/orders?limit=%d" % total, token)
     assert page["meta"]["count"] == total
     assert page["meta"]["next_cursor"] is None, page["meta"]
     # One short of everything still points at the rest, and the rest is
     # one order whose page ends there.
-    page = get(gaps, "/api/admin/orders?limit=%d" % (total - 1), token)
+    page = get_ok(gaps, "/api/admin/orders?limit=%d" % (total - 1), token)
     cursor = page["meta"]["next_cursor"]
     assert cursor
-    rest = get(gaps, "/api/admin/orders?limit=1&cursor=" + quote(cursor),
+    rest = get_ok(gaps, "/api/admin/orders?limit=1&cursor=" + quote(cursor),
                token)
     assert rest["meta"] == {"next_cursor": None, "count": 1}
 
@@ -71,27 +43,27 @@ def test_an_exactly_full_last_page_of_my_orders_has_no_next_cursor(gaps):
         "password": "password-123"})
     assert ans.status == 201, ans
     mine = ans.json["data"]["token"]
-    place(gaps, token=mine)
-    place(gaps, token=mine)
-    page = get(gaps, "/api/orders?limit=2", mine)
+    place_order(gaps, token=mine)
+    place_order(gaps, token=mine)
+    page = get_ok(gaps, "/api/orders?limit=2", mine)
     assert page["meta"] == {"next_cursor": None, "count": 2}
 
 
 def test_an_exactly_full_last_page_of_events_has_no_next_cursor(gaps, token):
-    place(gaps, "เหตุการณ์")
-    everything = get(gaps, "/api/admin/events?after=0&limit=1000", token)
+    place_order(gaps, "เหตุการณ์")
+    everything = get_ok(gaps, "/api/admin/events?after=0&limit=1000", token)
     total = everything["meta"]["count"]
     newest = everything["data"][-1]["event_id"]
     assert everything["meta"]["next_cursor"] is None
-    page = get(gaps, "/api/admin/events?after=0&limit=%d" % total, token)
+    page = get_ok(gaps, "/api/admin/events?after=0&limit=%d" % total, token)
     assert page["meta"]["count"] == total
     assert page["meta"]["next_cursor"] is None, page["meta"]
     # Catching up page by page still reaches the newest event, and the
     # cursor of a page that is not the last is its last event.
-    page = get(gaps, "/api/admin/events?after=0&limit=%d" % (total - 1),
+    page = get_ok(gaps, "/api/admin/events?after=0&limit=%d" % (total - 1),
                token)
     assert page["meta"]["next_cursor"] == page["data"][-1]["event_id"]
-    rest = get(gaps, "/api/admin/events?after=%d&limit=1"
+    rest = get_ok(gaps, "/api/admin/events?after=%d&limit=1"
                % page["meta"]["next_cursor"], token)
     assert [e["event_id"] for e in rest["data"]] == [newest]
     assert rest["meta"]["next_cursor"] is None
@@ -99,4 +71,4 @@ def test_an_exactly_full_last_page_of_events_has_no_next_cursor(gaps, token):
 
 def test_lists_that_do_not_page_say_so(gaps, token):
     for path in ("/api/menu", "/api/admin/users"):
-        assert get(gaps, path, token)["meta"]["next_cursor"] is None
+        assert get_ok(gaps, path, token)["meta"]["next_cursor"] is None
