@@ -175,8 +175,10 @@ static const char *set_jwt_secret(cmd_parms *cmd, void *dummy,
 }
 
 /* Read at start-up, while Apache still runs as root, so the file can be
- * readable by root alone. */
+ * readable by root alone; what names the secret in the message when it is
+ * shorter than min_len bytes. */
 static const char *read_secret_file(cmd_parms *cmd, const char *arg,
+                                    const char *what, apr_size_t min_len,
                                     char **secret, apr_size_t *secret_len);
 
 static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy,
@@ -184,7 +186,8 @@ static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy,
 {
     char *buf = NULL;
     apr_size_t len = 0;
-    const char *err = read_secret_file(cmd, arg, &buf, &len);
+    const char *err = read_secret_file(cmd, arg, "JWT secret",
+                                       TM_MIN_SECRET_LEN, &buf, &len);
 
     (void)dummy;
     return err ? err : set_secret_bytes(cmd, buf, len, cmd->cmd->name);
@@ -198,16 +201,12 @@ static const char *set_jwt_prev_secret_file(cmd_parms *cmd, void *dummy,
     tm_srv_conf *conf = srv_conf(cmd);
     char *buf = NULL;
     apr_size_t len = 0;
-    const char *err = read_secret_file(cmd, arg, &buf, &len);
+    const char *err = read_secret_file(cmd, arg, "JWT secret",
+                                       TM_MIN_SECRET_LEN, &buf, &len);
 
     (void)dummy;
     if (err) {
         return err;
-    }
-    if (len < TM_MIN_SECRET_LEN) {
-        return apr_psprintf(cmd->pool, "%s: the JWT secret must be at least "
-                            "%d bytes (it is %" APR_SIZE_T_FMT ")",
-                            cmd->cmd->name, TM_MIN_SECRET_LEN, len);
     }
     if (conf->jwt_prev_secret_set) {
         return apr_psprintf(cmd->pool, "%s: a previous JWT secret is already "
@@ -220,6 +219,7 @@ static const char *set_jwt_prev_secret_file(cmd_parms *cmd, void *dummy,
 }
 
 static const char *read_secret_file(cmd_parms *cmd, const char *arg,
+                                    const char *what, apr_size_t min_len,
                                     char **secret, apr_size_t *secret_len)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
@@ -260,6 +260,11 @@ static const char *read_secret_file(cmd_parms *cmd, const char *arg,
         len--;
     }
     buf[len] = '\0';
+    if (len < min_len) {
+        return apr_psprintf(cmd->pool, "%s: the %s must be at least %"
+                            APR_SIZE_T_FMT " bytes (it is %" APR_SIZE_T_FMT
+                            ")", cmd->cmd->name, what, min_len, len);
+    }
     *secret = buf;
     *secret_len = len;
     return NULL;
@@ -555,15 +560,12 @@ static const char *set_eventd_secret_file(cmd_parms *cmd, void *dummy,
     tm_srv_conf *conf = srv_conf(cmd);
     char *buf = NULL;
     apr_size_t len = 0;
-    const char *err = read_secret_file(cmd, arg, &buf, &len);
+    const char *err = read_secret_file(cmd, arg, "secret", TP_MIN_SECRET_LEN,
+                                       &buf, &len);
 
     (void)dummy;
     if (err) {
         return err;
-    }
-    if (len < TP_MIN_SECRET_LEN) {
-        return apr_psprintf(cmd->pool, "%s: the secret must be at least "
-                            "%d bytes", cmd->cmd->name, TP_MIN_SECRET_LEN);
     }
     conf->eventd_secret = (const unsigned char *)buf;
     conf->eventd_secret_len = len;

@@ -191,50 +191,66 @@ static int send_datagram(apr_pool_t *p, const tm_srv_conf *conf,
     return 0;
 }
 
-void tm_notify_event(request_rec *r, const tm_srv_conf *conf,
-                     const char *epoch, apr_int64_t event_id,
-                     apr_int64_t order_id, const char *type,
-                     json_object *staff, json_object *customer)
+/* An outbox row after its COMMIT (an event or a revocation): body gains
+ * the epoch, the id and this process's count of failed sends, and goes
+ * out sealed.  A failure is counted, so the next datagram that gets
+ * through reports it and the daemon resyncs.  0, or -1 with errno
+ * (EMSGSIZE: over the protocol's limit) for the caller to log. */
+static int send_outbox_row(request_rec *r, const tm_srv_conf *conf,
+                           uint16_t type, const char *epoch,
+                           apr_int64_t event_id, json_object *body)
 {
-    json_object *body = tm_json_object(r->pool);
     apr_uint32_t failed = apr_atomic_read32(&failed_sends);
     const char *text;
     size_t len;
 
     json_object_object_add(body, "epoch", json_object_new_string(epoch));
     json_object_object_add(body, "event_id", json_object_new_int64(event_id));
-    json_object_object_add(body, "order_id", json_object_new_int64(order_id));
-    json_object_object_add(body, "type", json_object_new_string(type));
     json_object_object_add(body, "failed_sends",
                            json_object_new_int64(failed));
-    json_object_object_add(body, "staff", json_object_get(staff));
-    if (customer) {
-        json_object_object_add(body, "customer", json_object_get(customer));
-    }
     text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN
                                              | JSON_C_TO_STRING_NOSLASHESCAPE,
                                              &len);
     if (len > TP_MAX_BODY) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00401)
-                      "event %" APR_INT64_T_FMT " is %lu bytes, over the "
-                      "protocol's limit: not sent", event_id,
-                      (unsigned long)len);
-        apr_atomic_inc32(&failed_sends);
-        tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
-        return;
+        errno = EMSGSIZE;
     }
-    if (send_datagram(r->pool, conf, TP_EVENT, text, len) != 0) {
+    else if (send_datagram(r->pool, conf, type, text, len) == 0) {
+        if (failed) {
+            apr_atomic_sub32(&failed_sends, failed);
+        }
+        return 0;
+    }
+    apr_atomic_inc32(&failed_sends);
+    tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
+    return -1;
+}
+
+void tm_notify_event(request_rec *r, const tm_srv_conf *conf,
+                     const char *epoch, apr_int64_t event_id,
+                     apr_int64_t order_id, const char *type,
+                     json_object *staff, json_object *customer)
+{
+    json_object *body = tm_json_object(r->pool);
+
+    json_object_object_add(body, "order_id", json_object_new_int64(order_id));
+    json_object_object_add(body, "type", json_object_new_string(type));
+    json_object_object_add(body, "staff", json_object_get(staff));
+    if (customer) {
+        json_object_object_add(body, "customer", json_object_get(customer));
+    }
+    if (send_outbox_row(r, conf, TP_EVENT, epoch, event_id, body) == 0) {
+        tm_metrics_inc(TM_M_EVENTS_SENT);
+    }
+    else if (errno == EMSGSIZE) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00401)
+                      "event %" APR_INT64_T_FMT " is over the protocol's "
+                      "limit: not sent", event_id);
+    }
+    else {
         /* Down or full: the event is in the log, clients will resync. */
-        apr_atomic_inc32(&failed_sends);
-        tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00402)
                       "event %" APR_INT64_T_FMT " not delivered to "
                       "timing-eventd at %s", event_id, conf->event_socket);
-        return;
-    }
-    tm_metrics_inc(TM_M_EVENTS_SENT);
-    if (failed) {
-        apr_atomic_sub32(&failed_sends, failed);
     }
 }
 
@@ -256,32 +272,17 @@ void tm_notify_revoke(request_rec *r, const tm_srv_conf *conf,
                       const char *user_id)
 {
     json_object *body = tm_json_object(r->pool);
-    apr_uint32_t failed = apr_atomic_read32(&failed_sends);
-    const char *text;
-    size_t len;
 
-    json_object_object_add(body, "epoch", json_object_new_string(epoch));
-    json_object_object_add(body, "event_id", json_object_new_int64(event_id));
     json_object_object_add(body, "user_id", json_object_new_string(user_id));
-    json_object_object_add(body, "failed_sends",
-                           json_object_new_int64(failed));
-    text = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN,
-                                             &len);
-    if (send_datagram(r->pool, conf, TP_REVOKE, text, len) != 0) {
+    if (send_outbox_row(r, conf, TP_REVOKE, epoch, event_id, body) != 0) {
         /* Counted like a lost event: the daemon hears of it with the next
          * datagram, or finds the id missing, and has its user sessions
          * reconnect through the token check. */
-        apr_atomic_inc32(&failed_sends);
-        tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, errno, r, TMLOGNO(00404)
                       "timing-eventd at %s not told that user %s's tokens "
                       "are revoked (event %" APR_INT64_T_FMT "): their open "
                       "sockets stay until it finds the gap", conf->event_socket,
                       user_id, event_id);
-        return;
-    }
-    if (failed) {
-        apr_atomic_sub32(&failed_sends, failed);
     }
 }
 
