@@ -48,7 +48,10 @@ test('in chromium: cookie-only order channel, online hurries the reconnect', asy
     const opened = await page.evaluate(() => window.opened);
     assert.deepEqual(opened[0].protocols, ['timing.v1']);
     assert.equal(new URL(opened[0].url).search, '');
-    assert.ok(await page.evaluate(() => window.live.store.get(window.live._orderId) !== undefined));
+    // 'open' comes when the socket opens; the order itself arrives by the
+    // SDK's REST fetch just after, so wait for it rather than race it.
+    await waitFor(async () => page.evaluate(() => window.live.store.get(window.live._orderId) !== undefined),
+      'the order in the store');
 
     await admin.updateOrderStatus(orderId, 'preparing');
     await waitFor(async () => (await page.evaluate(() => window.log.updates.length)) === 1, 'update');
