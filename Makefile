@@ -31,7 +31,7 @@ UNIT_PURE   := $(wildcard mod_timing/tm_valid.c mod_timing/tm_time.c \
                  mod_timing/tm_status.c mod_timing/tm_mask.c \
                  mod_timing/tm_money.c mod_timing/tm_query.c \
                  mod_timing/tm_addr.c mod_timing/tm_body.c \
-                 mod_timing/tm_canon.c \
+                 mod_timing/tm_canon.c mod_timing/tm_access.c \
                  timing-eventd/handshake.c timing-eventd/hub.c \
                  timing-eventd/messages.c timing-eventd/ring.c \
                  timing-eventd/gapwatch.c timing-eventd/recycle.c \

@@ -7,13 +7,13 @@
  */
 #include "mod_timing.h"
 #include "tm_customer_orders.h"
+#include "tm_access.h"
 #include "tm_db.h"
 #include "tm_json.h"
 #include "tm_order_change.h"
 #include "tm_query.h"
 #include "tm_valid.h"
 
-#include "apr_crypto.h"
 #include "apr_strings.h"
 #include "http_protocol.h"
 
@@ -21,60 +21,25 @@ APLOG_USE_MODULE(timing);
 
 #define TM_INT64_MAX_TEXT "9223372036854775807"
 
-/* The value of cookie `name` in the request, or NULL. */
-static const char *cookie(request_rec *r, const char *name)
-{
-    const char *header = apr_table_get(r->headers_in, "Cookie");
-    size_t nlen = strlen(name);
-    char *copy, *item, *state;
-
-    if (!header) {
-        return NULL;
-    }
-    copy = apr_pstrdup(r->pool, header);
-    for (item = apr_strtok(copy, ";", &state); item;
-         item = apr_strtok(NULL, ";", &state)) {
-        while (*item == ' ') {
-            item++;
-        }
-        if (!strncmp(item, name, nlen) && item[nlen] == '=') {
-            return item + nlen + 1;
-        }
-    }
-    return NULL;
-}
-
-static int tracking_matches(apr_pool_t *p, const tm_order *o,
-                            const char *token)
-{
-    const char *hash;
-
-    if (!token || !*token || strlen(token) > 128 || !o->tracking_hash) {
-        return 0;
-    }
-    hash = tm_tracking_hash(p, token);
-    return strlen(hash) == strlen(o->tracking_hash)
-           && apr_crypto_equals(hash, o->tracking_hash, strlen(hash));
-}
-
-tm_sight tm_order_sight(tm_ctx *c, const tm_order *o)
+/* REST looks at ?tracking_token= and the cookie whatever else was sent:
+ * either shows the order, also to a customer signed in as someone else.
+ * There is no origin check here; the WebSocket guard has one because a
+ * browser sends the cookie with any site's upgrade request. */
+static tm_sight caller_sight(tm_ctx *c, const tm_order *o)
 {
     request_rec *r = c->r;
+    tm_sight_claim claim = { 0 };
 
-    if (c->who && (!strcmp(c->who->role, "staff")
-                   || !strcmp(c->who->role, "admin"))) {
-        return TM_SEES_AS_STAFF;
+    if (c->who) {
+        claim.role = c->who->role;
+        claim.user_id = c->who->user_id;
     }
-    if (c->who && o->user_id && !strcmp(c->who->user_id, o->user_id)) {
-        return TM_SEES_AS_CUSTOMER;
-    }
-    if (tracking_matches(r->pool, o, apr_table_get(c->query,
-                                                   "tracking_token"))
-        || tracking_matches(r->pool, o, cookie(r, apr_psprintf(
-            r->pool, "timing_track_%" APR_INT64_T_FMT, o->id)))) {
-        return TM_SEES_AS_CUSTOMER;
-    }
-    return TM_SEES_NOTHING;
+    claim.tracking = apr_table_get(c->query, "tracking_token");
+    claim.cookie = tm_cookie_value(r->pool,
+                                   apr_table_get(r->headers_in, "Cookie"),
+                                   apr_psprintf(r->pool, TM_TRACKING_COOKIE
+                                                "%" APR_INT64_T_FMT, o->id));
+    return tm_order_sight(r->pool, o->user_id, o->tracking_hash, &claim);
 }
 
 static int not_found(request_rec *r)
@@ -92,7 +57,7 @@ int tm_orders_status(tm_ctx *c)
     if (!dbd || tm_order_load(r, dbd, c->params[0], 0, &o) != APR_SUCCESS) {
         return tm_fail_db(r);
     }
-    if (!o || (sight = tm_order_sight(c, o)) == TM_SEES_NOTHING) {
+    if (!o || (sight = caller_sight(c, o)) == TM_SEES_NOTHING) {
         return not_found(r);
     }
     apr_table_setn(r->headers_out, "ETag",
@@ -221,7 +186,7 @@ int tm_orders_cancel(tm_ctx *c)
         tm_db_rollback(txn);
         return tm_fail_db(r);
     }
-    if (!o || (sight = tm_order_sight(c, o)) == TM_SEES_NOTHING) {
+    if (!o || (sight = caller_sight(c, o)) == TM_SEES_NOTHING) {
         tm_db_rollback(txn);
         return not_found(r);
     }

@@ -9,16 +9,6 @@
 #include "mod_timing.h"
 #include "tm_order_view.h"
 
-typedef enum {
-    TM_SEES_NOTHING = 0,    /* answered 404, like a missing id */
-    TM_SEES_AS_CUSTOMER,    /* contact details masked */
-    TM_SEES_AS_STAFF
-} tm_sight;
-
-/* What the caller may see of o: staff see all; the owner's token, the
- * tracking token (?tracking_token=) or the tracking cookie see it masked. */
-tm_sight tm_order_sight(tm_ctx *c, const tm_order *o);
-
 int tm_orders_status(tm_ctx *c);        /* GET /api/orders/:id/status */
 int tm_orders_mine(tm_ctx *c);          /* GET /api/orders */
 int tm_orders_cancel(tm_ctx *c);        /* POST /api/orders/:id/cancel */

@@ -6,6 +6,7 @@
  * checked here before libjwt sees the token, and every claim after.
  */
 #include "tm_jwt.h"
+#include "tm_access.h"
 #include "tm_valid.h"
 
 #include "apr_base64.h"
@@ -76,8 +77,7 @@ static int header_alg_ok(apr_pool_t *p, const char *token, size_t hlen)
 
 static int valid_role(const char *role)
 {
-    return role && (!strcmp(role, "admin") || !strcmp(role, "staff")
-                    || !strcmp(role, "customer"));
+    return role && (tm_role_is_staff(role) || !strcmp(role, "customer"));
 }
 
 static int valid_sub(const char *sub)

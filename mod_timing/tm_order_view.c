@@ -11,7 +11,6 @@
 #include "tm_json.h"
 #include "tm_time.h"
 
-#include "apr_sha1.h"
 #include "apr_strings.h"
 
 #include <stdlib.h>
@@ -151,25 +150,4 @@ apr_status_t tm_order_load(request_rec *r, ap_dbd_t *dbd, const char *id,
     *out = rv == APR_SUCCESS && orders->nelts
            ? APR_ARRAY_IDX(orders, 0, tm_order *) : NULL;
     return rv;
-}
-
-const char *tm_tracking_hash(apr_pool_t *p, const char *token)
-{
-    return tm_sha1_hex(p, token, strlen(token));
-}
-
-const char *tm_sha1_hex(apr_pool_t *p, const void *data, apr_size_t len)
-{
-    unsigned char digest[APR_SHA1_DIGESTSIZE];
-    char *hex = apr_palloc(p, 2 * sizeof digest + 1);
-    apr_sha1_ctx_t sha;
-    int i;
-
-    apr_sha1_init(&sha);
-    apr_sha1_update_binary(&sha, data, (unsigned int)len);
-    apr_sha1_final(digest, &sha);
-    for (i = 0; i < APR_SHA1_DIGESTSIZE; i++) {
-        apr_snprintf(hex + 2 * i, 3, "%02X", digest[i]);
-    }
-    return hex;
 }

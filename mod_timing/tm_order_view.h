@@ -43,10 +43,4 @@ apr_status_t tm_orders_read(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
 apr_status_t tm_order_load(request_rec *r, ap_dbd_t *dbd, const char *id,
                            int lock, tm_order **out);
 
-/* SHA-1 of bytes, upper-case hex as MariaDB's HEX() writes it. */
-const char *tm_sha1_hex(apr_pool_t *p, const void *data, apr_size_t len);
-
-/* The SHA-1 of a tracking token, upper-case hex as MariaDB's HEX(). */
-const char *tm_tracking_hash(apr_pool_t *p, const char *token);
-
 #endif /* TM_ORDER_VIEW_H */

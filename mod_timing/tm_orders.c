@@ -12,6 +12,7 @@
  */
 #include "mod_timing.h"
 #include "tm_orders.h"
+#include "tm_access.h"
 #include "tm_canon.h"
 #include "tm_db.h"
 #include "tm_json.h"

@@ -7,6 +7,7 @@
  */
 #include "mod_timing.h"
 #include "tm_router.h"
+#include "tm_access.h"
 #include "tm_auth.h"
 #include "tm_cors.h"
 #include "tm_db.h"
@@ -146,8 +147,7 @@ int tm_router_handle(request_rec *r, const tm_route *routes, size_t nroutes)
         return tm_fail(r, HTTP_UNAUTHORIZED, "unauthorized",
                        "This needs a token: Authorization: Bearer <token>.");
     }
-    if ((route->access == TM_STAFF && strcmp(who->role, "staff")
-         && strcmp(who->role, "admin"))
+    if ((route->access == TM_STAFF && !tm_role_is_staff(who->role))
         || (route->access == TM_ADMIN && strcmp(who->role, "admin"))) {
         return tm_fail(r, HTTP_FORBIDDEN, "forbidden",
                        "Your role may not do this.");

@@ -17,6 +17,7 @@
  */
 #include "mod_timing.h"
 #include "tm_upgrade.h"
+#include "tm_access.h"
 #include "tm_auth.h"
 #include "tm_db.h"
 #include "tm_notify.h"
@@ -26,7 +27,6 @@
 #include "tm_valid.h"
 #include "timing_proto.h"
 
-#include "apr_crypto.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
 #include "ap_mpm.h"
@@ -149,19 +149,6 @@ static int same_origin(request_rec *r)
     return !strcasecmp(h + 3, host);
 }
 
-static int tracking_matches(apr_pool_t *p, const char *hash,
-                            const char *token)
-{
-    const char *mine;
-
-    if (!token || !*token || strlen(token) > 128 || !hash) {
-        return 0;
-    }
-    mine = tm_tracking_hash(p, token);
-    return strlen(mine) == strlen(hash)
-           && apr_crypto_equals(mine, hash, strlen(hash));
-}
-
 /* The order channel's credential, against the order itself. */
 static int guard_order(request_rec *r, const tm_srv_conf *conf,
                        const offer *o, const tm_identity *who)
@@ -171,22 +158,20 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
     unsigned long n;
     ap_dbd_t *dbd;
     tm_order *order = NULL;
+    tm_sight_claim claim = { 0 };
     apr_status_t rv;
 
     if (strncmp(r->uri, TM_ORDER_CHANNEL, sizeof TM_ORDER_CHANNEL - 1)
         || !tm_parse_id(id, &n)) {
         return refuse(r, HTTP_NOT_FOUND, "no such order");
     }
+    /* The cookie is read only when nothing else was offered: a token
+     * offered outright is the one judged. */
     if (!o->bearer && !o->tracking) {
-        const char *cookies = apr_table_get(r->headers_in, "Cookie");
-        const char *name = apr_pstrcat(r->pool, "timing_track_", id, "=",
-                                       NULL);
-        const char *at = cookies ? strstr(cookies, name) : NULL;
-
-        if (at && (at == cookies || at[-1] == ' ' || at[-1] == ';')) {
-            cookie = apr_pstrndup(r->pool, at + strlen(name),
-                                  strcspn(at + strlen(name), "; "));
-        }
+        cookie = tm_cookie_value(r->pool,
+                                 apr_table_get(r->headers_in, "Cookie"),
+                                 apr_pstrcat(r->pool, TM_TRACKING_COOKIE, id,
+                                             NULL));
         if (!cookie) {
             return refuse(r, HTTP_UNAUTHORIZED, "no credential");
         }
@@ -213,15 +198,20 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
     if (!order) {
         return refuse(r, HTTP_NOT_FOUND, "no such order");
     }
+    claim.tracking = o->tracking;
+    claim.cookie = cookie;
+    /* A token that names someone decides alone: a customer signed in as
+     * another is refused even with this order's tracking token. */
+    claim.identity_decides = 1;
     if (who) {
-        if (strcmp(who->role, "staff") && strcmp(who->role, "admin")
-            && (!order->user_id || strcmp(order->user_id, who->user_id))) {
-            return refuse(r, HTTP_NOT_FOUND, "not this customer's order");
-        }
+        claim.role = who->role;
+        claim.user_id = who->user_id;
     }
-    else if (!tracking_matches(r->pool, order->tracking_hash,
-                               o->tracking ? o->tracking : cookie)) {
-        return refuse(r, HTTP_NOT_FOUND, "tracking token does not match");
+    if (tm_order_sight(r->pool, order->user_id, order->tracking_hash, &claim)
+        == TM_SEES_NOTHING) {
+        return refuse(r, HTTP_NOT_FOUND, who ? "not this customer's order"
+                                             : "tracking token does not "
+                                               "match");
     }
     apr_table_set(r->headers_in, TP_HDR_ORDER, id);
     if (last_event) {
@@ -310,7 +300,7 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
         if (!who) {
             return refuse(r, HTTP_UNAUTHORIZED, "no credential");
         }
-        if (strcmp(who->role, "admin") && strcmp(who->role, "staff")) {
+        if (!tm_role_is_staff(who->role)) {
             return refuse(r, HTTP_FORBIDDEN, "role may not open /admin");
         }
     }

@@ -16,6 +16,7 @@
  */
 #include "mod_timing.h"
 #include "tm_users.h"
+#include "tm_access.h"
 #include "tm_auth.h"
 #include "tm_db.h"
 #include "tm_json.h"
@@ -300,7 +301,7 @@ static const char *staff_role(tm_problems *pr, json_object *body,
         return NULL;
     }
     role = tm_json_plain_string(v);
-    if (!role || (strcmp(role, "staff") && strcmp(role, "admin"))) {
+    if (!tm_role_is_staff(role)) {
         tm_problem_add(pr, "role", "must be staff or admin");
         return NULL;
     }
