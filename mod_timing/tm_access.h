@@ -40,7 +40,7 @@ typedef struct tm_sight_claim {
 /* 1 for a role that sees every order and the board: staff or admin. */
 int tm_role_is_staff(const char *role);
 
-/* The value of cookie `name` in a Cookie header (RFC 6265 pairs split by
+/* The value of cookie `name` in a Cookie header (name=value pairs split by
  * ';', optional whitespace around them, a value maybe in double quotes),
  * the first when it is sent twice; NULL when header is NULL or has no
  * such cookie. */

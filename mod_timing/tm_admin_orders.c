@@ -1,39 +1,25 @@
 /*
- * tm_admin_orders.c -- what staff do with orders.
+ * tm_admin_orders.c -- what staff do with orders: the board's list, one
+ * order with its history, and status changes.
  *
- * Pages run newest first by id with an opaque cursor (the last id seen):
- * orders created while a client pages appear at the top, never between
- * pages, so nothing that existed is skipped or repeated.  A status change
- * locks the order, checks If-Match against its version, and writes the
- * change, its history and its event in one transaction.
+ * Thin handlers: the database is tm_order_store.c's, paging, the order
+ * object, ETags and If-Match are tm_order_http.c's.  A status change
+ * checks If-Match against the version of the order it holds locked, so
+ * two staff changing one order cannot both win.
  */
 #include "mod_timing.h"
 #include "tm_admin_orders.h"
-#include "tm_customer_orders.h"
 #include "tm_db.h"
 #include "tm_json.h"
-#include "tm_order_change.h"
+#include "tm_order_http.h"
+#include "tm_order_store.h"
 #include "tm_status.h"
-#include "tm_time.h"
 #include "tm_valid.h"
 
-#include "apr_lib.h"
 #include "apr_strings.h"
 #include "http_protocol.h"
 
-#include <errno.h>
-#include <stdlib.h>
-
 APLOG_USE_MODULE(timing);
-
-#define TM_INT64_MAX_TEXT "9223372036854775807"
-
-static void set_etag(request_rec *r, const tm_order *o)
-{
-    apr_table_setn(r->headers_out, "ETag",
-                   apr_psprintf(r->pool, "\"%" APR_INT64_T_FMT "\"",
-                                o->version));
-}
 
 int tm_admin_orders_list(tm_ctx *c)
 {
@@ -56,8 +42,7 @@ int tm_admin_orders_list(tm_ctx *c)
         return OK;
     }
     dbd = tm_db_acquire(r);
-    args[0] = before ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT, before)
-                     : TM_INT64_MAX_TEXT;
+    args[0] = tm_page_before(r->pool, before);
     args[1] = status && *status ? status
               : "pending,preparing,ready,completed,cancelled";
     /* One more than the page: it says whether there is a next page. */
@@ -69,153 +54,69 @@ int tm_admin_orders_list(tm_ctx *c)
     return tm_send_order_page(r, orders, 0, limit);
 }
 
-static json_object *history(request_rec *r, ap_dbd_t *dbd, const char *id)
-{
-    const char *args[1] = { id };
-    apr_dbd_results_t *res;
-    apr_dbd_row_t *row;
-    json_object *list;
-
-    if (tm_db_select(r, dbd, TM_Q_ORDER_HISTORY, &res, 1, args)
-        != APR_SUCCESS) {
-        return NULL;
-    }
-    list = tm_json_array(r->pool);
-    while (tm_db_next(r, dbd, res, &row)) {
-        json_object *h = json_object_new_object(), *by = NULL;
-        const char *from = tm_db_col(dbd, row, 0);
-        const char *user = tm_db_col(dbd, row, 2);
-        const char *reason = tm_db_col(dbd, row, 4);
-        char iso[TM_ISO_LEN];
-
-        json_object_object_add(h, "from",
-                               from ? json_object_new_string(from) : NULL);
-        json_object_object_add(h, "to", json_object_new_string(
-                                   tm_db_col(dbd, row, 1)));
-        if (user) {
-            const char *name = tm_db_col(dbd, row, 3);
-
-            by = json_object_new_object();
-            json_object_object_add(by, "id", json_object_new_int64(
-                                       apr_atoi64(user)));
-            json_object_object_add(by, "name",
-                                   name ? json_object_new_string(name)
-                                        : NULL);
-        }
-        json_object_object_add(h, "by", by);
-        json_object_object_add(h, "reason",
-                               reason ? json_object_new_string(reason)
-                                      : NULL);
-        json_object_object_add(h, "at",
-                               tm_time_iso_from_db(tm_db_col(dbd, row, 5),
-                                                   iso) == 0
-                               ? json_object_new_string(iso) : NULL);
-        json_object_array_add(list, h);
-    }
-    return list;
-}
-
 int tm_admin_orders_get(tm_ctx *c)
 {
     request_rec *r = c->r;
     ap_dbd_t *dbd = tm_db_acquire(r);
-    json_object *order, *hist;
+    apr_array_header_t *steps;
+    json_object *order;
     tm_order *o;
 
-    if (!dbd || tm_order_load(r, dbd, c->params[0], 0, &o) != APR_SUCCESS) {
+    if (!dbd || tm_order_load(r, dbd, c->params[0], &o) != APR_SUCCESS) {
         return tm_fail_db(r);
     }
     if (!o) {
-        return tm_fail(r, HTTP_NOT_FOUND, "not_found", "No such order.");
+        return tm_order_not_found(r);
     }
-    if (!(hist = history(r, dbd, c->params[0]))) {
+    if (tm_order_history(r, dbd, c->params[0], &steps) != APR_SUCCESS) {
         return tm_fail_db(r);
     }
     order = tm_order_json(r->pool, o, 0);
-    json_object_object_add(order, "status_history", json_object_get(hist));
-    set_etag(r, o);
+    json_object_object_add(order, "status_history",
+                           tm_order_history_json(r->pool, steps));
+    tm_order_set_etag(r, o);
     return tm_send(r, HTTP_OK, order, NULL);
 }
 
-/* If-Match: "<version>", a list of entity tags, or *.  RFC 9110 makes
- * If-Match a strong comparison: a weak tag (W/"3") never matches, even
- * in a list beside a strong one that might.  Returns 1 when the order's
- * version matches, 0 when it does not, -1 when malformed. */
-static int if_match(request_rec *r, apr_int64_t version)
+/* What a status change found when it held the order. */
+typedef struct verdict {
+    request_rec *r;
+    const char *to;
+    int match;                  /* tm_order_if_match's answer */
+    tm_change change;
+} verdict;
+
+static const char *decide(void *baton, const tm_order *o)
 {
-    const char *h = apr_table_get(r->headers_in, "If-Match");
-    const char *p;
-    int matched = 0;
+    verdict *v = baton;
 
-    if (!h) {
-        return 1;
+    v->match = tm_order_if_match(v->r, o->version);
+    if (v->match <= 0) {
+        return NULL;
     }
-    p = h;
-    for (;;) {
-        const char *tag, *close;
-        int weak = 0;
-
-        while (*p == ' ' || *p == '\t' || *p == ',') {
-            p++;
-        }
-        if (!*p) {
-            break;
-        }
-        if (*p == '*') {
-            /* Any current representation: the order exists (404 came
-             * before this). */
-            matched = 1;
-            p++;
-            continue;
-        }
-        if ((p[0] == 'W' || p[0] == 'w') && p[1] == '/') {
-            weak = 1;
-            p += 2;
-        }
-        if (*p != '"' || !(close = strchr(p + 1, '"'))) {
-            return -1;
-        }
-        tag = p + 1;
-        p = close + 1;
-        if (*p && *p != ',' && *p != ' ' && *p != '\t') {
-            return -1;
-        }
-        if (!weak && close > tag) {
-            char *end;
-            apr_int64_t v;
-            const char *digits = apr_pstrmemdup(r->pool, tag,
-                                                (apr_size_t)(close - tag));
-
-            errno = 0;
-            v = apr_strtoi64(digits, &end, 10);
-            /* Someone else's tag cannot match; ours are plain digits. */
-            if (!*end && !errno && apr_isdigit(*digits) && v == version) {
-                matched = 1;
-            }
-        }
-    }
-    return matched;
+    v->change = tm_status_change(o->status, v->to);
+    return v->change == TM_CHANGE_OK ? v->to : NULL;
 }
 
 int tm_admin_orders_status(tm_ctx *c)
 {
     static const tm_text_rule reason_rule = { 1, 200, 0, 1 };
     request_rec *r = c->r;
-    json_object *body = tm_json_body_object(r, c->body, c->body_len), *v;
-    const char *to = NULL, *reason;
+    json_object *body = tm_json_body_object(r, c->body, c->body_len), *field;
+    const char *reason;
     tm_announcement a = { 0 };
+    verdict v = { r, NULL, 0, TM_CHANGE_OK };
     tm_problems pr;
     ap_dbd_t *dbd;
     tm_order *o;
-    tm_txn *txn;
-    int match;
+    int changed;
 
     if (!body) {
         return OK;
     }
     tm_problems_init(&pr, r->pool);
-    if (!json_object_object_get_ex(body, "status", &v)
-        || !tm_status_valid(to = tm_json_plain_string(v))) {
+    if (!json_object_object_get_ex(body, "status", &field)
+        || !tm_status_valid(v.to = tm_json_plain_string(field))) {
         tm_problem_add(&pr, "status", "must be one of pending, preparing, "
                        "ready, completed, cancelled");
     }
@@ -225,46 +126,30 @@ int tm_admin_orders_status(tm_ctx *c)
     }
 
     dbd = tm_db_acquire(r);
-    if (!dbd || tm_db_begin(r, dbd, &txn) != APR_SUCCESS) {
-        return tm_fail_db(r);
-    }
-    if (tm_order_load(r, dbd, c->params[0], 1, &o) != APR_SUCCESS) {
-        tm_db_rollback(txn);
+    if (!dbd || tm_order_update(r, dbd, c->params[0], decide, &v,
+                                c->who->user_id, reason, &o, &changed, &a)
+                != APR_SUCCESS) {
         return tm_fail_db(r);
     }
     if (!o) {
-        tm_db_rollback(txn);
-        return tm_fail(r, HTTP_NOT_FOUND, "not_found", "No such order.");
+        return tm_order_not_found(r);
     }
-    match = if_match(r, o->version);
-    if (match <= 0) {
-        tm_db_rollback(txn);
-        set_etag(r, o);
+    if (v.match <= 0) {
+        tm_order_set_etag(r, o);
         return tm_fail(r, HTTP_PRECONDITION_FAILED, "precondition_failed",
-                       match < 0 ? "If-Match must be an entity tag such as "
-                                   "\"3\"."
-                                 : "The order has changed since; fetch it "
-                                   "again.");
+                       v.match < 0 ? "If-Match must be an entity tag such as "
+                                     "\"3\"."
+                                   : "The order has changed since; fetch it "
+                                     "again.");
     }
-    switch (tm_status_change(o->status, to)) {
-    case TM_CHANGE_SAME:
-        tm_db_rollback(txn);
-        set_etag(r, o);
-        return tm_send(r, HTTP_OK, tm_order_json(r->pool, o, 0), NULL);
-    case TM_CHANGE_FINAL:
-        tm_db_rollback(txn);
+    if (v.change == TM_CHANGE_FINAL) {
         return tm_fail(r, HTTP_CONFLICT, "invalid_transition",
                        apr_psprintf(r->pool, "The order is %s: that is "
                                     "final.", o->status));
-    case TM_CHANGE_OK:
-        break;
     }
-    if (tm_order_change(r, dbd, o, to, c->who->user_id, reason, &a)
-        != APR_SUCCESS || tm_db_commit(txn) != APR_SUCCESS) {
-        tm_db_rollback(txn);
-        return tm_fail_db(r);
+    if (changed) {
+        tm_order_announce(r, c->conf, &a);
     }
-    tm_order_announce(r, c->conf, &a);
-    set_etag(r, o);
+    tm_order_set_etag(r, o);
     return tm_send(r, HTTP_OK, tm_order_json(r->pool, o, 0), NULL);
 }

@@ -9,6 +9,11 @@
  * waits for it and then replays its answer.  The key itself is the scope
  * (API.md): it belongs to the account that used it, or to nobody's
  * account, and to one body, whatever address sends it.
+ *
+ * This handler validates, prices, settles the Idempotency-Key and the
+ * rate limit, and makes the tracking token; the rows themselves are
+ * written by tm_order_store.c, the order object by tm_order_http.c, and
+ * only the token's hash is kept (tm_access.c).
  */
 #include "mod_timing.h"
 #include "tm_orders.h"
@@ -17,12 +22,12 @@
 #include "tm_db.h"
 #include "tm_json.h"
 #include "tm_metrics.h"
-#include "tm_order_change.h"
-#include "tm_order_view.h"
+#include "tm_order_http.h"
+#include "tm_order_store.h"
 #include "tm_ratelimit.h"
 #include "tm_valid.h"
 
-#include "apr_base64.h"
+#include "apr_encode.h"
 #include "apr_hash.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -52,11 +57,6 @@ typedef struct placement {
     tm_announcement a;
 } placement;
 
-static const char *i64(apr_pool_t *p, apr_int64_t v)
-{
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
-}
-
 /* The menu by id, as text keys. */
 static apr_hash_t *load_menu(request_rec *r, ap_dbd_t *dbd)
 {
@@ -80,92 +80,33 @@ static apr_hash_t *load_menu(request_rec *r, ap_dbd_t *dbd)
     return menu;
 }
 
-/* A fresh tracking token (base64url of random bytes). */
+/* A fresh tracking token: base64url of random bytes, without padding
+ * (18 bytes need none), so it travels in a URL or a cookie as it is. */
 static const char *tracking_token(apr_pool_t *p)
 {
     unsigned char raw[TM_TRACKING_BYTES];
-    char *b64 = apr_palloc(p, apr_base64_encode_len(sizeof raw));
-    char *c;
 
     if (apr_generate_random_bytes(raw, sizeof raw) != APR_SUCCESS) {
         return NULL;
     }
-    apr_base64_encode(b64, (const char *)raw, sizeof raw);
-    for (c = b64; *c; c++) {
-        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-    }
-    return b64;
+    return apr_pencode_base64_binary(p, raw, sizeof raw,
+                                     APR_ENCODE_BASE64URL
+                                     | APR_ENCODE_NOPADDING, NULL);
 }
 
-/* Before the transaction: the time, the shop's date and whether it takes
- * orders, then the day's next pickup number in a statement of its own.
- * The counter row is every order's hot spot: committed on its own it is
- * locked for one statement, not for the whole order.  (An order that then
- * fails leaves a gap in the day's numbers, which harms nobody.)  Returns
- * OK, HTTP_CONFLICT (shop closed) or HTTP_SERVICE_UNAVAILABLE. */
-static int prepare_order(placement *pl)
-{
-    request_rec *r = pl->c->r;
-    apr_pool_t *p = r->pool;
-    ap_dbd_t *dbd = pl->dbd;
-    tm_order *o = &pl->o;
-    apr_dbd_results_t *res;
-    apr_dbd_row_t *row;
-    const char *v, *args[1];
-    apr_status_t rv;
-    int accepting = 0;
-
-    if (tm_db_select(r, dbd, TM_Q_SHOP_FOR_ORDER, &res, 0, NULL)
-        != APR_SUCCESS) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    while (tm_db_next(r, dbd, res, &row)) {
-        pl->now = apr_pstrdup(p, tm_db_col(dbd, row, 0));
-        v = tm_db_col(dbd, row, 1);
-        pl->shop_date = v ? apr_pstrdup(p, v) : NULL;
-        o->currency = apr_pstrdup(p, tm_db_col(dbd, row, 2));
-        accepting = tm_db_col(dbd, row, 3)[0] == '1';
-        pl->a.epoch = apr_pstrdup(p, tm_db_col(dbd, row, 4));
-    }
-    if (!pl->shop_date) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00501)
-                      "cannot compute the shop's date: is the shop's "
-                      "timezone valid and are MariaDB's time zone tables "
-                      "loaded (mariadb-tzinfo-to-sql)?");
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    if (!accepting) {
-        return HTTP_CONFLICT;
-    }
-    args[0] = pl->shop_date;
-    if (tm_db_exec(r, dbd, TM_Q_PICKUP_NEXT, NULL, 1, args) != APR_SUCCESS
-        || !(v = tm_db_value(r, dbd, TM_Q_LAST_ID, 0, NULL, &rv))) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    o->pickup_number = apr_atoi64(v);
-    return OK;
-}
-
-/* Everything inside the transaction.  Returns OK, HTTP_SEE_OTHER (the
- * Idempotency-Key is taken: replay it) or HTTP_SERVICE_UNAVAILABLE. */
+/* Everything inside the transaction: the Idempotency-Key's claim first,
+ * then the order's rows.  Returns OK, HTTP_SEE_OTHER (the key is taken:
+ * replay it) or HTTP_SERVICE_UNAVAILABLE. */
 static int write_order(placement *pl)
 {
     request_rec *r = pl->c->r;
-    apr_pool_t *p = r->pool;
-    ap_dbd_t *dbd = pl->dbd;
-    tm_order *o = &pl->o;
-    apr_dbd_results_t *res;
-    apr_dbd_row_t *row;
-    const char *now = pl->now, *shop_date = pl->shop_date, *v, *args[12];
-    apr_array_header_t *ids;
     apr_status_t rv;
-    int i;
 
     if (pl->idem_key) {
-        args[0] = pl->idem_key;
-        args[1] = pl->idem_owner;
-        args[2] = pl->request_hash;
-        rv = tm_db_exec(r, dbd, TM_Q_IDEM_CLAIM, NULL, 3, args);
+        const char *args[3] = { pl->idem_key, pl->idem_owner,
+                                pl->request_hash };
+
+        rv = tm_db_exec(r, pl->dbd, TM_Q_IDEM_CLAIM, NULL, 3, args);
         if (rv == APR_EEXIST) {
             return HTTP_SEE_OTHER;
         }
@@ -173,79 +114,10 @@ static int write_order(placement *pl)
             return HTTP_SERVICE_UNAVAILABLE;
         }
     }
-
-    args[0] = shop_date;
-    args[1] = i64(p, o->pickup_number);
-    args[2] = o->name;
-    args[3] = o->phone;
-    args[4] = o->email;
-    args[5] = o->note;
-    args[6] = i64(p, o->total);
-    args[7] = o->currency;
-    args[8] = o->user_id;
-    args[9] = tm_tracking_hash(p, pl->token);
-    args[10] = now;
-    args[11] = now;
-    if (tm_db_exec(r, dbd, TM_Q_ORDER_INSERT, NULL, 12, args) != APR_SUCCESS
-        || !(v = tm_db_value(r, dbd, TM_Q_LAST_ID, 0, NULL, &rv))) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    o->id = apr_atoi64(v);
-
-    for (i = 0; i < o->nitems; i++) {
-        const tm_item *l = &o->items[i];
-
-        args[0] = i64(p, o->id);
-        args[1] = apr_itoa(p, i + 1);
-        args[2] = apr_psprintf(p, "%lu", l->menu_id);
-        args[3] = l->menu_name;
-        args[4] = i64(p, l->price);
-        args[5] = apr_itoa(p, l->quantity);
-        args[6] = l->note;
-        if (tm_db_exec(r, dbd, TM_Q_ITEM_INSERT, NULL, 7, args)
-            != APR_SUCCESS) {
-            return HTTP_SERVICE_UNAVAILABLE;
-        }
-    }
-    args[0] = i64(p, o->id);
-    if (tm_db_select(r, dbd, TM_Q_ITEM_IDS, &res, 1, args) != APR_SUCCESS) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    ids = apr_array_make(p, o->nitems, sizeof(apr_int64_t));
-    while (tm_db_next(r, dbd, res, &row)) {
-        *(apr_int64_t *)apr_array_push(ids) =
-            apr_atoi64(tm_db_col(dbd, row, 0));
-    }
-    if (ids->nelts != o->nitems) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    for (i = 0; i < o->nitems; i++) {
-        o->items[i].id = APR_ARRAY_IDX(ids, i, apr_int64_t);
-    }
-
-    args[0] = i64(p, o->id);
-    args[1] = NULL;
-    args[2] = "pending";
-    args[3] = o->user_id;
-    args[4] = NULL;
-    args[5] = now;
-    if (tm_db_exec(r, dbd, TM_Q_HISTORY_INSERT, NULL, 6, args)
-        != APR_SUCCESS) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-
-    o->created_at = o->updated_at = now;
-    pl->a.order_id = o->id;
-    pl->a.type = "newOrder";
-    pl->a.staff = tm_json_object(p);
-    json_object_object_add(pl->a.staff, "type",
-                           json_object_new_string("newOrder"));
-    json_object_object_add(pl->a.staff, "order", tm_order_json(p, o, 0));
-    pl->a.customer = NULL;      /* newOrder is for staff only */
-    if (tm_order_event_insert(r, dbd, now, &pl->a) != APR_SUCCESS) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    return OK;
+    return tm_order_insert(r, pl->dbd, &pl->o,
+                           tm_tracking_hash(r->pool, pl->token), pl->now,
+                           pl->shop_date, &pl->a) == APR_SUCCESS
+           ? OK : HTTP_SERVICE_UNAVAILABLE;
 }
 
 /* The cookie is Secure when the request came over HTTPS as Apache sees
@@ -261,8 +133,8 @@ static void set_order_headers(request_rec *r, apr_int64_t id,
                    apr_psprintf(r->pool, "/api/orders/%" APR_INT64_T_FMT
                                 "/status", id));
     apr_table_addn(r->err_headers_out, "Set-Cookie",
-                   apr_psprintf(r->pool, "timing_track_%" APR_INT64_T_FMT
-                                "=%s; Path=/; Max-Age=%d; HttpOnly; "
+                   apr_psprintf(r->pool, TM_TRACKING_COOKIE "%"
+                                APR_INT64_T_FMT "=%s; Path=/; Max-Age=%d; HttpOnly; "
                                 "SameSite=Lax%s", id, token,
                                 TM_TRACKING_COOKIE_AGE,
                                 https ? "; Secure" : ""));
@@ -401,7 +273,8 @@ static int order_in_transaction(placement *pl)
     tm_txn *txn;
     int status;
 
-    status = prepare_order(pl);
+    status = tm_order_reserve(r, pl->dbd, &pl->o, &pl->now, &pl->shop_date,
+                              &pl->a.epoch);
     if (status == HTTP_CONFLICT) {
         return tm_fail(r, HTTP_CONFLICT, "shop_closed",
                        "The shop is not taking orders right now.");

@@ -1,6 +1,7 @@
 /*
- * tm_orders.h -- orders: placing one (one transaction with its items, its
- * first history row and its newOrder event), and the order object.
+ * tm_orders.h -- placing an order (one transaction with its items, its
+ * first history row and its newOrder event).  Reading and changing
+ * orders are tm_customer_orders.h's and tm_admin_orders.h's.
  */
 #ifndef TM_ORDERS_H
 #define TM_ORDERS_H

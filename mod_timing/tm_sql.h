@@ -82,7 +82,7 @@
         "DELETE FROM rate_events" \
         " WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL 1 DAY LIMIT 1000") \
     /* Orders come back joined to their lines, ordered by order then \
-     * line (tm_order_view.c folds them). */ \
+     * line (tm_order_store.c folds them). */ \
     TM_SQL(ORDER_GET, "timing_order_get", TM_ORDER_SELECT \
         " FROM orders o JOIN order_items i ON i.order_id = o.id" \
         " WHERE o.id = %s ORDER BY i.line_no") \

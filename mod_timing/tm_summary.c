@@ -10,7 +10,7 @@
 #include "tm_db.h"
 #include "tm_json.h"
 #include "tm_money.h"
-#include "tm_order_view.h"
+#include "tm_order_store.h"
 #include "tm_time.h"
 #include "tm_valid.h"
 

@@ -21,7 +21,7 @@
 #include "tm_auth.h"
 #include "tm_db.h"
 #include "tm_notify.h"
-#include "tm_order_view.h"
+#include "tm_order_store.h"
 #include "tm_query.h"
 #include "tm_users.h"
 #include "tm_valid.h"
@@ -185,7 +185,7 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
     if (!dbd) {
         return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no database");
     }
-    rv = tm_order_load(r, dbd, id, 0, &order);
+    rv = tm_order_load(r, dbd, id, &order);
     if (rv == APR_SUCCESS && order) {
         const char *args[1] = { id };
 
