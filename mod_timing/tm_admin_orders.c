@@ -72,8 +72,10 @@ int tm_admin_orders_get(tm_ctx *c)
         return tm_fail_db(r);
     }
     order = tm_order_json(r->pool, o, 0);
-    json_object_object_add(order, "status_history",
-                           tm_order_history_json(r->pool, steps));
+    /* The list belongs to the pool: the order takes a reference of its
+     * own. */
+    json_object_object_add(order, "status_history", json_object_get(
+                               tm_order_history_json(r->pool, steps)));
     tm_order_set_etag(r, o);
     return tm_send(r, HTTP_OK, order, NULL);
 }
