@@ -14,6 +14,10 @@
  * may be is the daemon's decision: it sees them all.  The request of an
  * upgrade lives as long as its socket, so database work borrows a
  * connection and returns it at once.
+ *
+ * Finding the credentials and the same-origin rule for the cookie are
+ * this file's; whether they show the order is tm_access.c's, the same
+ * decision REST makes (with the rule that an identity decides alone).
  */
 #include "mod_timing.h"
 #include "tm_upgrade.h"
