@@ -130,6 +130,17 @@ static apr_status_t event_insert(request_rec *r, ap_dbd_t *dbd,
     return APR_SUCCESS;
 }
 
+/* One row of an order's status history (from NULL: placed). */
+static apr_status_t history_insert(request_rec *r, ap_dbd_t *dbd,
+                                   const char *id, const char *from,
+                                   const char *to, const char *by,
+                                   const char *reason, const char *now)
+{
+    const char *args[6] = { id, from, to, by, reason, now };
+
+    return tm_db_exec(r, dbd, TM_Q_HISTORY_INSERT, NULL, 6, args);
+}
+
 static json_object *status_message(apr_pool_t *p, const tm_order *o,
                                    const char *previous, int masked)
 {
@@ -153,7 +164,7 @@ static apr_status_t change(request_rec *r, ap_dbd_t *dbd, tm_order *o,
     apr_pool_t *p = r->pool;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row;
-    const char *now = NULL, *previous = o->status, *args[6];
+    const char *now = NULL, *previous = o->status, *args[3];
     const char *id = apr_psprintf(p, "%" APR_INT64_T_FMT, o->id);
 
     if (tm_db_select(r, dbd, TM_Q_NOW_EPOCH, &res, 0, NULL) != APR_SUCCESS) {
@@ -173,13 +184,7 @@ static apr_status_t change(request_rec *r, ap_dbd_t *dbd, tm_order *o,
         != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    args[0] = id;
-    args[1] = previous;
-    args[2] = to;
-    args[3] = by_user;
-    args[4] = reason;
-    args[5] = now;
-    if (tm_db_exec(r, dbd, TM_Q_HISTORY_INSERT, NULL, 6, args)
+    if (history_insert(r, dbd, id, previous, to, by_user, reason, now)
         != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -364,14 +369,8 @@ apr_status_t tm_order_insert(request_rec *r, ap_dbd_t *dbd, tm_order *o,
         o->items[i].id = APR_ARRAY_IDX(ids, i, apr_int64_t);
     }
 
-    args[0] = i64(p, o->id);
-    args[1] = NULL;
-    args[2] = "pending";
-    args[3] = o->user_id;
-    args[4] = NULL;
-    args[5] = now;
-    if (tm_db_exec(r, dbd, TM_Q_HISTORY_INSERT, NULL, 6, args)
-        != APR_SUCCESS) {
+    if (history_insert(r, dbd, i64(p, o->id), NULL, "pending", o->user_id,
+                       NULL, now) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
 
