@@ -14,11 +14,6 @@
 
 #include <string.h>
 
-int tm_role_is_staff(const char *role)
-{
-    return role && (!strcmp(role, "staff") || !strcmp(role, "admin"));
-}
-
 static int ows(char ch)
 {
     return ch == ' ' || ch == '\t';
