@@ -23,6 +23,7 @@
 #include "tm_api_errors.h"
 #include "tm_auth.h"
 #include "tm_config.h"
+#include "tm_counters.h"
 #include "tm_db.h"
 #include "tm_events.h"
 #include "tm_health.h"
@@ -368,7 +369,8 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     tm_db_register_statements(s);
     tm_config_default_sockets(s);
-    rv = tm_metrics_init(s, routes, N_ROUTES);
+    tm_metrics_label_routes(routes, N_ROUTES);
+    rv = tm_counters_init(s, N_ROUTES);
     if (rv != APR_SUCCESS) {
         /* The API works without figures; say why they are missing. */
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, TMLOGNO(00003)
@@ -407,7 +409,7 @@ static void timing_register_hooks(apr_pool_t *p)
                            APR_HOOK_FIRST);
     ap_hook_handler(api_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tm_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_log_transaction(tm_metrics_log, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(tm_counters_log, NULL, NULL, APR_HOOK_MIDDLE);
     tm_api_errors_register_hooks();
     APR_OPTIONAL_HOOK(dbd, post_connect, tm_db_post_connect, NULL, NULL,
                       APR_HOOK_MIDDLE);
