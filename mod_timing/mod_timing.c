@@ -136,149 +136,132 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return conf;
 }
 
-/* What each directive of a kind sets and takes (tm_config.c's setters);
- * the messages are the directives' documentation of their values. */
-static const tm_param p_token_lifetime = {
-    TM_PARAM(token_lifetime), .unit = "s",
-    .min = apr_time_from_sec(60), .max = apr_time_from_sec(30 * 86400),
-    .error = "TimingTokenLifetime must be between 60 seconds and 30 days "
-             "(e.g. 43200, 720m or 12h... in seconds or with ms/s/mi/h)"
-};
-static const tm_param p_event_horizon = {
-    TM_PARAM(event_horizon), .unit = "ms",
-    .min = apr_time_from_msec(100), .max = apr_time_from_sec(60),
-    .error = "TimingEventHorizon must be from 100ms to 60s (a number is "
-             "milliseconds; or 2s)"
-};
-static const tm_param p_socket_lifetime = {
-    TM_PARAM(socket_lifetime), .unit = "s", .zero_ok = 1,
-    .min = apr_time_from_sec(1), .max = apr_time_from_sec(7 * 24 * 3600),
-    .error = "TimingSocketLifetime must be 0 (no limit) or from 1s to 7 "
-             "days (a number is seconds; or 90min, 3h)"
-};
-static const tm_param p_body_limit = {
-    TM_PARAM(body_limit), .digits = 1, .min = 1024, .max = 16 * 1024 * 1024,
-    .error = "TimingBodyLimit must be a number of bytes from 1024 to "
-             "16777216"
-};
-static const tm_param p_order_rate_limit = {
-    TM_PARAM(order_rate_limit), .min = 0, .max = 1000000,
-    .error = "TimingOrderRateLimit must be a number of orders a minute "
-             "per client address, 0 (no limit) to 1000000"
-};
-static const tm_param p_register_rate_limit = {
-    TM_PARAM(register_rate_limit), .digits = 1, .min = 0, .max = 1000000,
-    .error = "TimingRegisterRateLimit must be a number of registrations an "
-             "hour per client address, 0 (no limit) to 1000000"
-};
-static const tm_param p_login_rate_limit = {
-    TM_PARAM(login_rate_limit), .digits = 1, .min = 0, .max = 1000000,
-    .error = "TimingLoginRateLimit must be a number of logins a minute per "
-             "client address, 0 (no limit) to 1000000"
-};
-static const tm_param p_max_sockets = {
-    TM_PARAM(max_sockets), .min = 1, .max = 1000000,
-    .error = "TimingMaxSockets must be a number of WebSockets from 1 to "
-             "1000000"
-};
-static const tm_param p_staff_sockets = {
-    TM_PARAM_FIELD(staff_sockets), .set_flag = TM_NO_FLAG,
-    .min = 0, .max = 1000000,
-    .error = "TimingStaffSockets must be a number of WebSockets from 0 to "
-             "1000000"
-};
-static const tm_param p_order_sockets = {
-    TM_PARAM_FIELD(order_sockets), .set_flag = TM_NO_FLAG,
-    .min = 0, .max = 1000000,
-    .error = "TimingOrderSockets must be a number of WebSockets from 0 to "
-             "1000000"
-};
-static const tm_param p_address_sockets = {
-    TM_PARAM_FIELD(address_sockets), .set_flag = TM_NO_FLAG,
-    .min = 0, .max = 1000000,
-    .error = "TimingAddressSockets must be a number of WebSockets from 0 "
-             "to 1000000"
-};
-static const tm_param p_event_retention = {
-    TM_PARAM(event_retention), .min = TM_DAY, .max = APR_INT64_MAX,
-    .error = "TimingEventRetention must be at least 1 day (a number of "
-             "days, or with s, min, h or d: 30d, 720h)"
-};
-static const tm_param p_idem_retention = {
-    TM_PARAM(idem_retention), .min = TM_DAY, .max = APR_INT64_MAX,
-    .error = "TimingIdempotencyRetention must be at least 24h (the API "
-             "promises a day; a number of days, or with s, min, h or d)"
-};
-static const tm_param p_personal_retention = {
-    TM_PARAM(personal_retention), .zero_ok = 1, .min = TM_DAY,
-    .max = APR_INT64_MAX,
-    .error = "TimingPersonalDataRetention must be 0 (keep) or at least 1 "
-             "day (a number of days, or with s, min, h or d: 90d)"
-};
-
-#define TM_KIND(name, setter, param, help) \
-    AP_INIT_TAKE1(name, setter, (void *)&param, RSRC_CONF, help)
+/* A directive of one kind: the setter (tm_config.c) reads what field it
+ * sets and what values it takes from cmd->info, a tm_param or a
+ * tm_secret; a tm_param's error is the one message for any bad value. */
+#define TM_INFO(type, ...) ((void *)&((const type){ __VA_ARGS__ }))
+#define TM_KIND(name, setter, help, ...) \
+    AP_INIT_TAKE1(name, setter, TM_INFO(tm_param, __VA_ARGS__), RSRC_CONF, \
+                  help)
+/* TimingStaffSockets and the like have no *_set flag: -1 is unset. */
+#define TM_SHARE(name, field, help) \
+    TM_KIND(name, tm_set_count, help, TM_PARAM_FIELD(field), \
+            .set_flag = TM_NO_FLAG, .max = 1000000, \
+            .error = name " must be a number of WebSockets from 0 to 1000000")
+#define TM_JWT_KEY \
+    TM_INFO(tm_secret, TM_SECRET(jwt_secret), .what = "JWT secret", \
+            .min_len = TM_MIN_SECRET_LEN, \
+            .again = "a JWT secret is already set for this server")
 
 static const command_rec timing_cmds[] = {
-    AP_INIT_TAKE1("TimingJWTSecret", tm_set_jwt_secret, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TimingJWTSecret", tm_set_secret, TM_JWT_KEY, RSRC_CONF,
                   "The HS256 key for tokens, at least 32 bytes "
                   "(prefer TimingJWTSecretFile)"),
-    AP_INIT_TAKE1("TimingJWTSecretFile", tm_set_jwt_secret_file, NULL,
+    AP_INIT_TAKE1("TimingJWTSecretFile", tm_set_secret_file, TM_JWT_KEY,
                   RSRC_CONF, "A file holding the HS256 key, read at "
                   "start-up"),
-    AP_INIT_TAKE1("TimingJWTPreviousSecretFile", tm_set_jwt_prev_secret_file,
-                  NULL, RSRC_CONF, "The key before the last rotation: "
-                  "verifies, never signs"),
+    /* The key before the last rotation: it verifies tokens it signed
+     * until they have expired (TimingTokenLifetime), then the line can
+     * go. */
+    AP_INIT_TAKE1("TimingJWTPreviousSecretFile", tm_set_secret_file,
+                  TM_INFO(tm_secret, TM_SECRET(jwt_prev_secret),
+                          .what = "JWT secret", .min_len = TM_MIN_SECRET_LEN,
+                          .again = "a previous JWT secret is already set "
+                                   "for this server"),
+                  RSRC_CONF, "The key before the last rotation: verifies, "
+                  "never signs"),
     AP_INIT_TAKE1("TimingJWTIssuer", tm_set_issuer, NULL, RSRC_CONF,
                   "The iss claim tokens are issued with and must carry"),
-    TM_KIND("TimingTokenLifetime", tm_set_duration, p_token_lifetime,
-            "How long an issued token is valid (default 12h)"),
+    TM_KIND("TimingTokenLifetime", tm_set_duration,
+            "How long an issued token is valid (default 12h)",
+            TM_PARAM(token_lifetime), .unit = "s",
+            .min = apr_time_from_sec(60), .max = apr_time_from_sec(30 * 86400),
+            .error = "TimingTokenLifetime must be between 60 seconds and 30 "
+                     "days (e.g. 43200, 720m or 12h... in seconds or with "
+                     "ms/s/mi/h)"),
     AP_INIT_TAKE1("TimingEventSocket", tm_set_event_socket, NULL, RSRC_CONF,
                   "timing-eventd's event socket (unix datagram)"),
-    TM_KIND("TimingBodyLimit", tm_set_count, p_body_limit,
-            "Largest request body accepted, in bytes (default 65536)"),
-    TM_KIND("TimingOrderRateLimit", tm_set_count, p_order_rate_limit,
-            "Orders a minute one client address may place (default 30; "
-            "0: no limit)"),
-    TM_KIND("TimingRegisterRateLimit", tm_set_count, p_register_rate_limit,
+    TM_KIND("TimingBodyLimit", tm_set_count,
+            "Largest request body accepted, in bytes (default 65536)",
+            TM_PARAM(body_limit), .digits = 1, .min = 1024,
+            .max = 16 * 1024 * 1024,
+            .error = "TimingBodyLimit must be a number of bytes from 1024 to "
+                     "16777216"),
+    TM_KIND("TimingOrderRateLimit", tm_set_count,
+            "Orders a minute one client address may place (default 30; 0: "
+            "no limit)",
+            TM_PARAM(order_rate_limit), .max = 1000000,
+            .error = "TimingOrderRateLimit must be a number of orders a "
+                     "minute per client address, 0 (no limit) to 1000000"),
+    TM_KIND("TimingRegisterRateLimit", tm_set_count,
             "Accounts an hour one client address (an IPv6 /64) may "
-            "register (default 20; 0: no limit)"),
-    TM_KIND("TimingLoginRateLimit", tm_set_count, p_login_rate_limit,
+            "register (default 20; 0: no limit)",
+            TM_PARAM(register_rate_limit), .digits = 1, .max = 1000000,
+            .error = "TimingRegisterRateLimit must be a number of "
+                     "registrations an hour per client address, 0 (no "
+                     "limit) to 1000000"),
+    TM_KIND("TimingLoginRateLimit", tm_set_count,
             "Successful logins a minute from one client address (an IPv6 "
-            "/64) (default 30; 0: no limit)"),
-    TM_KIND("TimingEventHorizon", tm_set_duration, p_event_horizon,
-            "How long a gap in event ids may still fill (default 2s)"),
+            "/64) (default 30; 0: no limit)",
+            TM_PARAM(login_rate_limit), .digits = 1, .max = 1000000,
+            .error = "TimingLoginRateLimit must be a number of logins a "
+                     "minute per client address, 0 (no limit) to 1000000"),
+    TM_KIND("TimingEventHorizon", tm_set_duration,
+            "How long a gap in event ids may still fill (default 2s)",
+            TM_PARAM(event_horizon), .unit = "ms",
+            .min = apr_time_from_msec(100), .max = apr_time_from_sec(60),
+            .error = "TimingEventHorizon must be from 100ms to 60s (a number "
+                     "is milliseconds; or 2s)"),
     AP_INIT_ITERATE("TimingCorsOrigins", tm_add_cors_origin, NULL, RSRC_CONF,
                     "Origins whose pages may call the API (CORS); the port "
                     "may be *"),
-    TM_KIND("TimingSocketLifetime", tm_set_duration, p_socket_lifetime,
+    TM_KIND("TimingSocketLifetime", tm_set_duration,
             "How long a WebSocket may live before it is asked to "
             "reconnect, jittered down by up to a fifth (default 3h; 0: no "
-            "limit)"),
-    TM_KIND("TimingMaxSockets", tm_set_count, p_max_sockets,
+            "limit)",
+            TM_PARAM(socket_lifetime), .unit = "s", .zero_ok = 1,
+            .min = apr_time_from_sec(1), .max = apr_time_from_sec(7 * 86400),
+            .error = "TimingSocketLifetime must be 0 (no limit) or from 1s "
+                     "to 7 days (a number is seconds; or 90min, 3h)"),
+    TM_KIND("TimingMaxSockets", tm_set_count,
             "Live WebSockets allowed at once, below MaxRequestWorkers "
-            "(default: 60% of it)"),
-    TM_KIND("TimingStaffSockets", tm_set_count, p_staff_sockets,
-            "Of TimingMaxSockets, how many only staff may take (default a "
-            "tenth)"),
-    TM_KIND("TimingOrderSockets", tm_set_count, p_order_sockets,
-            "Customer WebSockets one order may have open (default 5; 0: no "
-            "cap)"),
-    TM_KIND("TimingAddressSockets", tm_set_count, p_address_sockets,
-            "Customer WebSockets one client address (an IPv6 /64) may have "
-            "open (default half the customers' share; 0: no cap)"),
-    AP_INIT_TAKE1("TimingEventdSecretFile", tm_set_eventd_secret_file, NULL,
+            "(default: 60% of it)",
+            TM_PARAM(max_sockets), .min = 1, .max = 1000000,
+            .error = "TimingMaxSockets must be a number of WebSockets from 1 "
+                     "to 1000000"),
+    TM_SHARE("TimingStaffSockets", staff_sockets, "Of TimingMaxSockets, "
+             "how many only staff may take (default a tenth)"),
+    TM_SHARE("TimingOrderSockets", order_sockets, "Customer WebSockets one "
+             "order may have open (default 5; 0: no cap)"),
+    TM_SHARE("TimingAddressSockets", address_sockets, "Customer WebSockets "
+             "one client address (an IPv6 /64) may have open (default half "
+             "the customers' share; 0: no cap)"),
+    AP_INIT_TAKE1("TimingEventdSecretFile", tm_set_secret_file,
+                  TM_INFO(tm_secret, TM_SECRET(eventd_secret),
+                          .what = "secret", .min_len = TP_MIN_SECRET_LEN),
                   RSRC_CONF, "A file holding the secret mod_timing seals "
                   "its messages to timing-eventd with, read at start-up"),
-    TM_KIND("TimingEventRetention", tm_set_retention, p_event_retention,
+    TM_KIND("TimingEventRetention", tm_set_retention,
             "How long timing-maintain keeps events for clients to catch up "
-            "from (default 30d)"),
-    TM_KIND("TimingIdempotencyRetention", tm_set_retention, p_idem_retention,
+            "from (default 30d)",
+            TM_PARAM(event_retention), .min = TM_DAY, .max = APR_INT64_MAX,
+            .error = "TimingEventRetention must be at least 1 day (a number "
+                     "of days, or with s, min, h or d: 30d, 720h)"),
+    TM_KIND("TimingIdempotencyRetention", tm_set_retention,
             "How long an Idempotency-Key answers again (default and least "
-            "24h)"),
+            "24h)",
+            TM_PARAM(idem_retention), .min = TM_DAY, .max = APR_INT64_MAX,
+            .error = "TimingIdempotencyRetention must be at least 24h (the "
+                     "API promises a day; a number of days, or with s, min, "
+                     "h or d)"),
     TM_KIND("TimingPersonalDataRetention", tm_set_retention,
-            p_personal_retention, "After how long timing-maintain erases "
-            "customers' details of finished orders (default 90d; 0: never)"),
+            "After how long timing-maintain erases customers' details of "
+            "finished orders (default 90d; 0: never)",
+            TM_PARAM(personal_retention), .zero_ok = 1, .min = TM_DAY,
+            .max = APR_INT64_MAX,
+            .error = "TimingPersonalDataRetention must be 0 (keep) or at "
+                     "least 1 day (a number of days, or with s, min, h or d: "
+                     "90d)"),
     AP_INIT_TAKE1("TimingWebSocket", tm_set_websocket, NULL, ACCESS_CONF,
                   "Guard this location's WebSocket upgrade: admin, order "
                   "or off"),

@@ -5,7 +5,6 @@
  * records, their merge and the command table that names these.
  */
 #include "tm_config.h"
-#include "timing_proto.h"
 
 #include "apr_file_io.h"
 #include "apr_lib.h"
@@ -110,10 +109,8 @@ const char *tm_set_retention(cmd_parms *cmd, void *dummy, const char *arg)
 /* Secrets                                                                */
 
 /* Read at start-up, while Apache still runs as root, so the file can be
- * readable by root alone; what names the secret in the message when it is
- * shorter than min_len bytes. */
+ * readable by root alone. */
 static const char *read_secret_file(cmd_parms *cmd, const char *arg,
-                                    const char *what, apr_size_t min_len,
                                     char **secret, apr_size_t *secret_len)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
@@ -154,98 +151,48 @@ static const char *read_secret_file(cmd_parms *cmd, const char *arg,
         len--;
     }
     buf[len] = '\0';
-    if (len < min_len) {
-        return apr_psprintf(cmd->pool, "%s: the %s must be at least %"
-                            APR_SIZE_T_FMT " bytes (it is %" APR_SIZE_T_FMT
-                            ")", cmd->cmd->name, what, min_len, len);
-    }
     *secret = buf;
     *secret_len = len;
     return NULL;
 }
 
-static const char *set_secret_bytes(cmd_parms *cmd, const char *bytes,
-                                    apr_size_t len, const char *where)
+/* cmd->info is the directive's tm_secret. */
+static const char *keep_secret(cmd_parms *cmd, const char *bytes,
+                               apr_size_t len)
 {
-    tm_srv_conf *conf = srv_conf(cmd);
+    const tm_secret *spec = cmd->info;
+    char *conf = (char *)srv_conf(cmd);
 
-    if (len < TM_MIN_SECRET_LEN) {
-        return apr_psprintf(cmd->pool, "%s: the JWT secret must be at least "
-                            "%d bytes (it is %" APR_SIZE_T_FMT ")", where,
-                            TM_MIN_SECRET_LEN, len);
+    if (len < spec->min_len) {
+        return apr_psprintf(cmd->pool, "%s: the %s must be at least %"
+                            APR_SIZE_T_FMT " bytes (it is %" APR_SIZE_T_FMT
+                            ")", cmd->cmd->name, spec->what, spec->min_len,
+                            len);
     }
-    if (conf->jwt_secret_set) {
-        return apr_psprintf(cmd->pool, "%s: a JWT secret is already set for "
-                            "this server", where);
+    if (spec->again && conf[spec->set_flag]) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
+                            spec->again);
     }
-    conf->jwt_secret = bytes;
-    conf->jwt_secret_len = len;
-    conf->jwt_secret_set = 1;
+    memcpy(conf + spec->bytes, &bytes, sizeof bytes);
+    memcpy(conf + spec->len, &len, sizeof len);
+    conf[spec->set_flag] = 1;
     return NULL;
 }
 
-const char *tm_set_jwt_secret(cmd_parms *cmd, void *dummy,
-                              const char *arg)
+const char *tm_set_secret(cmd_parms *cmd, void *dummy, const char *arg)
 {
     (void)dummy;
-    return set_secret_bytes(cmd, apr_pstrdup(cmd->pool, arg), strlen(arg),
-                            cmd->cmd->name);
+    return keep_secret(cmd, apr_pstrdup(cmd->pool, arg), strlen(arg));
 }
 
-const char *tm_set_jwt_secret_file(cmd_parms *cmd, void *dummy,
-                                   const char *arg)
+const char *tm_set_secret_file(cmd_parms *cmd, void *dummy, const char *arg)
 {
     char *buf = NULL;
     apr_size_t len = 0;
-    const char *err = read_secret_file(cmd, arg, "JWT secret",
-                                       TM_MIN_SECRET_LEN, &buf, &len);
+    const char *err = read_secret_file(cmd, arg, &buf, &len);
 
     (void)dummy;
-    return err ? err : set_secret_bytes(cmd, buf, len, cmd->cmd->name);
-}
-
-/* The key before the last rotation: it verifies tokens it signed until
- * they have expired (TimingTokenLifetime), then the line can go. */
-const char *tm_set_jwt_prev_secret_file(cmd_parms *cmd, void *dummy,
-                                        const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    char *buf = NULL;
-    apr_size_t len = 0;
-    const char *err = read_secret_file(cmd, arg, "JWT secret",
-                                       TM_MIN_SECRET_LEN, &buf, &len);
-
-    (void)dummy;
-    if (err) {
-        return err;
-    }
-    if (conf->jwt_prev_secret_set) {
-        return apr_psprintf(cmd->pool, "%s: a previous JWT secret is already "
-                            "set for this server", cmd->cmd->name);
-    }
-    conf->jwt_prev_secret = buf;
-    conf->jwt_prev_secret_len = len;
-    conf->jwt_prev_secret_set = 1;
-    return NULL;
-}
-
-const char *tm_set_eventd_secret_file(cmd_parms *cmd, void *dummy,
-                                      const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    char *buf = NULL;
-    apr_size_t len = 0;
-    const char *err = read_secret_file(cmd, arg, "secret", TP_MIN_SECRET_LEN,
-                                       &buf, &len);
-
-    (void)dummy;
-    if (err) {
-        return err;
-    }
-    conf->eventd_secret = (const unsigned char *)buf;
-    conf->eventd_secret_len = len;
-    conf->eventd_secret_set = 1;
-    return NULL;
+    return err ? err : keep_secret(cmd, buf, len);
 }
 
 /* ---------------------------------------------------------------------- */

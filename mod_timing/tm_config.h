@@ -1,8 +1,8 @@
 /*
  * tm_config.h -- the directives' setters: by kind (a count, a duration, a
- * retention period), where cmd->info is a tm_param saying which field and
- * what bounds, and the few with checks of their own (secrets and their
- * files, the event socket, CORS origins, the issuer, TimingWebSocket);
+ * retention period, a secret or its file), where cmd->info says which
+ * field and what values, and the few with checks of their own (the event
+ * socket, CORS origins, the issuer, TimingWebSocket);
  * then what is checked and defaulted once the whole configuration is read.
  * The command table itself is mod_timing.c's.
  */
@@ -40,13 +40,24 @@ const char *tm_set_duration(cmd_parms *cmd, void *dummy, const char *arg);
 /* A number of days, or with s, min, h or d; stored in seconds. */
 const char *tm_set_retention(cmd_parms *cmd, void *dummy, const char *arg);
 
-const char *tm_set_jwt_secret(cmd_parms *cmd, void *dummy, const char *arg);
-const char *tm_set_jwt_secret_file(cmd_parms *cmd, void *dummy,
-                                   const char *arg);
-const char *tm_set_jwt_prev_secret_file(cmd_parms *cmd, void *dummy,
-                                        const char *arg);
-const char *tm_set_eventd_secret_file(cmd_parms *cmd, void *dummy,
-                                      const char *arg);
+/* Which secret a directive sets, and what it must be. */
+typedef struct tm_secret {
+    apr_size_t bytes, len, set_flag;    /* offsets in tm_srv_conf */
+    const char *what;                   /* its name in messages */
+    apr_size_t min_len;
+    const char *again;                  /* refused when set twice; NULL:
+                                         * the last one counts */
+} tm_secret;
+
+#define TM_SECRET(f) \
+    .bytes = APR_OFFSETOF(tm_srv_conf, f), \
+    .len = APR_OFFSETOF(tm_srv_conf, f##_len), \
+    .set_flag = APR_OFFSETOF(tm_srv_conf, f##_set)
+
+/* The secret itself, or a file holding it (read at start-up, while
+ * Apache still runs as root, so the file can be root's alone). */
+const char *tm_set_secret(cmd_parms *cmd, void *dummy, const char *arg);
+const char *tm_set_secret_file(cmd_parms *cmd, void *dummy, const char *arg);
 const char *tm_set_issuer(cmd_parms *cmd, void *dummy, const char *arg);
 const char *tm_set_event_socket(cmd_parms *cmd, void *dummy,
                                 const char *arg);

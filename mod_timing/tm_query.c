@@ -1,6 +1,7 @@
 /*
  * tm_query.c -- strict decoding of application/x-www-form-urlencoded
- * query strings.
+ * query strings, their integer parameters, and page cursors (base64url
+ * through apr_encode.h).
  */
 #include <errno.h>
 #include <stdlib.h>
