@@ -1,8 +1,9 @@
 /*
  * mod_timing.c -- Timing's REST API inside Apache httpd.
  *
- * This file holds the configuration (directives, merge, checks at start),
- * the hooks and the route table.  The endpoints live in tm_*.c.
+ * This file holds the configuration records and their merge, the command
+ * table (its setters and the checks at start are tm_config.c's), the
+ * hooks and the route table.  The endpoints live in tm_*.c.
  *
  *   LoadModule dbd_module     modules/mod_dbd.so
  *   LoadModule timing_module  modules/mod_timing.so
@@ -21,6 +22,8 @@
 #include "mod_timing.h"
 #include "tm_api_errors.h"
 #include "tm_auth.h"
+#include "tm_config.h"
+#include "tm_counters.h"
 #include "tm_db.h"
 #include "tm_events.h"
 #include "tm_health.h"
@@ -36,16 +39,8 @@
 #include "tm_users.h"
 #include "timing_proto.h"
 
-#include "apr_file_io.h"
-#include "apr_lib.h"
-#include "apr_strings.h"
-#include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "ap_mpm.h"
-
-#include <stdlib.h>
-#include <sys/un.h>
 
 
 /* ---------------------------------------------------------------------- */
@@ -141,524 +136,133 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return conf;
 }
 
-static tm_srv_conf *srv_conf(cmd_parms *cmd)
-{
-    return ap_get_module_config(cmd->server->module_config, &timing_module);
-}
-
-static const char *set_secret_bytes(cmd_parms *cmd, const char *bytes,
-                                    apr_size_t len, const char *where)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-
-    if (len < TM_MIN_SECRET_LEN) {
-        return apr_psprintf(cmd->pool, "%s: the JWT secret must be at least "
-                            "%d bytes (it is %" APR_SIZE_T_FMT ")", where,
-                            TM_MIN_SECRET_LEN, len);
-    }
-    if (conf->jwt_secret_set) {
-        return apr_psprintf(cmd->pool, "%s: a JWT secret is already set for "
-                            "this server", where);
-    }
-    conf->jwt_secret = bytes;
-    conf->jwt_secret_len = len;
-    conf->jwt_secret_set = 1;
-    return NULL;
-}
-
-static const char *set_jwt_secret(cmd_parms *cmd, void *dummy,
-                                  const char *arg)
-{
-    (void)dummy;
-    return set_secret_bytes(cmd, apr_pstrdup(cmd->pool, arg), strlen(arg),
-                            cmd->cmd->name);
-}
-
-/* Read at start-up, while Apache still runs as root, so the file can be
- * readable by root alone; what names the secret in the message when it is
- * shorter than min_len bytes. */
-static const char *read_secret_file(cmd_parms *cmd, const char *arg,
-                                    const char *what, apr_size_t min_len,
-                                    char **secret, apr_size_t *secret_len);
-
-static const char *set_jwt_secret_file(cmd_parms *cmd, void *dummy,
-                                       const char *arg)
-{
-    char *buf = NULL;
-    apr_size_t len = 0;
-    const char *err = read_secret_file(cmd, arg, "JWT secret",
-                                       TM_MIN_SECRET_LEN, &buf, &len);
-
-    (void)dummy;
-    return err ? err : set_secret_bytes(cmd, buf, len, cmd->cmd->name);
-}
-
-/* The key before the last rotation: it verifies tokens it signed until
- * they have expired (TimingTokenLifetime), then the line can go. */
-static const char *set_jwt_prev_secret_file(cmd_parms *cmd, void *dummy,
-                                            const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    char *buf = NULL;
-    apr_size_t len = 0;
-    const char *err = read_secret_file(cmd, arg, "JWT secret",
-                                       TM_MIN_SECRET_LEN, &buf, &len);
-
-    (void)dummy;
-    if (err) {
-        return err;
-    }
-    if (conf->jwt_prev_secret_set) {
-        return apr_psprintf(cmd->pool, "%s: a previous JWT secret is already "
-                            "set for this server", cmd->cmd->name);
-    }
-    conf->jwt_prev_secret = buf;
-    conf->jwt_prev_secret_len = len;
-    conf->jwt_prev_secret_set = 1;
-    return NULL;
-}
-
-static const char *read_secret_file(cmd_parms *cmd, const char *arg,
-                                    const char *what, apr_size_t min_len,
-                                    char **secret, apr_size_t *secret_len)
-{
-    const char *path = ap_server_root_relative(cmd->pool, arg);
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_size_t len;
-    apr_status_t rv;
-    char *buf, errbuf[128];
-
-    if (!path) {
-        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
-                            cmd->cmd->name, arg);
-    }
-    rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    }
-    if (rv != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: cannot read %s: %s",
-                            cmd->cmd->name, path,
-                            apr_strerror(rv, errbuf, sizeof errbuf));
-    }
-    if (fi.size > 4096) {
-        return apr_psprintf(cmd->pool, "%s: %s is larger than 4096 bytes; "
-                            "is it the right file?", cmd->cmd->name, path);
-    }
-    len = (apr_size_t)fi.size;
-    buf = apr_palloc(cmd->pool, len + 1);
-    rv = apr_file_read_full(f, buf, len, &len);
-    apr_file_close(f);
-    if (rv != APR_SUCCESS && rv != APR_EOF) {
-        return apr_psprintf(cmd->pool, "%s: cannot read %s: %s",
-                            cmd->cmd->name, path,
-                            apr_strerror(rv, errbuf, sizeof errbuf));
-    }
-    /* An editor's trailing newline is not part of the secret. */
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
-        len--;
-    }
-    buf[len] = '\0';
-    if (len < min_len) {
-        return apr_psprintf(cmd->pool, "%s: the %s must be at least %"
-                            APR_SIZE_T_FMT " bytes (it is %" APR_SIZE_T_FMT
-                            ")", cmd->cmd->name, what, min_len, len);
-    }
-    *secret = buf;
-    *secret_len = len;
-    return NULL;
-}
-
-static const char *set_issuer(cmd_parms *cmd, void *dummy, const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-
-    (void)dummy;
-    if (!*arg || strlen(arg) > 200) {
-        return "TimingJWTIssuer must be 1 to 200 characters";
-    }
-    conf->jwt_issuer = arg;
-    conf->jwt_issuer_set = 1;
-    return NULL;
-}
-
-static const char *set_token_lifetime(cmd_parms *cmd, void *dummy,
-                                      const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    apr_interval_time_t t;
-
-    (void)dummy;
-    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS
-        || t < apr_time_from_sec(60) || t > apr_time_from_sec(30 * 86400)) {
-        return "TimingTokenLifetime must be between 60 seconds and 30 days "
-               "(e.g. 43200, 720m or 12h... in seconds or with ms/s/mi/h)";
-    }
-    conf->token_lifetime = t;
-    conf->token_lifetime_set = 1;
-    return NULL;
-}
-
-static const char *set_event_socket(cmd_parms *cmd, void *dummy,
-                                    const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    struct sockaddr_un sun;
-    apr_finfo_t finfo;
-    const char *dir;
-
-    (void)dummy;
-    if (arg[0] != '/') {
-        return "TimingEventSocket must be an absolute path";
-    }
-    if (strlen(arg) >= sizeof sun.sun_path) {
-        return apr_psprintf(cmd->pool, "TimingEventSocket: '%s' is longer "
-                            "than a unix socket path may be (%d bytes)",
-                            arg, (int)sizeof sun.sun_path - 1);
-    }
-    /* The daemon makes the socket; its directory must already be there
-     * (systemd's RuntimeDirectory, tmpfiles), or every event would be
-     * lost without a word until someone read the error log. */
-    dir = apr_pstrndup(cmd->temp_pool, arg, strrchr(arg, '/') - arg);
-    if (*dir && (apr_stat(&finfo, dir, APR_FINFO_TYPE, cmd->temp_pool)
-                 != APR_SUCCESS || finfo.filetype != APR_DIR)) {
-        return apr_psprintf(cmd->pool, "TimingEventSocket: the directory "
-                            "'%s' does not exist (timing-eventd's run "
-                            "directory)", dir);
-    }
-    conf->event_socket = arg;
-    conf->event_socket_set = 1;
-    return NULL;
-}
-
-static const char *set_body_limit(cmd_parms *cmd, void *dummy,
-                                  const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    apr_off_t limit;
-
-    (void)dummy;
-    if (!ap_parse_strict_length(&limit, arg) || limit < 1024
-        || limit > 16 * 1024 * 1024) {
-        return "TimingBodyLimit must be a number of bytes from 1024 to "
-               "16777216";
-    }
-    conf->body_limit = limit;
-    conf->body_limit_set = 1;
-    return NULL;
-}
-
-static const char *set_order_rate_limit(cmd_parms *cmd, void *dummy,
-                                        const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    char *end;
-    long n = strtol(arg, &end, 10);
-
-    (void)dummy;
-    if (!*arg || *end || n < 0 || n > 1000000) {
-        return "TimingOrderRateLimit must be a number of orders a minute "
-               "per client address, 0 (no limit) to 1000000";
-    }
-    conf->order_rate_limit = (int)n;
-    conf->order_rate_limit_set = 1;
-    return NULL;
-}
-
-/* TimingRegisterRateLimit and TimingLoginRateLimit: cmd->info names the
- * period the number is counted over. */
-static const char *set_auth_rate_limit(cmd_parms *cmd, void *dummy,
-                                       const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    int is_login = !strcasecmp(cmd->cmd->name, "TimingLoginRateLimit");
-    char *end;
-    long n = strtol(arg, &end, 10);
-
-    (void)dummy;
-    if (!apr_isdigit(*arg) || *end || n > 1000000) {
-        return apr_psprintf(cmd->pool, "%s must be a number of %s %s per "
-                            "client address, 0 (no limit) to 1000000",
-                            cmd->cmd->name, is_login ? "logins" :
-                            "registrations", (const char *)cmd->info);
-    }
-    if (is_login) {
-        conf->login_rate_limit = (int)n;
-        conf->login_rate_limit_set = 1;
-    }
-    else {
-        conf->register_rate_limit = (int)n;
-        conf->register_rate_limit_set = 1;
-    }
-    return NULL;
-}
-
-static const char *set_event_horizon(cmd_parms *cmd, void *dummy,
-                                     const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    apr_interval_time_t t;
-
-    (void)dummy;
-    if (ap_timeout_parameter_parse(arg, &t, "ms") != APR_SUCCESS
-        || t < apr_time_from_msec(100) || t > apr_time_from_sec(60)) {
-        return "TimingEventHorizon must be from 100ms to 60s (a number is "
-               "milliseconds; or 2s)";
-    }
-    conf->event_horizon = t;
-    conf->event_horizon_set = 1;
-    return NULL;
-}
-
-static const char *set_socket_lifetime(cmd_parms *cmd, void *dummy,
-                                       const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    apr_interval_time_t t;
-
-    (void)dummy;
-    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS
-        || (t != 0 && t < apr_time_from_sec(1))
-        || t > apr_time_from_sec(7 * 24 * 3600)) {
-        return "TimingSocketLifetime must be 0 (no limit) or from 1s to 7 "
-               "days (a number is seconds; or 90min, 3h)";
-    }
-    conf->socket_lifetime = t;
-    conf->socket_lifetime_set = 1;
-    return NULL;
-}
-
-/* A retention period: a number of days, or a number with s, min, h or d
- * (timing-maintain parses the same forms).  -1 when it does not parse. */
-static apr_int64_t parse_retention(const char *arg)
-{
-    static const struct { const char *unit; apr_int64_t sec; } units[] = {
-        { "", TM_DAY }, { "d", TM_DAY }, { "h", 3600 }, { "min", 60 },
-        { "s", 1 }
-    };
-    char *end;
-    apr_int64_t n;
-    size_t i;
-
-    if (!apr_isdigit(*arg)) {
-        return -1;
-    }
-    n = apr_strtoi64(arg, &end, 10);
-    for (i = 0; i < sizeof units / sizeof *units; i++) {
-        if (!strcmp(end, units[i].unit)) {
-            return n > 100 * 365 * TM_DAY ? -1 : n * units[i].sec;
-        }
-    }
-    return -1;
-}
-
-static const char *set_retention(cmd_parms *cmd, void *dummy,
-                                 const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    apr_int64_t t = parse_retention(arg);
-    const char *name = cmd->cmd->name;
-
-    (void)dummy;
-    if (!strcasecmp(name, "TimingEventRetention")) {
-        if (t < TM_DAY) {
-            return "TimingEventRetention must be at least 1 day (a number "
-                   "of days, or with s, min, h or d: 30d, 720h)";
-        }
-        conf->event_retention = t;
-        conf->event_retention_set = 1;
-    }
-    else if (!strcasecmp(name, "TimingIdempotencyRetention")) {
-        if (t < TM_DAY) {
-            return "TimingIdempotencyRetention must be at least 24h (the "
-                   "API promises a day; a number of days, or with s, min, "
-                   "h or d)";
-        }
-        conf->idem_retention = t;
-        conf->idem_retention_set = 1;
-    }
-    else {
-        if (t < 0 || (t > 0 && t < TM_DAY)) {
-            return "TimingPersonalDataRetention must be 0 (keep) or at "
-                   "least 1 day (a number of days, or with s, min, h or d: "
-                   "90d)";
-        }
-        conf->personal_retention = t;
-        conf->personal_retention_set = 1;
-    }
-    return NULL;
-}
-
-/* An origin as browsers send it: scheme://host[:port], where the port
- * may be "*" (any port: development's http://localhost:*). */
-static const char *add_cors_origin(cmd_parms *cmd, void *dummy,
-                                   const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    const char *host;
-
-    (void)dummy;
-    if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
-        return apr_psprintf(cmd->pool, "TimingCorsOrigins: '%s' is not an "
-                            "origin (http://host[:port] or https://...)",
-                            arg);
-    }
-    host = strstr(arg, "://") + 3;
-    if (!*host || strchr(host, '/') || (strchr(host, '*')
-                                        && strcmp(strrchr(host, ':'), ":*"))) {
-        return apr_psprintf(cmd->pool, "TimingCorsOrigins: '%s' must be "
-                            "scheme://host[:port] with no path; only the "
-                            "port may be '*'", arg);
-    }
-    if (!conf->cors_origins_set) {
-        conf->cors_origins = apr_array_make(cmd->pool, 2,
-                                            sizeof(const char *));
-        conf->cors_origins_set = 1;
-    }
-    *(const char **)apr_array_push(conf->cors_origins) = arg;
-    return NULL;
-}
-
-static const char *set_max_sockets(cmd_parms *cmd, void *dummy,
-                                   const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    char *end;
-    long n = strtol(arg, &end, 10);
-
-    (void)dummy;
-    if (!*arg || *end || n < 1 || n > 1000000) {
-        return "TimingMaxSockets must be a number of WebSockets from 1 to "
-               "1000000";
-    }
-    conf->max_sockets = (int)n;
-    conf->max_sockets_set = 1;
-    return NULL;
-}
-
-/* TimingStaffSockets, TimingOrderSockets, TimingAddressSockets: cmd->info
- * is the field's offset in tm_srv_conf. */
-static const char *set_socket_count(cmd_parms *cmd, void *dummy,
-                                    const char *arg)
-{
-    char *end;
-    long n = strtol(arg, &end, 10);
-
-    (void)dummy;
-    if (!*arg || *end || n < 0 || n > 1000000) {
-        return apr_psprintf(cmd->pool, "%s must be a number of WebSockets "
-                            "from 0 to 1000000", cmd->cmd->name);
-    }
-    *(int *)((char *)srv_conf(cmd) + (apr_size_t)cmd->info) = (int)n;
-    return NULL;
-}
-
-static const char *set_eventd_secret_file(cmd_parms *cmd, void *dummy,
-                                          const char *arg)
-{
-    tm_srv_conf *conf = srv_conf(cmd);
-    char *buf = NULL;
-    apr_size_t len = 0;
-    const char *err = read_secret_file(cmd, arg, "secret", TP_MIN_SECRET_LEN,
-                                       &buf, &len);
-
-    (void)dummy;
-    if (err) {
-        return err;
-    }
-    conf->eventd_secret = (const unsigned char *)buf;
-    conf->eventd_secret_len = len;
-    conf->eventd_secret_set = 1;
-    return NULL;
-}
-
-static const char *set_websocket(cmd_parms *cmd, void *dirv, const char *arg)
-{
-    tm_dir_conf *dir = dirv;
-
-    (void)cmd;
-    if (!strcasecmp(arg, "admin")) {
-        dir->ws_channel = TM_WS_ADMIN;
-    }
-    else if (!strcasecmp(arg, "order")) {
-        dir->ws_channel = TM_WS_ORDER;
-    }
-    else if (!strcasecmp(arg, "off")) {
-        dir->ws_channel = TM_WS_NONE;
-    }
-    else {
-        return "TimingWebSocket must be 'admin', 'order' or 'off'";
-    }
-    return NULL;
-}
+/* A directive of one kind: the setter (tm_config.c) reads what field it
+ * sets and what values it takes from cmd->info, a tm_param or a
+ * tm_secret; a tm_param's error is the one message for any bad value. */
+#define TM_INFO(type, ...) ((void *)&((const type){ __VA_ARGS__ }))
+#define TM_KIND(name, setter, help, ...) \
+    AP_INIT_TAKE1(name, setter, TM_INFO(tm_param, __VA_ARGS__), RSRC_CONF, \
+                  help)
+/* TimingStaffSockets and the like have no *_set flag: -1 is unset. */
+#define TM_SHARE(name, field, help) \
+    TM_KIND(name, tm_set_count, help, TM_PARAM_FIELD(field), \
+            .set_flag = TM_NO_FLAG, .max = 1000000, \
+            .error = name " must be a number of WebSockets from 0 to 1000000")
+#define TM_JWT_KEY \
+    TM_INFO(tm_secret, TM_SECRET(jwt_secret), .what = "JWT secret", \
+            .min_len = TM_MIN_SECRET_LEN, \
+            .again = "a JWT secret is already set for this server")
 
 static const command_rec timing_cmds[] = {
-    AP_INIT_TAKE1("TimingJWTSecret", set_jwt_secret, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TimingJWTSecret", tm_set_secret, TM_JWT_KEY, RSRC_CONF,
                   "The HS256 key for tokens, at least 32 bytes "
                   "(prefer TimingJWTSecretFile)"),
-    AP_INIT_TAKE1("TimingJWTSecretFile", set_jwt_secret_file, NULL, RSRC_CONF,
-                  "A file holding the HS256 key, read at start-up"),
-    AP_INIT_TAKE1("TimingJWTPreviousSecretFile", set_jwt_prev_secret_file,
-                  NULL, RSRC_CONF, "The key before the last rotation: "
-                  "verifies, never signs"),
-    AP_INIT_TAKE1("TimingJWTIssuer", set_issuer, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TimingJWTSecretFile", tm_set_secret_file, TM_JWT_KEY,
+                  RSRC_CONF, "A file holding the HS256 key, read at "
+                  "start-up"),
+    /* The key before the last rotation: it verifies tokens it signed
+     * until they have expired (TimingTokenLifetime), then the line can
+     * go. */
+    AP_INIT_TAKE1("TimingJWTPreviousSecretFile", tm_set_secret_file,
+                  TM_INFO(tm_secret, TM_SECRET(jwt_prev_secret),
+                          .what = "JWT secret", .min_len = TM_MIN_SECRET_LEN,
+                          .again = "a previous JWT secret is already set "
+                                   "for this server"),
+                  RSRC_CONF, "The key before the last rotation: verifies, "
+                  "never signs"),
+    AP_INIT_TAKE1("TimingJWTIssuer", tm_set_issuer, NULL, RSRC_CONF,
                   "The iss claim tokens are issued with and must carry"),
-    AP_INIT_TAKE1("TimingTokenLifetime", set_token_lifetime, NULL, RSRC_CONF,
-                  "How long an issued token is valid (default 12h)"),
-    AP_INIT_TAKE1("TimingEventSocket", set_event_socket, NULL, RSRC_CONF,
+    TM_KIND("TimingTokenLifetime", tm_set_duration,
+            "How long an issued token is valid (default 12h)",
+            TM_PARAM(token_lifetime), .unit = "s",
+            .min = apr_time_from_sec(60), .max = apr_time_from_sec(30 * 86400),
+            .error = "TimingTokenLifetime must be between 60 seconds and 30 "
+                     "days (e.g. 43200, 720m or 12h... in seconds or with "
+                     "ms/s/mi/h)"),
+    AP_INIT_TAKE1("TimingEventSocket", tm_set_event_socket, NULL, RSRC_CONF,
                   "timing-eventd's event socket (unix datagram)"),
-    AP_INIT_TAKE1("TimingBodyLimit", set_body_limit, NULL, RSRC_CONF,
-                  "Largest request body accepted, in bytes (default 65536)"),
-    AP_INIT_TAKE1("TimingOrderRateLimit", set_order_rate_limit, NULL,
-                  RSRC_CONF, "Orders a minute one client address may place "
-                  "(default 30; 0: no limit)"),
-    AP_INIT_TAKE1("TimingRegisterRateLimit", set_auth_rate_limit,
-                  "an hour", RSRC_CONF, "Accounts an hour one client "
-                  "address (an IPv6 /64) may register (default 20; 0: no "
-                  "limit)"),
-    AP_INIT_TAKE1("TimingLoginRateLimit", set_auth_rate_limit, "a minute",
-                  RSRC_CONF, "Successful logins a minute from one client "
-                  "address (an IPv6 /64) (default 30; 0: no limit)"),
-    AP_INIT_TAKE1("TimingEventHorizon", set_event_horizon, NULL, RSRC_CONF,
-                  "How long a gap in event ids may still fill (default 2s)"),
-    AP_INIT_ITERATE("TimingCorsOrigins", add_cors_origin, NULL, RSRC_CONF,
+    TM_KIND("TimingBodyLimit", tm_set_count,
+            "Largest request body accepted, in bytes (default 65536)",
+            TM_PARAM(body_limit), .digits = 1, .min = 1024,
+            .max = 16 * 1024 * 1024,
+            .error = "TimingBodyLimit must be a number of bytes from 1024 to "
+                     "16777216"),
+    TM_KIND("TimingOrderRateLimit", tm_set_count,
+            "Orders a minute one client address may place (default 30; 0: "
+            "no limit)",
+            TM_PARAM(order_rate_limit), .max = 1000000,
+            .error = "TimingOrderRateLimit must be a number of orders a "
+                     "minute per client address, 0 (no limit) to 1000000"),
+    TM_KIND("TimingRegisterRateLimit", tm_set_count,
+            "Accounts an hour one client address (an IPv6 /64) may "
+            "register (default 20; 0: no limit)",
+            TM_PARAM(register_rate_limit), .digits = 1, .max = 1000000,
+            .error = "TimingRegisterRateLimit must be a number of "
+                     "registrations an hour per client address, 0 (no "
+                     "limit) to 1000000"),
+    TM_KIND("TimingLoginRateLimit", tm_set_count,
+            "Successful logins a minute from one client address (an IPv6 "
+            "/64) (default 30; 0: no limit)",
+            TM_PARAM(login_rate_limit), .digits = 1, .max = 1000000,
+            .error = "TimingLoginRateLimit must be a number of logins a "
+                     "minute per client address, 0 (no limit) to 1000000"),
+    TM_KIND("TimingEventHorizon", tm_set_duration,
+            "How long a gap in event ids may still fill (default 2s)",
+            TM_PARAM(event_horizon), .unit = "ms",
+            .min = apr_time_from_msec(100), .max = apr_time_from_sec(60),
+            .error = "TimingEventHorizon must be from 100ms to 60s (a number "
+                     "is milliseconds; or 2s)"),
+    AP_INIT_ITERATE("TimingCorsOrigins", tm_add_cors_origin, NULL, RSRC_CONF,
                     "Origins whose pages may call the API (CORS); the port "
                     "may be *"),
-    AP_INIT_TAKE1("TimingSocketLifetime", set_socket_lifetime, NULL,
-                  RSRC_CONF, "How long a WebSocket may live before it is "
-                  "asked to reconnect, jittered down by up to a fifth "
-                  "(default 3h; 0: no limit)"),
-    AP_INIT_TAKE1("TimingMaxSockets", set_max_sockets, NULL, RSRC_CONF,
-                  "Live WebSockets allowed at once, below MaxRequestWorkers "
-                  "(default: 60% of it)"),
-    AP_INIT_TAKE1("TimingStaffSockets", set_socket_count,
-                  (void *)APR_OFFSETOF(tm_srv_conf, staff_sockets), RSRC_CONF,
-                  "Of TimingMaxSockets, how many only staff may take "
-                  "(default a tenth)"),
-    AP_INIT_TAKE1("TimingOrderSockets", set_socket_count,
-                  (void *)APR_OFFSETOF(tm_srv_conf, order_sockets), RSRC_CONF,
-                  "Customer WebSockets one order may have open (default 5; "
-                  "0: no cap)"),
-    AP_INIT_TAKE1("TimingAddressSockets", set_socket_count,
-                  (void *)APR_OFFSETOF(tm_srv_conf, address_sockets),
-                  RSRC_CONF, "Customer WebSockets one client address (an "
-                  "IPv6 /64) may have open (default half the customers' "
-                  "share; 0: no cap)"),
-    AP_INIT_TAKE1("TimingEventdSecretFile", set_eventd_secret_file, NULL,
+    TM_KIND("TimingSocketLifetime", tm_set_duration,
+            "How long a WebSocket may live before it is asked to "
+            "reconnect, jittered down by up to a fifth (default 3h; 0: no "
+            "limit)",
+            TM_PARAM(socket_lifetime), .unit = "s", .zero_ok = 1,
+            .min = apr_time_from_sec(1), .max = apr_time_from_sec(7 * 86400),
+            .error = "TimingSocketLifetime must be 0 (no limit) or from 1s "
+                     "to 7 days (a number is seconds; or 90min, 3h)"),
+    TM_KIND("TimingMaxSockets", tm_set_count,
+            "Live WebSockets allowed at once, below MaxRequestWorkers "
+            "(default: 60% of it)",
+            TM_PARAM(max_sockets), .min = 1, .max = 1000000,
+            .error = "TimingMaxSockets must be a number of WebSockets from 1 "
+                     "to 1000000"),
+    TM_SHARE("TimingStaffSockets", staff_sockets, "Of TimingMaxSockets, "
+             "how many only staff may take (default a tenth)"),
+    TM_SHARE("TimingOrderSockets", order_sockets, "Customer WebSockets one "
+             "order may have open (default 5; 0: no cap)"),
+    TM_SHARE("TimingAddressSockets", address_sockets, "Customer WebSockets "
+             "one client address (an IPv6 /64) may have open (default half "
+             "the customers' share; 0: no cap)"),
+    AP_INIT_TAKE1("TimingEventdSecretFile", tm_set_secret_file,
+                  TM_INFO(tm_secret, TM_SECRET(eventd_secret),
+                          .what = "secret", .min_len = TP_MIN_SECRET_LEN),
                   RSRC_CONF, "A file holding the secret mod_timing seals "
                   "its messages to timing-eventd with, read at start-up"),
-    AP_INIT_TAKE1("TimingEventRetention", set_retention, NULL, RSRC_CONF,
-                  "How long timing-maintain keeps events for clients to "
-                  "catch up from (default 30d)"),
-    AP_INIT_TAKE1("TimingIdempotencyRetention", set_retention, NULL,
-                  RSRC_CONF, "How long an Idempotency-Key answers again "
-                  "(default and least 24h)"),
-    AP_INIT_TAKE1("TimingPersonalDataRetention", set_retention, NULL,
-                  RSRC_CONF, "After how long timing-maintain erases "
-                  "customers' details of finished orders (default 90d; "
-                  "0: never)"),
-    AP_INIT_TAKE1("TimingWebSocket", set_websocket, NULL, ACCESS_CONF,
+    TM_KIND("TimingEventRetention", tm_set_retention,
+            "How long timing-maintain keeps events for clients to catch up "
+            "from (default 30d)",
+            TM_PARAM(event_retention), .min = TM_DAY, .max = APR_INT64_MAX,
+            .error = "TimingEventRetention must be at least 1 day (a number "
+                     "of days, or with s, min, h or d: 30d, 720h)"),
+    TM_KIND("TimingIdempotencyRetention", tm_set_retention,
+            "How long an Idempotency-Key answers again (default and least "
+            "24h)",
+            TM_PARAM(idem_retention), .min = TM_DAY, .max = APR_INT64_MAX,
+            .error = "TimingIdempotencyRetention must be at least 24h (the "
+                     "API promises a day; a number of days, or with s, min, "
+                     "h or d)"),
+    TM_KIND("TimingPersonalDataRetention", tm_set_retention,
+            "After how long timing-maintain erases customers' details of "
+            "finished orders (default 90d; 0: never)",
+            TM_PARAM(personal_retention), .zero_ok = 1, .min = TM_DAY,
+            .max = APR_INT64_MAX,
+            .error = "TimingPersonalDataRetention must be 0 (keep) or at "
+                     "least 1 day (a number of days, or with s, min, h or d: "
+                     "90d)"),
+    AP_INIT_TAKE1("TimingWebSocket", tm_set_websocket, NULL, ACCESS_CONF,
                   "Guard this location's WebSocket upgrade: admin, order "
                   "or off"),
     {NULL}
@@ -729,61 +333,10 @@ static int timing_map_to_storage(request_rec *r)
     return DECLINED;
 }
 
-/* A tenth of the sockets is kept for staff (at least one, when there are
- * two); one address may hold half of what customers may; an order
- * TM_DEFAULT_ORDER_SOCKETS.  The staff's share never takes all. */
-static void default_shares(tm_srv_conf *conf)
-{
-    int customers;
-
-    if (conf->staff_sockets == -1) {
-        conf->staff_sockets = conf->max_sockets / 10;
-        if (conf->staff_sockets < 1 && conf->max_sockets > 1) {
-            conf->staff_sockets = 1;
-        }
-    }
-    if (conf->staff_sockets >= conf->max_sockets) {
-        conf->staff_sockets = conf->max_sockets - 1;
-    }
-    customers = conf->max_sockets - conf->staff_sockets;
-    if (conf->address_sockets == -1) {
-        conf->address_sockets = customers / 2 > 0 ? customers / 2 : 1;
-    }
-    if (conf->order_sockets == -1) {
-        conf->order_sockets = TM_DEFAULT_ORDER_SOCKETS;
-    }
-}
-
-/* Every proxied WebSocket holds a worker thread for its life; when all
- * hold one, Apache answers nothing else.  Unless told otherwise, leave 40%
- * of MaxRequestWorkers to REST. */
-static void default_max_sockets(server_rec *s)
-{
-    int daemons = 0, threads = 0;
-    server_rec *sp;
-
-    ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons);
-    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
-    for (sp = s; sp; sp = sp->next) {
-        tm_srv_conf *conf = ap_get_module_config(sp->module_config,
-                                                 &timing_module);
-
-        if (!conf->max_sockets_set) {
-            conf->max_sockets = daemons > 0 && threads > 0
-                                ? daemons * threads * 6 / 10 : 100;
-            if (conf->max_sockets < 1) {
-                conf->max_sockets = 1;
-            }
-        }
-        default_shares(conf);
-    }
-}
-
 static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
     const char *missing = tm_db_init();
-    server_rec *sp;
     apr_status_t rv;
 
     (void)pconf;
@@ -794,31 +347,13 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      missing);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    for (sp = s; sp; sp = sp->next) {
-        tm_srv_conf *conf = ap_get_module_config(sp->module_config,
-                                                 &timing_module);
-
-        if (!conf->jwt_secret) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sp, TMLOGNO(00002)
-                         "TimingJWTSecretFile (or TimingJWTSecret) is not "
-                         "set for %s:%u", sp->server_hostname
-                         ? sp->server_hostname : "(main server)",
-                         (unsigned)sp->port);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-        if (!conf->eventd_secret) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, sp, TMLOGNO(00004)
-                         "TimingEventdSecretFile is not set for %s:%u: "
-                         "timing-eventd believes only sealed messages",
-                         sp->server_hostname ? sp->server_hostname
-                                             : "(main server)",
-                         (unsigned)sp->port);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (tm_config_check_secrets(s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     tm_db_register_statements(s);
-    default_max_sockets(s);
-    rv = tm_metrics_init(s, routes, N_ROUTES);
+    tm_config_default_sockets(s);
+    tm_metrics_label_routes(routes, N_ROUTES);
+    rv = tm_counters_init(s, N_ROUTES);
     if (rv != APR_SUCCESS) {
         /* The API works without figures; say why they are missing. */
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, TMLOGNO(00003)
@@ -857,7 +392,7 @@ static void timing_register_hooks(apr_pool_t *p)
                            APR_HOOK_FIRST);
     ap_hook_handler(api_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(tm_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_log_transaction(tm_metrics_log, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(tm_counters_log, NULL, NULL, APR_HOOK_MIDDLE);
     tm_api_errors_register_hooks();
     APR_OPTIONAL_HOOK(dbd, post_connect, tm_db_post_connect, NULL, NULL,
                       APR_HOOK_MIDDLE);

@@ -16,7 +16,9 @@
 extern module AP_MODULE_DECLARE_DATA timing_module;
 
 /* Server configuration: one per virtual host, merged over the main one.
- * The *_set flags keep "unset" apart from a value equal to the default. */
+ * The *_set flags keep "unset" apart from a value equal to the default;
+ * whole bytes, not bit-fields, so a directive's tm_param can name one by
+ * its offset (tm_config.h). */
 typedef struct tm_srv_conf {
     const char *jwt_secret;         /* bytes, from the directive or file */
     apr_size_t jwt_secret_len;
@@ -44,23 +46,23 @@ typedef struct tm_srv_conf {
     apr_int64_t event_retention;
     apr_int64_t idem_retention;
     apr_int64_t personal_retention; /* 0: personal data kept */
-    unsigned int jwt_secret_set:1;
-    unsigned int jwt_prev_secret_set:1;
-    unsigned int jwt_issuer_set:1;
-    unsigned int token_lifetime_set:1;
-    unsigned int event_socket_set:1;
-    unsigned int body_limit_set:1;
-    unsigned int order_rate_limit_set:1;
-    unsigned int register_rate_limit_set:1;
-    unsigned int login_rate_limit_set:1;
-    unsigned int event_horizon_set:1;
-    unsigned int cors_origins_set:1;
-    unsigned int max_sockets_set:1;
-    unsigned int eventd_secret_set:1;
-    unsigned int socket_lifetime_set:1;
-    unsigned int event_retention_set:1;
-    unsigned int idem_retention_set:1;
-    unsigned int personal_retention_set:1;
+    unsigned char jwt_secret_set;
+    unsigned char jwt_prev_secret_set;
+    unsigned char jwt_issuer_set;
+    unsigned char token_lifetime_set;
+    unsigned char event_socket_set;
+    unsigned char body_limit_set;
+    unsigned char order_rate_limit_set;
+    unsigned char register_rate_limit_set;
+    unsigned char login_rate_limit_set;
+    unsigned char event_horizon_set;
+    unsigned char cors_origins_set;
+    unsigned char max_sockets_set;
+    unsigned char eventd_secret_set;
+    unsigned char socket_lifetime_set;
+    unsigned char event_retention_set;
+    unsigned char idem_retention_set;
+    unsigned char personal_retention_set;
 } tm_srv_conf;
 
 #define TM_DEFAULT_ISSUER          "timing"

@@ -1,14 +1,12 @@
 /*
- * tm_auth.c -- the request's Bearer credential, issuing tokens, and
- * logging in.  Checking a token is tm_jwt.c's (pure, so it is fuzzed).
+ * tm_auth.c -- the request's Bearer credential, and logging in.  Signing
+ * and checking tokens are tm_jwt.c's (the one file that calls libjwt;
+ * checking is pure, so it is fuzzed).
  */
 #include "mod_timing.h"
 #include "tm_auth.h"
 #include "tm_db.h"
 #include "tm_json.h"
-#include "timing_proto.h"
-
-#include "tm_query.h"
 #include "tm_ratelimit.h"
 #include "tm_users.h"
 #include "tm_time.h"
@@ -18,8 +16,6 @@
 #include "apr_strings.h"
 #include "http_protocol.h"
 
-#include <jwt.h>
-#include <stdlib.h>
 #include <string.h>
 
 APLOG_USE_MODULE(timing);
@@ -57,38 +53,6 @@ tm_cred tm_auth_bearer(request_rec *r, const tm_srv_conf *conf,
                       "token refused: %s", why);
     }
     return result;
-}
-
-const char *tm_auth_issue(apr_pool_t *p, const tm_srv_conf *conf,
-                          const char *user_id, const char *role,
-                          const char *name, unsigned long token_version,
-                          apr_time_t *expires)
-{
-    apr_time_t now = apr_time_now();
-    long iat = (long)apr_time_sec(now);
-    long exp = (long)apr_time_sec(now + conf->token_lifetime);
-    jwt_t *jwt = NULL;
-    char *text = NULL;
-    const char *token = NULL;
-
-    if (jwt_new(&jwt) == 0
-        && jwt_add_grant(jwt, "sub", user_id) == 0
-        && jwt_add_grant(jwt, "role", role) == 0
-        && jwt_add_grant(jwt, "name", name) == 0
-        && jwt_add_grant(jwt, "iss", conf->jwt_issuer) == 0
-        && jwt_add_grant_int(jwt, "iat", iat) == 0
-        && jwt_add_grant_int(jwt, "exp", exp) == 0
-        && jwt_add_grant_int(jwt, "tv", (long)token_version) == 0
-        && jwt_set_alg(jwt, JWT_ALG_HS256,
-                       (const unsigned char *)conf->jwt_secret,
-                       (int)conf->jwt_secret_len) == 0
-        && (text = jwt_encode_str(jwt)) != NULL) {
-        token = apr_pstrdup(p, text);
-        *expires = apr_time_from_sec(exp);
-    }
-    free(text);
-    jwt_free(jwt);
-    return token;
 }
 
 int tm_auth_login(tm_ctx *c)

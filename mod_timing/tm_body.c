@@ -124,6 +124,8 @@ tm_body_result tm_body_parse(const char *body, size_t len, json_object **out)
     size_t end;
 
     *out = NULL;
+    /* The whole text, before anything else looks at it; json-c's own
+     * check is looser (tm_valid.h says how). */
     if (!tm_utf8_valid(body, len)) {
         return TM_BODY_BAD_UTF8;
     }

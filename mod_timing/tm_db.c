@@ -8,7 +8,7 @@
  */
 #include "mod_timing.h"
 #include "tm_db.h"
-#include "tm_metrics.h"
+#include "tm_counters.h"
 
 #include "apr_atomic.h"
 #include "apr_optional.h"
@@ -116,7 +116,7 @@ ap_dbd_t *tm_db_acquire(request_rec *r)
     }
 
     if (!dbd) {
-        tm_metrics_inc(TM_M_DB_ERRORS);
+        tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00102)
                       "no database connection (see mod_dbd's messages)");
     }
@@ -133,7 +133,7 @@ ap_dbd_t *tm_db_borrow(request_rec *r)
     }
 
     if (!dbd) {
-        tm_metrics_inc(TM_M_DB_ERRORS);
+        tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00108)
                       "no database connection (see mod_dbd's messages)");
     }
@@ -154,7 +154,7 @@ static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,
                                           APR_HASH_KEY_STRING);
 
     if (!st) {
-        tm_metrics_inc(TM_M_DB_ERRORS);
+        tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00103)
                       "statement %s is not prepared on this connection",
                       labels[q]);
@@ -176,7 +176,7 @@ apr_status_t tm_db_select(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
     rv = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 0,
                          nargs, args);
     if (rv != 0) {
-        tm_metrics_inc(TM_M_DB_ERRORS);
+        tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00104)
                       "%s failed: %s", labels[q],
                       apr_dbd_error(dbd->driver, dbd->handle, rv));
@@ -213,7 +213,7 @@ apr_status_t tm_db_exec(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
         return APR_EEXIST;      /* a unique key said no: the caller's case */
     }
     if (rv != 0) {
-        tm_metrics_inc(TM_M_DB_ERRORS);
+        tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00105)
                       "%s failed: %s", labels[q],
                       apr_dbd_error(dbd->driver, dbd->handle, rv));
@@ -273,7 +273,7 @@ apr_status_t tm_db_begin(request_rec *r, ap_dbd_t *dbd, tm_txn **out)
     rv = apr_dbd_transaction_start(dbd->driver, r->pool, dbd->handle,
                                    &txn->trans);
     if (rv != 0) {
-        tm_metrics_inc(TM_M_DB_ERRORS);
+        tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00106)
                       "cannot start a transaction: %s",
                       apr_dbd_error(dbd->driver, dbd->handle, rv));
@@ -295,7 +295,7 @@ apr_status_t tm_db_commit(tm_txn *txn)
     txn->open = 0;
     rv = apr_dbd_transaction_end(txn->dbd->driver, txn->r->pool, txn->trans);
     if (rv != 0) {
-        tm_metrics_inc(TM_M_DB_ERRORS);
+        tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, TMLOGNO(00107)
                       "COMMIT failed: %s",
                       apr_dbd_error(txn->dbd->driver, txn->dbd->handle, rv));

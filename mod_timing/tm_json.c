@@ -56,11 +56,6 @@ json_object *tm_json_money(apr_int64_t minor)
     return json_object_new_double_s(atof(buf), buf);
 }
 
-json_object *tm_json_string_or_null(const char *s)
-{
-    return s ? json_object_new_string(s) : NULL;
-}
-
 int tm_send_text(request_rec *r, int status, const char *text)
 {
     size_t len = strlen(text);
@@ -295,15 +290,4 @@ int tm_fail_problems(request_rec *r, const struct tm_problems *pr)
     return tm_fail_details(r, HTTP_UNPROCESSABLE_ENTITY, "validation_failed",
                            "Some fields are not valid; see details.",
                            details);
-}
-
-const char *tm_error_body(apr_pool_t *p, const char *code,
-                          const char *message)
-{
-    json_object *root = error_root(code, message, NULL);
-    const char *body;
-
-    tm_json_put_cleanup(p, root);
-    body = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
-    return apr_pstrdup(p, body);
 }

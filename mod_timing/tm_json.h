@@ -19,9 +19,6 @@ void tm_json_put_cleanup(apr_pool_t *p, json_object *o);
  * exactly as tm_money formats it (never through a double's text). */
 json_object *tm_json_money(apr_int64_t minor);
 
-/* json-c helpers that accept NULL as JSON null. */
-json_object *tm_json_string_or_null(const char *s);
-
 /* Writes {"success":true,"data":data[,"meta":meta]} with status.  Takes
  * ownership of data and meta.  Returns OK for the handler to return. */
 int tm_send(request_rec *r, int status, json_object *data, json_object *meta);
@@ -72,10 +69,5 @@ const char *tm_error_text(apr_pool_t *p, const char *code,
 
 /* Writes a JSON text already built (a stored answer) with status. */
 int tm_send_text(request_rec *r, int status, const char *text);
-
-/* The body of an error envelope, for places that answer through Apache's
- * own error path (ErrorDocument, refused upgrades). */
-const char *tm_error_body(apr_pool_t *p, const char *code,
-                          const char *message);
 
 #endif /* TM_JSON_H */

@@ -1,5 +1,6 @@
 /*
- * tm_jwt.c -- is a bearer token acceptable?
+ * tm_jwt.c -- signing a token, and is a bearer token acceptable?  The one
+ * file that calls libjwt, whose API differs from version to version.
  *
  * libjwt 1.10 verifies a signature with whatever algorithm the token's
  * own header names and has no validation helper, so the algorithm is
@@ -9,7 +10,7 @@
 #include "tm_access.h"
 #include "tm_valid.h"
 
-#include "apr_base64.h"
+#include "apr_encode.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
 
@@ -28,37 +29,12 @@
  * overflowing. */
 #define TM_TOKEN_MAX_LIFETIME_SEC   (30 * 86400)
 
-static int is_b64url(char c)
-{
-    return apr_isalnum(c) || c == '-' || c == '_';
-}
-
-/* Decodes one base64url segment into a NUL-terminated string in p. */
-static char *b64url_decode(apr_pool_t *p, const char *s, size_t len)
-{
-    char *std = apr_palloc(p, len + 3);
-    char *out;
-    size_t i;
-    int n;
-
-    for (i = 0; i < len; i++) {
-        std[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
-    }
-    while (i % 4) {
-        std[i++] = '=';
-    }
-    std[i] = '\0';
-    out = apr_palloc(p, apr_base64_decode_len(std) + 1);
-    n = apr_base64_decode(out, std);
-    out[n] = '\0';
-    return out;
-}
-
 /* The header must name exactly the configured algorithm. */
 static int header_alg_ok(apr_pool_t *p, const char *token, size_t hlen)
 {
-    char *text = b64url_decode(p, token, hlen);
-    json_object *h = json_tokener_parse(text), *alg, *typ;
+    const char *text = apr_pdecode_base64(p, token, (apr_ssize_t)hlen,
+                                          APR_ENCODE_BASE64URL, NULL);
+    json_object *h = text ? json_tokener_parse(text) : NULL, *alg, *typ;
     int ok;
 
     if (!h) {
@@ -167,6 +143,38 @@ static tm_cred check_claims(apr_pool_t *p, const tm_srv_conf *conf,
     return TM_CRED_OK;
 }
 
+const char *tm_auth_issue(apr_pool_t *p, const tm_srv_conf *conf,
+                          const char *user_id, const char *role,
+                          const char *name, unsigned long token_version,
+                          apr_time_t *expires)
+{
+    apr_time_t now = apr_time_now();
+    long iat = (long)apr_time_sec(now);
+    long exp = (long)apr_time_sec(now + conf->token_lifetime);
+    jwt_t *jwt = NULL;
+    char *text = NULL;
+    const char *token = NULL;
+
+    if (jwt_new(&jwt) == 0
+        && jwt_add_grant(jwt, "sub", user_id) == 0
+        && jwt_add_grant(jwt, "role", role) == 0
+        && jwt_add_grant(jwt, "name", name) == 0
+        && jwt_add_grant(jwt, "iss", conf->jwt_issuer) == 0
+        && jwt_add_grant_int(jwt, "iat", iat) == 0
+        && jwt_add_grant_int(jwt, "exp", exp) == 0
+        && jwt_add_grant_int(jwt, "tv", (long)token_version) == 0
+        && jwt_set_alg(jwt, JWT_ALG_HS256,
+                       (const unsigned char *)conf->jwt_secret,
+                       (int)conf->jwt_secret_len) == 0
+        && (text = jwt_encode_str(jwt)) != NULL) {
+        token = apr_pstrdup(p, text);
+        *expires = apr_time_from_sec(exp);
+    }
+    free(text);
+    jwt_free(jwt);
+    return token;
+}
+
 tm_cred tm_auth_check_token(apr_pool_t *p, const tm_srv_conf *conf,
                             const char *token, tm_identity **who,
                             const char **why)
@@ -190,7 +198,7 @@ tm_cred tm_auth_check_token(apr_pool_t *p, const tm_srv_conf *conf,
             }
             last_dot = i;
         }
-        else if (!is_b64url(token[i])) {
+        else if (!tm_b64url_char(token[i])) {
             *why = "token is not base64url";
             return TM_CRED_INVALID;
         }

@@ -1,160 +1,30 @@
 /*
- * tm_metrics.c -- Prometheus text exposition (version 0.0.4) of Timing's
- * figures.
- *
- * Apache serves a request from any of its processes, so counters kept in
- * a process would show a scrape that process's share only.  They live in
- * one anonymous shared memory segment instead, made by the parent in
- * post_config and inherited by every child; threads add with atomics.  The
- * segment hangs off the process pool, so a graceful restart (which reloads
- * this module) keeps the numbers, and old and new generations count
- * together.  Its layout is fixed by the route table: one slot per route,
- * one for requests that matched none.
+ * tm_metrics.c -- the metrics page: Prometheus text exposition (version
+ * 0.0.4) of the counters (tm_counters.c) and of the figures timing-eventd
+ * gives when asked (tm_notify_stats), at GET /api/admin/metrics and under
+ * SetHandler timing-metrics.
  */
 #include "mod_timing.h"
+#include "tm_counters.h"
 #include "tm_metrics.h"
-#include "tm_json.h"
 #include "tm_notify.h"
 
-#include "apr_atomic.h"
-#include "apr_shm.h"
 #include "apr_strings.h"
 #include "http_protocol.h"
 
-APLOG_USE_MODULE(timing);
+#include <json.h>
 
-#define METRICS_KEY     "timing-metrics-shm"
-#define METRICS_MAGIC   0x544d4d31u         /* "TMM1" */
 #define STATS_TIMEOUT   apr_time_from_msec(500)
 #define CONTENT_TYPE    "text/plain; version=0.0.4; charset=utf-8"
 
-/* The statuses the API answers with; anything else counts as "other". */
-static const int status_codes[] = {
-    200, 201, 204, 304, 400, 401, 403, 404, 405, 406, 408, 409, 410, 411,
-    412, 413, 414, 415, 422, 429, 500, 501, 502, 503, 504
-};
-#define N_STATUS (sizeof status_codes / sizeof *status_codes + 1)
-
-/* Latency bucket bounds, in microseconds and as Prometheus prints them. */
-static const apr_uint64_t bucket_usec[] = {
-    5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
-    5000000
-};
-static const char *const bucket_le[] = {
-    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5"
-};
-#define N_BUCKETS (sizeof bucket_usec / sizeof *bucket_usec)
-
-typedef struct {
-    volatile apr_uint64_t by_status[N_STATUS];
-    volatile apr_uint64_t buckets[N_BUCKETS + 1];   /* last: over 5 s */
-    volatile apr_uint64_t sum_usec;
-} route_slot;
-
-typedef struct {
-    apr_uint32_t magic;
-    apr_uint32_t nroutes;
-    volatile apr_uint64_t counters[TM_M_COUNT];
-    route_slot routes[];                            /* nroutes + 1 */
-} metrics_shm;
-
-static metrics_shm *shm;
 static const tm_route *route_table;
 static size_t route_count;
 
-apr_status_t tm_metrics_init(server_rec *s, const tm_route *routes,
-                             size_t nroutes)
+void tm_metrics_label_routes(const tm_route *routes, size_t nroutes)
 {
-    apr_pool_t *pp = s->process->pool;
-    apr_size_t size = sizeof(metrics_shm)
-                      + (nroutes + 1) * sizeof(route_slot);
-    apr_shm_t *seg = NULL;
-    void *data = NULL;
-    apr_status_t rv;
-
     route_table = routes;
     route_count = nroutes;
-    apr_pool_userdata_get(&data, METRICS_KEY, pp);
-    if (data) {
-        shm = apr_shm_baseaddr_get(data);
-        /* A new build with another route table: start a new segment. */
-        if (shm->magic == METRICS_MAGIC && shm->nroutes == nroutes) {
-            return APR_SUCCESS;
-        }
-    }
-    rv = apr_shm_create(&seg, size, NULL, pp);
-    if (rv != APR_SUCCESS) {
-        shm = NULL;
-        return rv;
-    }
-    shm = apr_shm_baseaddr_get(seg);
-    memset(shm, 0, size);
-    shm->magic = METRICS_MAGIC;
-    shm->nroutes = (apr_uint32_t)nroutes;
-    apr_pool_userdata_set(seg, METRICS_KEY, apr_pool_cleanup_null, pp);
-    return APR_SUCCESS;
 }
-
-void tm_metrics_inc(tm_metric m)
-{
-    if (shm && m < TM_M_COUNT) {
-        apr_atomic_inc64(&shm->counters[m]);
-    }
-}
-
-void tm_metrics_note_route(request_rec *r, size_t index)
-{
-    apr_table_setn(r->notes, "timing-route",
-                   apr_psprintf(r->pool, "%lu", (unsigned long)index));
-}
-
-static size_t status_slot(int status)
-{
-    size_t i;
-
-    for (i = 0; i < N_STATUS - 1; i++) {
-        if (status_codes[i] == status) {
-            return i;
-        }
-    }
-    return N_STATUS - 1;
-}
-
-int tm_metrics_log(request_rec *r)
-{
-    request_rec *last = r, *rr;
-    size_t route = route_count, i;
-    apr_uint64_t usec;
-    route_slot *slot;
-
-    if (!shm || !r->uri || strncmp(r->uri, TM_API_PREFIX,
-                                   sizeof TM_API_PREFIX - 1)) {
-        return DECLINED;
-    }
-    /* An ErrorDocument runs as an internal redirect: the status sent is
-     * the last request's; the route is the one the router noted. */
-    for (rr = r; rr; rr = rr->next) {
-        const char *note = apr_table_get(rr->notes, "timing-route");
-
-        if (note && route == route_count) {
-            route = (size_t)strtoul(note, NULL, 10);
-        }
-        last = rr;
-    }
-    if (route > route_count) {
-        route = route_count;
-    }
-    slot = &shm->routes[route];
-    usec = (apr_uint64_t)(apr_time_now() - r->request_time);
-    apr_atomic_inc64(&slot->by_status[status_slot(last->status)]);
-    for (i = 0; i < N_BUCKETS && usec > bucket_usec[i]; i++)
-        ;
-    apr_atomic_inc64(&slot->buckets[i]);
-    apr_atomic_add64(&slot->sum_usec, usec);
-    return DECLINED;
-}
-
-/* -- rendering ----------------------------------------------------------- */
 
 static void help(request_rec *r, const char *name, const char *type,
                  const char *text)
@@ -197,24 +67,25 @@ static void render_requests(request_rec *r)
          "API requests by route pattern and status code.");
     for (i = 0; i <= route_count; i++) {
         const char *method, *path;
+        tm_route_counts rc;
 
         route_labels(r, i, &method, &path);
-        for (k = 0; k < N_STATUS; k++) {
-            apr_uint64_t n = apr_atomic_read64(&shm->routes[i].by_status[k]);
+        tm_counters_route(i, &rc);
+        for (k = 0; k < TM_N_STATUS; k++) {
             char code[8];
 
-            if (!n) {
+            if (!rc.by_status[k]) {
                 continue;
             }
-            if (k < N_STATUS - 1) {
-                apr_snprintf(code, sizeof code, "%d", status_codes[k]);
+            if (k < TM_N_STATUS - 1) {
+                apr_snprintf(code, sizeof code, "%d", tm_counted_status[k]);
             }
             else {
                 apr_cpystrn(code, "other", sizeof code);
             }
             ap_rprintf(r, "timing_http_requests_total{method=\"%s\","
                        "route=\"%s\",code=\"%s\"} %" APR_UINT64_T_FMT "\n",
-                       method, path, code, n);
+                       method, path, code, rc.by_status[k]);
         }
     }
 }
@@ -227,28 +98,30 @@ static void render_latency(request_rec *r)
     help(r, name, "histogram", "API request latency by route pattern, "
          "from the request line to the end of logging.");
     for (i = 0; i <= route_count; i++) {
-        route_slot *slot = &shm->routes[i];
-        apr_uint64_t cum = 0, sum = apr_atomic_read64(&slot->sum_usec);
+        apr_uint64_t cum = 0;
         const char *method, *path, *labels;
+        tm_route_counts rc;
 
-        route_labels(r, i, &method, &path);
-        labels = apr_psprintf(r->pool, "method=\"%s\",route=\"%s\"",
-                              method, path);
-        for (k = 0; k <= N_BUCKETS; k++) {
-            cum += apr_atomic_read64(&slot->buckets[k]);
+        tm_counters_route(i, &rc);
+        for (k = 0; k <= TM_N_BUCKETS; k++) {
+            cum += rc.buckets[k];
         }
         if (!cum) {
             continue;       /* a route never called adds nothing */
         }
+        route_labels(r, i, &method, &path);
+        labels = apr_psprintf(r->pool, "method=\"%s\",route=\"%s\"",
+                              method, path);
         cum = 0;
-        for (k = 0; k <= N_BUCKETS; k++) {
-            cum += apr_atomic_read64(&slot->buckets[k]);
+        for (k = 0; k <= TM_N_BUCKETS; k++) {
+            cum += rc.buckets[k];
             ap_rprintf(r, "%s_bucket{%s,le=\"%s\"} %" APR_UINT64_T_FMT "\n",
-                       name, labels, k < N_BUCKETS ? bucket_le[k] : "+Inf",
-                       cum);
+                       name, labels,
+                       k < TM_N_BUCKETS ? tm_buckets[k].le : "+Inf", cum);
         }
         ap_rprintf(r, "%s_sum{%s} %" APR_UINT64_T_FMT ".%06" APR_UINT64_T_FMT
-                   "\n", name, labels, sum / 1000000, sum % 1000000);
+                   "\n", name, labels, rc.sum_usec / 1000000,
+                   rc.sum_usec % 1000000);
         ap_rprintf(r, "%s_count{%s} %" APR_UINT64_T_FMT "\n", name, labels,
                    cum);
     }
@@ -344,24 +217,23 @@ static int render(request_rec *r, const tm_srv_conf *conf)
     if (r->header_only) {
         return OK;
     }
-    if (shm) {
+    if (tm_counters_kept()) {
         render_requests(r);
         render_latency(r);
         render_counter(r, "timing_orders_created_total",
                        "Orders committed (idempotent replays not counted).",
-                       apr_atomic_read64(&shm->counters[TM_M_ORDERS_CREATED]));
+                       tm_counters_get(TM_C_ORDERS_CREATED));
         render_counter(r, "timing_db_errors_total",
                        "Database calls that failed (no connection, a "
                        "statement or a COMMIT).",
-                       apr_atomic_read64(&shm->counters[TM_M_DB_ERRORS]));
+                       tm_counters_get(TM_C_DB_ERRORS));
         render_counter(r, "timing_events_sent_total",
                        "Events handed to timing-eventd after COMMIT.",
-                       apr_atomic_read64(&shm->counters[TM_M_EVENTS_SENT]));
+                       tm_counters_get(TM_C_EVENTS_SENT));
         render_counter(r, "timing_event_send_failures_total",
                        "Events timing-eventd did not get (down or full); "
                        "clients catch up from the event log.",
-                       apr_atomic_read64(
-                           &shm->counters[TM_M_EVENT_SEND_FAILURES]));
+                       tm_counters_get(TM_C_EVENT_SEND_FAILURES));
     }
     render_daemon(r, conf);
     return OK;

@@ -11,7 +11,7 @@
 #include "mod_timing.h"
 #include "tm_notify.h"
 #include "tm_json.h"
-#include "tm_metrics.h"
+#include "tm_counters.h"
 #include "timing_proto.h"
 
 #include "apr_atomic.h"
@@ -221,7 +221,7 @@ static int send_outbox_row(request_rec *r, const tm_srv_conf *conf,
         return 0;
     }
     apr_atomic_inc32(&failed_sends);
-    tm_metrics_inc(TM_M_EVENT_SEND_FAILURES);
+    tm_counters_inc(TM_C_EVENT_SEND_FAILURES);
     return -1;
 }
 
@@ -239,7 +239,7 @@ void tm_notify_event(request_rec *r, const tm_srv_conf *conf,
         json_object_object_add(body, "customer", json_object_get(customer));
     }
     if (send_outbox_row(r, conf, TP_EVENT, epoch, event_id, body) == 0) {
-        tm_metrics_inc(TM_M_EVENTS_SENT);
+        tm_counters_inc(TM_C_EVENTS_SENT);
     }
     else if (errno == EMSGSIZE) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00401)

@@ -1,12 +1,13 @@
 /*
  * tm_query.c -- strict decoding of application/x-www-form-urlencoded
- * query strings.
+ * query strings, their integer parameters, and page cursors (base64url
+ * through apr_encode.h).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "apr_base64.h"
+#include "apr_encode.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
 
@@ -95,45 +96,30 @@ apr_status_t tm_query_parse(apr_pool_t *p, const char *args,
 
 const char *tm_cursor_encode(apr_pool_t *p, apr_int64_t id)
 {
-    const char *plain = apr_psprintf(p, CURSOR_PREFIX "%" APR_INT64_T_FMT, id);
-    char *out = apr_palloc(p, apr_base64_encode_len((int)strlen(plain)));
-    char *c;
-
-    apr_base64_encode(out, plain, (int)strlen(plain));
-    for (c = out; *c; c++) {
-        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-    }
-    while (c > out && c[-1] == '=') {
-        *--c = '\0';
-    }
-    return out;
+    return apr_pencode_base64(p, apr_psprintf(p, CURSOR_PREFIX "%"
+                                              APR_INT64_T_FMT, id),
+                              APR_ENCODE_STRING, APR_ENCODE_BASE64URL, NULL);
 }
 
 int tm_cursor_decode(apr_pool_t *p, const char *cursor, apr_int64_t *id)
 {
     size_t len = strlen(cursor), i;
-    char *std, *plain, *end;
+    const char *plain;
+    char *end;
     apr_int64_t v;
 
     if (len == 0 || len > 64) {
         return 0;
     }
-    std = apr_palloc(p, len + 4);
     for (i = 0; i < len; i++) {
-        char c = cursor[i];
-
-        if (!apr_isalnum(c) && c != '-' && c != '_') {
+        if (!tm_b64url_char(cursor[i])) {
             return 0;
         }
-        std[i] = c == '-' ? '+' : c == '_' ? '/' : c;
     }
-    while (i % 4) {
-        std[i++] = '=';
-    }
-    std[i] = '\0';
-    plain = apr_palloc(p, apr_base64_decode_len(std) + 1);
-    plain[apr_base64_decode(plain, std)] = '\0';
-    if (strncmp(plain, CURSOR_PREFIX, sizeof CURSOR_PREFIX - 1)) {
+    /* Strict: a length no encoder gives (4n+1) is refused too. */
+    plain = apr_pdecode_base64(p, cursor, (apr_ssize_t)len,
+                               APR_ENCODE_BASE64URL, NULL);
+    if (!plain || strncmp(plain, CURSOR_PREFIX, sizeof CURSOR_PREFIX - 1)) {
         return 0;
     }
     plain += sizeof CURSOR_PREFIX - 1;

@@ -61,6 +61,12 @@ int tm_utf8_valid(const char *str, size_t len)
     return 1;
 }
 
+int tm_b64url_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
 size_t tm_utf8_length(const char *s)
 {
     size_t n = 0;

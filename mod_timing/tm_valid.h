@@ -12,8 +12,17 @@
 #include <json.h>
 
 /* 1 when s[0..len) is well-formed UTF-8: no overlong forms, no
- * surrogates, nothing above U+10FFFF. */
+ * surrogates, nothing above U+10FFFF.  The module's one UTF-8 check, for
+ * request bodies and query strings alike: APR has none, and json-c's
+ * (JSON_TOKENER_VALIDATE_UTF8, 0.16) takes overlong forms, surrogates and
+ * code points above U+10FFFF, and looks no further than the first
+ * syntax error. */
 int tm_utf8_valid(const char *s, size_t len);
+
+/* 1 when c is of base64url's alphabet (A-Z a-z 0-9 - _).  APR's decoder
+ * takes '+', '/' and '=' padding too, so what must be base64url (tokens,
+ * cursors) is checked with this before apr_pdecode_base64 sees it. */
+int tm_b64url_char(char c);
 
 /* 1 when s is a decimal id in 1..4294967295 with no sign, spaces or
  * leading zeros; stores it in *id. */
