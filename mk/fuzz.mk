@@ -18,7 +18,7 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_FLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -Wall -Wextra -Werror
-FUZZ_INC      = -Imod_timing -Itiming-eventd -Ifuzz \
+FUZZ_INC      = -Imod_timing -Itiming-eventd -Iinclude -Ifuzz \
                 -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $(JSON_CFLAGS)
 # -lcrypto: timing_proto.h seals with OpenSSL's HMAC (handshake.c, the
 # daemon's harnesses, which also seal what they send).
@@ -105,7 +105,7 @@ $(ASAN_MODULE): $(MODULE_SRC) $(MODULE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) -O1 -g -fPIC -shared $(WARN) $(SAN) \
 	    -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $(JSON_CFLAGS) \
-	    -Itiming-eventd -o $@ $(MODULE_SRC) -ljson-c -ljwt -lcrypto
+	    -Iinclude -o $@ $(MODULE_SRC) -ljson-c -ljwt -lcrypto
 
 .PHONY: module-asan
 module-asan: deps build web $(ASAN_MODULE)
