@@ -19,11 +19,12 @@ JSON_CFLAGS = $(shell pkg-config --cflags json-c)
 # loop_epoll.c is the loop's backend, compiled inside loop.c.
 EVENTD_SRC  := $(sort $(filter-out timing-eventd/loop_epoll.c,\
                  $(wildcard timing-eventd/*.c)))
-EVENTD_HDR  := $(wildcard timing-eventd/*.h) timing-eventd/loop_epoll.c
+EVENTD_HDR  := $(wildcard timing-eventd/*.h) timing-eventd/loop_epoll.c \
+               include/timing_proto.h
 EVENTD_LIBS  = -lwslay -ljson-c -lcrypto $(APR_LIBS)
 
 MODULE_SRC  := $(sort $(wildcard mod_timing/*.c))
-MODULE_HDR  := $(wildcard mod_timing/*.h) timing-eventd/timing_proto.h
+MODULE_HDR  := $(wildcard mod_timing/*.h) include/timing_proto.h
 MODULE_SO   := mod_timing/.libs/mod_timing.so
 
 # Pure logic (no httpd.h, no event loop) that the CUnit tests link directly.
@@ -35,7 +36,7 @@ UNIT_PURE   := $(wildcard mod_timing/tm_valid.c mod_timing/tm_time.c \
                  timing-eventd/handshake.c timing-eventd/hub.c \
                  timing-eventd/messages.c timing-eventd/ring.c \
                  timing-eventd/gapwatch.c timing-eventd/recycle.c \
-                 timing-eventd/admit.c)
+                 timing-eventd/admit.c timing-eventd/ws_resume.c)
 UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
 
 .PHONY: all deps build module eventd web run test unit integration bench clean
@@ -53,25 +54,25 @@ eventd: $(BUILD)/timing-eventd $(BUILD)/asan/timing-eventd
 $(MODULE_SO): $(MODULE_SRC) $(MODULE_HDR)
 	cd mod_timing && $(APXS) -c -o mod_timing.la \
 	    -Wc,-std=gnu11 -Wc,-Wall -Wc,-Wextra -Wc,-Werror \
-	    -Wc,-I../timing-eventd -Wc,"$(JSON_CFLAGS)" \
+	    -Wc,-I../include -Wc,"$(JSON_CFLAGS)" \
 	    $(notdir $(MODULE_SRC)) -ljson-c -ljwt -lcrypto >build.log 2>&1 \
 	    || { cat build.log; rm -f build.log; exit 1; }; rm -f build.log
 
 $(BUILD)/timing-eventd: $(EVENTD_SRC) $(EVENTD_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) -O2 -g $(WARN) $(APR_CFLAGS) $(JSON_CFLAGS) \
+	$(CC) $(CSTD) -O2 -g $(WARN) -Iinclude $(APR_CFLAGS) $(JSON_CFLAGS) \
 	    -o $@ $(EVENTD_SRC) $(EVENTD_LIBS)
 
 # The integration tests run this sanitized build of the daemon.
 $(BUILD)/asan/timing-eventd: $(EVENTD_SRC) $(EVENTD_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) $(APR_CFLAGS) $(JSON_CFLAGS) \
+	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Iinclude $(APR_CFLAGS) $(JSON_CFLAGS) \
 	    -o $@ $(EVENTD_SRC) $(EVENTD_LIBS)
 
 $(BUILD)/unit-tests: $(UNIT_SRC) $(UNIT_PURE) $(wildcard tests/unit/*.h) \
                      $(MODULE_HDR) $(EVENTD_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Imod_timing -Itiming-eventd \
+	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Imod_timing -Itiming-eventd -Iinclude \
 	    $(APR_CFLAGS) $(JSON_CFLAGS) -o $@ $(UNIT_SRC) $(UNIT_PURE) \
 	    -lcunit -lwslay -ljson-c -lcrypto $(APR_LIBS)
 

@@ -3,12 +3,12 @@
  * (loop, hub, ring, WebSocket server, events socket), for the daemon's
  * fuzz harnesses.
  *
- * events.c, ws_server.c and ws_session.c are compiled into the harness
- * itself, so their file-local entry points (handle_datagram, on_accept,
- * on_io) can be called directly instead of through epoll; every other
- * daemon file is linked as is (mk/fuzz.mk).  Sessions come through a real
- * listening unix socket and real connections, and are driven by calling
- * their I/O handler until nothing more moves.
+ * The daemon's files (all but main.c) are linked as they are
+ * (mk/fuzz.mk), and the rig calls the entry points epoll would reach
+ * directly: events_handle_datagram for a datagram, ws_server_accept for
+ * a connection, ws_session_io for a session's socket.  Sessions come
+ * through a real listening unix socket and real connections, and are
+ * driven by calling their I/O handler until nothing more moves.
  *
  * The daemon believes only what mod_timing sealed (timing_proto.h), so
  * the rig holds a fixed secret of its own and seals what it sends as
@@ -19,12 +19,24 @@
 #ifndef FUZZ_EVENTD_RIG_H
 #define FUZZ_EVENTD_RIG_H
 
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
-#include "events.c"
-#include "ws_server.c"
-#include "ws_session.c"
+#include "events.h"
+#include "hub.h"
+#include "log.h"
+#include "loop.h"
+#include "ring.h"
+#include "stats.h"
+#include "timing_proto.h"
+#include "ws_server.h"
+#include "ws_session.h"
 
 #define RIG_MAX_CLIENTS 4
 #define RIG_ROUNDS      256
@@ -36,6 +48,7 @@ typedef struct rig {
     ws_server *srv;
     events *ev;
     int ev_fds[2];              /* [0] the daemon's events socket */
+    unsigned char *buf;         /* one datagram, as big as the daemon's */
     int clients[RIG_MAX_CLIENTS];
     char answers[RIG_MAX_CLIENTS][4096];    /* what each client got first */
     size_t answered[RIG_MAX_CLIENTS];
@@ -96,7 +109,8 @@ static void rig_open(rig *g)
     g->l = loop_create(64);
     g->h = hub_create(64);
     g->r = ring_create(32, 1024 * 1024);
-    if (!g->l || !g->h || !g->r
+    g->buf = malloc(TP_OVERHEAD + TP_MAX_BODY);
+    if (!g->l || !g->h || !g->r || !g->buf
         || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0,
                       g->ev_fds) == -1) {
         abort();
@@ -123,7 +137,7 @@ static int rig_connect(rig *g, const char *head, size_t len)
         abort();
     }
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    on_accept(g->l, rig_listen_fd, g->srv, LOOP_READABLE);
+    ws_server_accept(g->srv);
     if (len && send(fd, head, len, MSG_NOSIGNAL) != (ssize_t)len) {
         abort();
     }
@@ -153,6 +167,22 @@ static size_t rig_drain(rig *g)
     return total;
 }
 
+static void rig_io(ws_session *s, void *baton)
+{
+    (void)baton;
+    ws_session_io(s, LOOP_READABLE | LOOP_WRITABLE);
+}
+
+/* Sets *baton when the session's socket holds input not yet read. */
+static void rig_pending(ws_session *s, void *baton)
+{
+    int fd = ws_session_fd(s), n = 0;
+
+    if (fd != -1 && ioctl(fd, FIONREAD, &n) == 0 && n > 0) {
+        *(int *)baton = 1;
+    }
+}
+
 /* Runs every session's I/O handler, as epoll would, then the loop's
  * before-sleep work, until no session has input left and nothing more
  * reaches the clients. */
@@ -161,21 +191,11 @@ static void rig_pump(rig *g)
     int round;
 
     for (round = 0; round < RIG_ROUNDS; round++) {
-        ws_session *s, *next;
         int pending = 0;
 
-        for (s = g->srv->sessions; s; s = next) {
-            next = s->next;
-            on_io(g->l, s->fd, s, LOOP_READABLE | LOOP_WRITABLE);
-        }
+        ws_server_each(g->srv, rig_io, NULL);
         ws_server_before_sleep(g->srv);
-        for (s = g->srv->sessions; s; s = s->next) {
-            int n = 0;
-
-            if (s->fd != -1 && ioctl(s->fd, FIONREAD, &n) == 0 && n > 0) {
-                pending = 1;
-            }
-        }
+        ws_server_each(g->srv, rig_pending, &pending);
         if (rig_drain(g) == 0 && !pending) {
             break;
         }
@@ -217,13 +237,15 @@ static void rig_close(rig *g)
     loop_destroy(g->l);
     close(g->ev_fds[0]);
     close(g->ev_fds[1]);
+    free(g->buf);
     for (i = 0; i < g->nclients; i++) {
         close(g->clients[i]);
     }
 }
 
 /* Seals a datagram whose header is made here and whose body is already
- * at buf + TP_HEADER_LEN, as mod_timing does, now: its whole length. */
+ * at buf + TP_HEADER_LEN, as mod_timing does, now: its whole length.
+ * events_handle_datagram then takes it (rig_feed). */
 static size_t rig_seal(unsigned char *buf, uint16_t type, size_t len)
 {
     size_t n = tp_encode(buf, type, buf + TP_HEADER_LEN, len, loop_wall_ms(),
@@ -233,6 +255,13 @@ static size_t rig_seal(unsigned char *buf, uint16_t type, size_t len)
         abort();
     }
     return n;
+}
+
+/* Hands the daemon the n-byte datagram in g->buf, as its events socket
+ * would (no sender address: a stats answer goes to the socket's peer). */
+static void rig_feed(rig *g, size_t n)
+{
+    events_handle_datagram(g->ev, g->buf, n, NULL, 0);
 }
 
 /* Upgrade requests as mod_timing forwards them: the trusted headers each

@@ -47,15 +47,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             len = size - off;
         }
         if (kind == 0xff) {
-            memcpy(g.ev->buf, data + off, len);
+            memcpy(g.buf, data + off, len);
             n = len;
         }
         else {
-            memcpy(g.ev->buf + TP_HEADER_LEN, data + off, len);
-            n = rig_seal(g.ev->buf, (uint16_t)(kind & 7), len);
+            memcpy(g.buf + TP_HEADER_LEN, data + off, len);
+            n = rig_seal(g.buf, (uint16_t)(kind & 7), len);
         }
         off += len;
-        handle_datagram(g.ev, n, NULL, 0);
+        rig_feed(&g, n);
         rig_pump(&g);
     }
     rig_check_accepted(&g);

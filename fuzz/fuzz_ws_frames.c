@@ -76,8 +76,8 @@ static void seed_events(rig *g)
     for (i = 0; i < sizeof events / sizeof events[0]; i++) {
         size_t len = strlen(events[i]);
 
-        memcpy(g->ev->buf + TP_HEADER_LEN, events[i], len);
-        handle_datagram(g->ev, rig_seal(g->ev->buf, TP_EVENT, len), NULL, 0);
+        memcpy(g->buf + TP_HEADER_LEN, events[i], len);
+        rig_feed(g, rig_seal(g->buf, TP_EVENT, len));
     }
     have_events = 1;
 }

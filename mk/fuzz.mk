@@ -18,7 +18,7 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_FLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -Wall -Wextra -Werror
-FUZZ_INC      = -Imod_timing -Itiming-eventd -Ifuzz \
+FUZZ_INC      = -Imod_timing -Itiming-eventd -Iinclude -Ifuzz \
                 -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $(JSON_CFLAGS)
 # -lcrypto: timing_proto.h seals with OpenSSL's HMAC (handshake.c, the
 # daemon's harnesses, which also seal what they send).
@@ -26,16 +26,15 @@ FUZZ_LIBS     = -ljwt -lwslay -ljson-c -lcrypto $(APR_LIBS)
 
 FUZZ_HARNESSES := order_body jwt query handshake eventd_datagram ws_frames
 
-# What each harness links besides its own file.  The daemon's two include
-# events.c, ws_server.c and ws_session.c (fuzz/eventd_rig.h).
+# What each harness links besides its own file.  The daemon's two link
+# every daemon file but main.c; fuzz/eventd_rig.h wires the parts as main.c
+# does.
 FUZZ_SRC_order_body      := mod_timing/tm_body.c mod_timing/tm_valid.c \
                             mod_timing/tm_canon.c
 FUZZ_SRC_jwt             := mod_timing/tm_jwt.c mod_timing/tm_valid.c
 FUZZ_SRC_query           := mod_timing/tm_query.c mod_timing/tm_valid.c
 FUZZ_SRC_handshake       := timing-eventd/handshake.c
-FUZZ_EVENTD_LINKED       := $(filter-out timing-eventd/main.c \
-                              timing-eventd/events.c timing-eventd/ws_server.c \
-                              timing-eventd/ws_session.c,$(EVENTD_SRC))
+FUZZ_EVENTD_LINKED       := $(filter-out timing-eventd/main.c,$(EVENTD_SRC))
 FUZZ_SRC_eventd_datagram := $(FUZZ_EVENTD_LINKED)
 FUZZ_SRC_ws_frames       := $(FUZZ_EVENTD_LINKED)
 
@@ -105,7 +104,7 @@ $(ASAN_MODULE): $(MODULE_SRC) $(MODULE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) -O1 -g -fPIC -shared $(WARN) $(SAN) \
 	    -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) $(JSON_CFLAGS) \
-	    -Itiming-eventd -o $@ $(MODULE_SRC) -ljson-c -ljwt -lcrypto
+	    -Iinclude -o $@ $(MODULE_SRC) -ljson-c -ljwt -lcrypto
 
 .PHONY: module-asan
 module-asan: deps build web $(ASAN_MODULE)

@@ -16,7 +16,9 @@ LINT_JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 # loop_epoll.c is compiled inside loop.c, not on its own.
 LINT_SRC    = $(filter-out timing-eventd/loop_epoll.c,\
                 $(sort $(wildcard mod_timing/*.c timing-eventd/*.c)))
-LINT_INC    = -Imod_timing -Itiming-eventd -I$(shell $(APXS) -q INCLUDEDIR)
+# No -Itiming-eventd: the daemon's files find their headers beside them,
+# and the module must build with nothing of the daemon's but include/.
+LINT_INC    = -Imod_timing -Iinclude -I$(shell $(APXS) -q INCLUDEDIR)
 LINT_CFLAGS = -std=gnu11 $(LINT_INC) $(APR_CFLAGS) $(JSON_CFLAGS)
 
 .PHONY: lint lint-cppcheck lint-tidy

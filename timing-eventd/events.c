@@ -24,7 +24,7 @@
  * reconnect, spread out (ws_server.c), and mod_timing checks the token
  * and its version again at the new upgrade.  Sessions
  * and subscriptions are ws_session.c's and the hub's, the replay itself
- * ws_resume.c's.
+ * ws_resume.c's and ws_session.c's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,8 +40,7 @@
 #include "messages.h"
 #include "stats.h"
 #include "timing_proto.h"
-#include "ws_output.h"
-#include "ws_resume.h"
+#include "ws_session.h"
 
 /* Bounded so sessions are flushed (before sleep) between batches: the
  * output cap counts what wslay still holds, and a burst queued without a
@@ -92,9 +91,9 @@ static void resync_all(events *ev, const char *reason)
                 reason);
         return;
     }
-    n = hub_fanout_admin(ev->hub, msg, strlen(msg), ws_resume_send_resync,
+    n = hub_fanout_admin(ev->hub, msg, strlen(msg), ws_session_send_resync,
                          NULL);
-    n += hub_fanout_orders(ev->hub, msg, strlen(msg), ws_resume_send_resync,
+    n += hub_fanout_orders(ev->hub, msg, strlen(msg), ws_session_send_resync,
                            NULL);
     free(msg);
     log_msg(LOG_INFO, "resync (%s) sent to %zu session(s)", reason, n);
@@ -378,13 +377,13 @@ static void handle_revoke(events *ev, const char *body, size_t len)
     json_object_put(o);
 }
 
-static void handle_datagram(events *ev, size_t n,
+static void handle_datagram(events *ev, const unsigned char *buf, size_t n,
                             const struct sockaddr_un *from,
                             socklen_t fromlen)
 {
     tp_header h;
     const char *body;
-    int rc = tp_decode(ev->buf, n, ev->secret, ev->secret_len,
+    int rc = tp_decode(buf, n, ev->secret, ev->secret_len,
                        loop_wall_ms(), &h, &body);
 
     if (rc == TP_ERR_SEAL || rc == TP_ERR_STALE) {
@@ -453,8 +452,15 @@ static void on_readable(loop *l, int fd, void *data, int mask)
                     "dropped", n);
             continue;
         }
-        handle_datagram(ev, (size_t)n, &from, fromlen);
+        handle_datagram(ev, ev->buf, (size_t)n, &from, fromlen);
     }
+}
+
+void events_handle_datagram(events *ev, const void *buf, size_t len,
+                            const struct sockaddr_un *from,
+                            socklen_t fromlen)
+{
+    handle_datagram(ev, buf, len, from, fromlen);
 }
 
 events *events_create(loop *l, hub *h, ring *r, ws_server *ws,

@@ -9,6 +9,10 @@
 #ifndef TIMING_EVENTS_H
 #define TIMING_EVENTS_H
 
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "hub.h"
 #include "loop.h"
 #include "ring.h"
@@ -23,6 +27,13 @@ typedef struct events events;
 events *events_create(loop *l, hub *h, ring *r, ws_server *ws,
                       long long horizon_ms, int fd,
                       const unsigned char *secret, size_t secret_len);
+/* Acts on one datagram of len bytes, as if read from the socket now;
+ * from[fromlen] is whom a stats answer goes to.  on_readable's work for
+ * each datagram, public so the fuzz rig can feed datagrams without a
+ * socket. */
+void events_handle_datagram(events *ev, const void *buf, size_t len,
+                            const struct sockaddr_un *from,
+                            socklen_t fromlen);
 /* Stops reading (shutdown); safe to call twice. */
 void events_stop(events *ev);
 void events_destroy(events *ev);

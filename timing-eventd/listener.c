@@ -4,7 +4,7 @@
  * Checks the path fits sun_path (anet refuses rather than truncates, and so
  * do we), clears a stale socket file, binds with the requested permissions
  * already in force, and sets the group.  Accepting and reading are left to
- * ws_session.c and events.c.
+ * ws_server.c and events.c.
  */
 #include <errno.h>
 #include <grp.h>

@@ -34,11 +34,6 @@ int log_level_from_name(const char *name)
     return -1;
 }
 
-int log_enabled(int level)
-{
-    return level <= log_level;
-}
-
 void log_msg(int level, const char *fmt, ...)
 {
     char line[1024];

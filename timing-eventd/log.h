@@ -21,10 +21,6 @@ void log_set_level(int level);
 /* Parses "error", "warn", "info" or "debug"; -1 for anything else. */
 int log_level_from_name(const char *name);
 
-/* Non-zero when a message at this level would be written, so a caller can
- * skip building an expensive one. */
-int log_enabled(int level);
-
 void log_msg(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

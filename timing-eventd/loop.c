@@ -228,14 +228,6 @@ void loop_del_file(loop *l, int fd, int mask)
     }
 }
 
-int loop_get_file(loop *l, int fd)
-{
-    if (fd < 0 || fd >= l->setsize) {
-        return LOOP_NONE;
-    }
-    return l->files[fd].mask;
-}
-
 long long loop_add_timer(loop *l, long long ms, loop_timer_proc *proc,
                          void *data)
 {

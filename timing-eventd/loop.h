@@ -35,7 +35,6 @@ int loop_add_file(loop *l, int fd, int mask, loop_file_proc *proc,
 int loop_set_file(loop *l, int fd, int mask);
 /* Stops watching fd for mask. */
 void loop_del_file(loop *l, int fd, int mask);
-int loop_get_file(loop *l, int fd);
 
 /* Returns a timer id (> 0) or -1. */
 long long loop_add_timer(loop *l, long long ms, loop_timer_proc *proc,

@@ -5,7 +5,6 @@
  * Which message goes to whom, and when, is ws_session.c's business.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 

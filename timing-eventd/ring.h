@@ -4,8 +4,8 @@
  *
  * Pure: no sockets, wslay or loop, so the unit tests drive it directly.
  * The ring owns a copy of every text it holds.  Sending the replay, and
- * the resync when there is none, is ws_resume.c's job; feeding the ring
- * is events.c's.
+ * the resync when there is none, is ws_session.c's job (ws_resume.c
+ * picks which); feeding the ring is events.c's.
  */
 #ifndef TIMING_RING_H
 #define TIMING_RING_H

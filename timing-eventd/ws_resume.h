@@ -1,24 +1,34 @@
 /*
- * ws_resume.h -- what a session gets right after its connection message
- * when the client resumes: the replay of what it missed, or a resync.
+ * ws_resume.h -- what a resuming client is owed right after its
+ * connection message: nothing, the replay of what it missed, or a resync
+ * (ws_resume.c).
  *
- * For ws_session.c; the decision itself is ring.c's.
+ * A decision only: the session that asks queues what it says.  Whether
+ * each answer is safe is ring.c's.
  */
 #ifndef TIMING_WS_RESUME_H
 #define TIMING_WS_RESUME_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "handshake.h"
 #include "ring.h"
-#include "ws_server.h"
 
-/* Queues the replay or the resync the upgrade asks for (nothing when it
- * resumes nothing): 0, or -1 when the session has been closed. */
-int ws_resume(ws_session *s, const ring *r, const hs_request *hs);
+enum { WS_RESUME_NONE, WS_RESUME_RESYNC, WS_RESUME_REPLAY };
 
-/* A hub_send_fn (baton unused) for a resync message: queued whatever the
- * session's queue holds, since it is tiny and stands for all that was
- * missed.  events.c hands it to whole channels. */
-void ws_resume_send_resync(void *session, const char *msg, size_t len,
-                           void *baton);
+typedef struct ws_resume_plan {
+    const char *reason;         /* WS_RESUME_RESYNC: the resync's reason */
+    ring_plan plan;             /* WS_RESUME_REPLAY: ring_replay's arguments */
+    int channel;
+    int64_t order_id;
+    size_t count;               /* WS_RESUME_REPLAY: how many messages */
+} ws_resume_plan;
+
+/* What the upgrade hs asks to resume, for a client whose output may hold
+ * max_bytes: WS_RESUME_NONE, _RESYNC or _REPLAY, with *out filled in for
+ * the last two. */
+int ws_resume_decide(const ring *r, const hs_request *hs, size_t max_bytes,
+                     ws_resume_plan *out);
 
 #endif /* TIMING_WS_RESUME_H */

@@ -1,14 +1,17 @@
 /*
  * ws_server.c -- accepts WebSocket connections and keeps every session.
  *
- * Holds three lists of sessions: all that are not yet closed (for the
- * heartbeat sweep and shutdown), those with freshly queued output (sent
- * from the before-sleep hook, so a fan-out to many sessions costs one
- * write per session per loop turn, not one per message), and those closed
- * during this batch of events (freed from the same hook, once no handler
- * can still hold them).  It also admits sessions (admit.c counts, against
- * the limits each sealed upgrade carries), and gives a session's place
- * back when it closes.  A session's own life is ws_session.c's.
+ * Keeps, beside each session, its links in three lists: all that are not
+ * yet closed (for the heartbeat sweep and shutdown), those with freshly
+ * queued output (sent from the before-sleep hook, so a fan-out to many
+ * sessions costs one write per session per loop turn, not one per
+ * message), and those closed during this batch of events (freed from the
+ * same hook, once no handler can still hold them).  It also admits
+ * sessions (admit.c counts, against the limits each sealed upgrade
+ * carries), gives a session's place back when it closes, and paces the
+ * goodbyes of a recycle or a recheck over their window (recycle.c).  A
+ * session's own life is ws_session.c's; it reaches the server only
+ * through the callbacks in session_owner.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,11 +24,36 @@
 #include "recycle.h"
 #include "stats.h"
 #include "ws_server.h"
-#include "ws_session.h"
 
 #define SWEEP_MS                1000    /* heartbeat resolution */
 #define ACCEPTS_PER_WAKEUP      64
 #define ACCEPT_PAUSE_MS         100     /* after running out of fds */
+
+/* One session and what the server keeps about it. */
+typedef struct conn conn;
+struct conn {
+    ws_server *srv;
+    ws_session *s;
+    admit_ticket ticket;        /* its place, while admitted */
+    conn *prev, *next;          /* every session not yet closed */
+    conn *dirty_prev, *dirty_next;
+    int dirty;
+    conn *dead_next;
+};
+
+/* A run of goodbyes paced over a window: the recycle of an old
+ * generation, or the recheck of the user sessions after a loss.  due and
+ * act pick and close one session; key is what due compares against. */
+typedef struct paced {
+    ws_server *srv;
+    recycle rc;
+    long long timer;            /* 0: none under way */
+    long long key;
+    int (*due)(const ws_session *s, long long key);
+    void (*act)(ws_session *s);
+    void (*report)(const struct paced *p);  /* the run is over */
+    const char *what;           /* for the log */
+} paced;
 
 struct ws_server {
     loop *loop;
@@ -34,58 +62,61 @@ struct ws_server {
     ws_config cfg;
     int listen_fd;              /* -1 when not accepting */
     long long sweep_timer, resume_timer;
-    long long recycle_timer;    /* 0: no recycling under way */
-    recycle rc;
+    /* Recycling an old generation: key is the newest generation. */
+    paced recycling;
+    /* Rechecking the user sessions (ws_server_recheck_users): its
+     * recycle's "generation" counts the rechecks; key is the time up to
+     * which the user sessions accepted are to go. */
+    paced rechecking;
     admit *admit;               /* ours */
-    /* Rechecking the user sessions (ws_server_recheck_users): paced by a
-     * recycle of its own, whose "generation" counts the rechecks; the
-     * sessions to go are the user sessions accepted up to recheck_ms. */
-    long long recheck_timer;    /* 0: none under way */
-    recycle recheck;
-    long long recheck_ms;
     long long last_emfile_log;
     size_t count;
-    ws_session *sessions;
-    ws_session *dirty;
-    ws_session *dead;
+    conn *sessions;
+    conn *dirty;
+    conn *dead;
 };
 
 static void on_accept(loop *l, int lfd, void *data, int mask);
 
-void ws_server_mark_dirty(ws_server *srv, ws_session *s)
+static void mark_dirty(void *baton)
 {
-    if (s->dirty) {
+    conn *c = baton;
+    ws_server *srv = c->srv;
+
+    if (c->dirty) {
         return;
     }
-    s->dirty = 1;
-    s->dirty_prev = NULL;
-    s->dirty_next = srv->dirty;
+    c->dirty = 1;
+    c->dirty_prev = NULL;
+    c->dirty_next = srv->dirty;
     if (srv->dirty) {
-        srv->dirty->dirty_prev = s;
+        srv->dirty->dirty_prev = c;
     }
-    srv->dirty = s;
+    srv->dirty = c;
 }
 
-static void unmark_dirty(ws_server *srv, ws_session *s)
+static void unmark_dirty(ws_server *srv, conn *c)
 {
-    if (!s->dirty) {
+    if (!c->dirty) {
         return;
     }
-    if (s->dirty_prev) {
-        s->dirty_prev->dirty_next = s->dirty_next;
+    if (c->dirty_prev) {
+        c->dirty_prev->dirty_next = c->dirty_next;
     }
     else {
-        srv->dirty = s->dirty_next;
+        srv->dirty = c->dirty_next;
     }
-    if (s->dirty_next) {
-        s->dirty_next->dirty_prev = s->dirty_prev;
+    if (c->dirty_next) {
+        c->dirty_next->dirty_prev = c->dirty_prev;
     }
-    s->dirty = 0;
-    s->dirty_prev = s->dirty_next = NULL;
+    c->dirty = 0;
+    c->dirty_prev = c->dirty_next = NULL;
 }
 
-int ws_server_admit(ws_server *srv, ws_session *s, const hs_request *hs)
+static int admit_session(void *baton, const hs_request *hs)
 {
+    conn *c = baton;
+    ws_server *srv = c->srv;
     admit_request req;
     int rc;
 
@@ -97,7 +128,7 @@ int ws_server_admit(ws_server *srv, ws_session *s, const hs_request *hs)
     req.staff_reserve = hs->limits[HS_LIMIT_STAFF];
     req.per_order = hs->limits[HS_LIMIT_ORDER];
     req.per_address = hs->limits[HS_LIMIT_ADDRESS];
-    rc = admit_take(srv->admit, &req, &s->ticket);
+    rc = admit_take(srv->admit, &req, &c->ticket);
     if (rc == ADMIT_OK) {
         return ADMIT_OK;
     }
@@ -113,24 +144,33 @@ int ws_server_admit(ws_server *srv, ws_session *s, const hs_request *hs)
     return rc;
 }
 
-void ws_server_closed(ws_server *srv, ws_session *s)
+static void session_closed(void *baton)
 {
-    admit_release(srv->admit, &s->ticket);
-    unmark_dirty(srv, s);
-    if (s->prev) {
-        s->prev->next = s->next;
+    conn *c = baton;
+    ws_server *srv = c->srv;
+
+    admit_release(srv->admit, &c->ticket);
+    unmark_dirty(srv, c);
+    if (c->prev) {
+        c->prev->next = c->next;
     }
     else {
-        srv->sessions = s->next;
+        srv->sessions = c->next;
     }
-    if (s->next) {
-        s->next->prev = s->prev;
+    if (c->next) {
+        c->next->prev = c->prev;
     }
-    s->prev = s->next = NULL;
+    c->prev = c->next = NULL;
     srv->count--;
-    s->dead_next = srv->dead;
-    srv->dead = s;
+    c->dead_next = srv->dead;
+    srv->dead = c;
 }
+
+static const ws_session_owner session_owner = {
+    .admit = admit_session,
+    .dirty = mark_dirty,
+    .closed = session_closed
+};
 
 static long long resume_accepting(loop *l, long long id, void *data)
 {
@@ -176,7 +216,7 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
 
     (void)mask;
     for (i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-        ws_session *s;
+        conn *c;
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd == -1) {
@@ -192,34 +232,183 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
             }
             return;
         }
-        s = ws_session_new(srv, l, srv->hub, srv->ring, &srv->cfg, fd);
-        if (!s) {
+        c = calloc(1, sizeof *c);
+        if (c) {
+            c->srv = srv;
+            c->s = ws_session_new(l, srv->hub, srv->ring, &srv->cfg, fd,
+                                  &session_owner, c);
+        }
+        else {
+            close(fd);
+        }
+        if (!c || !c->s) {
+            free(c);
             log_msg(LOG_WARN, "cannot take a connection: out of memory");
             continue;
         }
-        s->next = srv->sessions;
+        c->next = srv->sessions;
         if (srv->sessions) {
-            srv->sessions->prev = s;
+            srv->sessions->prev = c;
         }
-        srv->sessions = s;
+        srv->sessions = c;
         srv->count++;
     }
 }
 
+void ws_server_accept(ws_server *srv)
+{
+    if (srv->listen_fd != -1) {
+        on_accept(srv->loop, srv->listen_fd, srv, LOOP_READABLE);
+    }
+}
+
+/* next is taken first: fn may close (unlink) its session, which is freed
+ * only before sleep. */
+void ws_server_each(ws_server *srv, void (*fn)(ws_session *s, void *baton),
+                    void *baton)
+{
+    conn *c, *next;
+
+    for (c = srv->sessions; c; c = next) {
+        next = c->next;
+        fn(c->s, baton);
+    }
+}
+
+static void tick_one(ws_session *s, void *baton)
+{
+    ws_session_tick(s, *(const long long *)baton);
+}
+
 static long long sweep(loop *l, long long id, void *data)
 {
-    ws_server *srv = data;
-    ws_session *s, *next;
     long long now = loop_now_ms();
 
     (void)l;
     (void)id;
-    /* next is taken first: a tick may close (unlink) its session. */
-    for (s = srv->sessions; s; s = next) {
-        next = s->next;
-        ws_session_tick(s, now);
-    }
+    ws_server_each(data, tick_one, &now);
     return SWEEP_MS;
+}
+
+/* ---- recycling an old generation, rechecking the user sessions ---- */
+
+static int recyclable(const ws_session *s, long long generation)
+{
+    return ws_session_recyclable(s, generation);
+}
+
+static void report_recycle(const paced *p)
+{
+    log_msg(LOG_INFO, "generation %lld: recycling done, %zu session(s) "
+            "told to reconnect", (long long)p->rc.generation, p->rc.done);
+}
+
+static void report_recheck(const paced *p)
+{
+    log_msg(LOG_INFO, "recheck done: %zu user session(s) told to "
+            "reconnect", p->rc.done);
+}
+
+static void paced_init(paced *p, ws_server *srv, long long spread_ms,
+                       int (*due)(const ws_session *, long long),
+                       void (*act)(ws_session *),
+                       void (*report)(const paced *), const char *what)
+{
+    p->srv = srv;
+    recycle_init(&p->rc, spread_ms);
+    p->due = due;
+    p->act = act;
+    p->report = report;
+    p->what = what;
+}
+
+/* Sessions due now. */
+static size_t paced_count(const paced *p)
+{
+    const conn *c;
+    size_t n = 0;
+
+    for (c = p->srv->sessions; c; c = c->next) {
+        n += p->due(c->s, p->key) != 0;
+    }
+    return n;
+}
+
+/* Closes up to quota of the sessions due; returns how many.  Closing does
+ * not take a session off the list (it moves to WS_CLOSING), and one that
+ * fails to queue is unlinked but freed only before sleep: taking next
+ * first is enough. */
+static size_t paced_some(paced *p, size_t quota)
+{
+    conn *c, *next;
+    size_t n = 0;
+
+    for (c = p->srv->sessions; c && n < quota; c = next) {
+        next = c->next;
+        if (p->due(c->s, p->key)) {
+            p->act(c->s);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* One slice: as many as keep pace with the window.  Fewer found than due
+ * means none is left; past the window, all that are left go. */
+static long long on_paced_timer(loop *l, long long id, void *data)
+{
+    paced *p = data;
+    long long now = loop_now_ms();
+    size_t quota = recycle_quota(&p->rc, now), n;
+
+    (void)l;
+    (void)id;
+    n = quota ? paced_some(p, quota) : 0;
+    recycle_note(&p->rc, n, n < quota);
+    if (!p->rc.running) {
+        p->report(p);
+        p->timer = 0;
+        return LOOP_NOMORE;
+    }
+    return recycle_next_delay(&p->rc, now);
+}
+
+/* A run was started (recycle_start) with `due` sessions: spread over the
+ * window on a timer, or, without a window or a timer, all at once.
+ * Returns due when spread, else how many went now. */
+static size_t paced_run(paced *p, size_t due, long long now)
+{
+    loop *l = p->srv->loop;
+    size_t n;
+
+    if (p->rc.spread_ms > 0 && due > 0) {
+        if (p->timer) {
+            return due;     /* the running timer follows the new run */
+        }
+        p->timer = loop_add_timer(l, recycle_next_delay(&p->rc, now),
+                                  on_paced_timer, p);
+        if (p->timer != -1) {
+            return due;
+        }
+        p->timer = 0;
+        log_msg(LOG_WARN, "no timer to spread the %s: all at once", p->what);
+    }
+    n = paced_some(p, SIZE_MAX);
+    recycle_note(&p->rc, n, 1);
+    if (p->timer) {
+        loop_del_timer(l, p->timer);
+        p->timer = 0;
+    }
+    return n;
+}
+
+static void paced_stop(paced *p)
+{
+    if (p->timer) {
+        loop_del_timer(p->srv->loop, p->timer);
+        p->timer = 0;
+    }
+    recycle_note(&p->rc, 0, 1);
 }
 
 ws_server *ws_server_create(loop *l, hub *h, const ring *r,
@@ -235,8 +424,11 @@ ws_server *ws_server_create(loop *l, hub *h, const ring *r,
     srv->ring = r;
     srv->cfg = *cfg;
     srv->listen_fd = -1;
-    recycle_init(&srv->rc, cfg->recycle_spread_ms);
-    recycle_init(&srv->recheck, cfg->recycle_spread_ms);
+    paced_init(&srv->recycling, srv, cfg->recycle_spread_ms, recyclable,
+               ws_session_recycle, report_recycle, "recycling");
+    paced_init(&srv->rechecking, srv, cfg->recycle_spread_ms,
+               ws_session_needs_recheck, ws_session_recheck, report_recheck,
+               "recheck");
     srv->admit = admit_create();
     srv->sweep_timer = srv->admit ? loop_add_timer(l, SWEEP_MS, sweep, srv)
                                   : -1;
@@ -270,201 +462,71 @@ void ws_server_stop_accepting(ws_server *srv)
     srv->listen_fd = -1;
 }
 
-/* ---- recycling an old generation, revoking a user ---- */
-
-/* Says "reconnect" to up to quota sessions of a generation older than the
- * newest; returns how many.  Closing does not take a session off the
- * list (it moves to WS_CLOSING), and one that fails to queue is unlinked
- * but freed only before sleep: taking next first is enough. */
-static size_t recycle_some(ws_server *srv, size_t quota)
-{
-    ws_session *s, *next;
-    size_t n = 0;
-
-    for (s = srv->sessions; s && n < quota; s = next) {
-        next = s->next;
-        if (ws_session_recyclable(s, srv->rc.generation)) {
-            ws_session_recycle(s);
-            n++;
-        }
-    }
-    return n;
-}
-
-/* One slice: as many as keep pace with the window.  Fewer found than due
- * means none is left; past the window, all that are left go. */
-static long long on_recycle_timer(loop *l, long long id, void *data)
-{
-    ws_server *srv = data;
-    long long now = loop_now_ms();
-    size_t quota = recycle_quota(&srv->rc, now), n;
-
-    (void)l;
-    (void)id;
-    n = quota ? recycle_some(srv, quota) : 0;
-    recycle_note(&srv->rc, n, n < quota);
-    if (!srv->rc.running) {
-        log_msg(LOG_INFO, "generation %lld: recycling done, %zu session(s) "
-                "told to reconnect", (long long)srv->rc.generation,
-                srv->rc.done);
-        srv->recycle_timer = 0;
-        return LOOP_NOMORE;
-    }
-    return recycle_next_delay(&srv->rc, now);
-}
-
 int ws_server_new_generation(ws_server *srv, int64_t generation)
 {
-    ws_session *s;
-    size_t older = 0, n;
-    long long now = loop_now_ms();
+    paced *p = &srv->recycling;
+    long long now = loop_now_ms(), key = p->key;
+    size_t older;
 
-    for (s = srv->sessions; s; s = s->next) {
-        older += ws_session_recyclable(s, generation);
-    }
-    if (!recycle_start(&srv->rc, generation, older, now)) {
+    /* Counted against the new generation; a run under way keeps its own
+     * unless this one is newer. */
+    p->key = generation;
+    older = paced_count(p);
+    if (!recycle_start(&p->rc, generation, older, now)) {
+        p->key = key;
         log_msg(LOG_DEBUG, "Apache generation %lld is not new, ignored",
                 (long long)generation);
         return 0;
     }
     log_msg(LOG_INFO, "Apache generation %lld: recycling %zu older "
             "session(s) over %lld ms", (long long)generation, older,
-            srv->rc.spread_ms);
-    if (srv->rc.spread_ms > 0 && older > 0) {
-        if (srv->recycle_timer) {
-            return 1;       /* the running timer follows the new run */
-        }
-        srv->recycle_timer = loop_add_timer(srv->loop,
-                                            recycle_next_delay(&srv->rc, now),
-                                            on_recycle_timer, srv);
-        if (srv->recycle_timer != -1) {
-            return 1;
-        }
-        srv->recycle_timer = 0;
-        log_msg(LOG_WARN, "no timer to spread the recycling: all at once");
-    }
-    n = recycle_some(srv, SIZE_MAX);
-    recycle_note(&srv->rc, n, 1);
-    if (srv->recycle_timer) {
-        loop_del_timer(srv->loop, srv->recycle_timer);
-        srv->recycle_timer = 0;
-    }
+            p->rc.spread_ms);
+    paced_run(p, older, now);
     return 1;
 }
 
 size_t ws_server_revoke_user(ws_server *srv, const char *user)
 {
-    ws_session *s, *next;
+    conn *c, *next;
     size_t n = 0;
 
-    for (s = srv->sessions; s; s = next) {
-        next = s->next;
-        if (ws_session_of_user(s, user)) {
-            ws_session_revoke(s);
+    for (c = srv->sessions; c; c = next) {
+        next = c->next;
+        if (ws_session_of_user(c->s, user)) {
+            ws_session_revoke(c->s);
             n++;
         }
     }
     return n;
-}
-
-/* ---- rechecking the user sessions after a loss ---- */
-
-static size_t recheck_some(ws_server *srv, size_t quota)
-{
-    ws_session *s, *next;
-    size_t n = 0;
-
-    for (s = srv->sessions; s && n < quota; s = next) {
-        next = s->next;
-        if (ws_session_needs_recheck(s, srv->recheck_ms)) {
-            ws_session_recheck(s);
-            n++;
-        }
-    }
-    return n;
-}
-
-static long long on_recheck_timer(loop *l, long long id, void *data)
-{
-    ws_server *srv = data;
-    long long now = loop_now_ms();
-    size_t quota = recycle_quota(&srv->recheck, now), n;
-
-    (void)l;
-    (void)id;
-    n = quota ? recheck_some(srv, quota) : 0;
-    recycle_note(&srv->recheck, n, n < quota);
-    if (!srv->recheck.running) {
-        log_msg(LOG_INFO, "recheck done: %zu user session(s) told to "
-                "reconnect", srv->recheck.done);
-        srv->recheck_timer = 0;
-        return LOOP_NOMORE;
-    }
-    return recycle_next_delay(&srv->recheck, now);
 }
 
 size_t ws_server_recheck_users(ws_server *srv)
 {
-    ws_session *s;
-    size_t due = 0, n;
+    paced *p = &srv->rechecking;
     long long now = loop_now_ms();
+    size_t due;
 
     /* Sessions accepted from now on pass mod_timing's check after the
      * loss; a run under way starts again toward all that are due now. */
-    srv->recheck_ms = now;
-    for (s = srv->sessions; s; s = s->next) {
-        due += ws_session_needs_recheck(s, now);
-    }
-    recycle_start(&srv->recheck, srv->recheck.generation + 1, due, now);
+    p->key = now;
+    due = paced_count(p);
+    recycle_start(&p->rc, p->rc.generation + 1, due, now);
     if (due == 0) {
-        recycle_note(&srv->recheck, 0, 1);
+        recycle_note(&p->rc, 0, 1);
         return 0;
     }
-    if (srv->recheck.spread_ms > 0) {
-        if (srv->recheck_timer) {
-            return due;     /* the running timer follows the new run */
-        }
-        srv->recheck_timer = loop_add_timer(
-            srv->loop, recycle_next_delay(&srv->recheck, now),
-            on_recheck_timer, srv);
-        if (srv->recheck_timer != -1) {
-            return due;
-        }
-        srv->recheck_timer = 0;
-        log_msg(LOG_WARN, "no timer to spread the recheck: all at once");
-    }
-    n = recheck_some(srv, SIZE_MAX);
-    recycle_note(&srv->recheck, n, 1);
-    if (srv->recheck_timer) {
-        loop_del_timer(srv->loop, srv->recheck_timer);
-        srv->recheck_timer = 0;
-    }
-    return n;
-}
-
-static void stop_recycling(ws_server *srv)
-{
-    if (srv->recycle_timer) {
-        loop_del_timer(srv->loop, srv->recycle_timer);
-        srv->recycle_timer = 0;
-    }
-    recycle_note(&srv->rc, 0, 1);
-    if (srv->recheck_timer) {
-        loop_del_timer(srv->loop, srv->recheck_timer);
-        srv->recheck_timer = 0;
-    }
-    recycle_note(&srv->recheck, 0, 1);
+    return paced_run(p, due, now);
 }
 
 void ws_server_shutdown(ws_server *srv, long long grace_ms)
 {
-    ws_session *s, *next;
+    conn *c, *next;
 
-    stop_recycling(srv);
-
-    for (s = srv->sessions; s; s = next) {
-        next = s->next;
-        ws_session_shutdown(s, grace_ms);
+    paced_stop(&srv->recycling);
+    paced_stop(&srv->rechecking);
+    for (c = srv->sessions; c; c = next) {
+        next = c->next;
+        ws_session_shutdown(c->s, grace_ms);
     }
 }
 
@@ -475,17 +537,18 @@ size_t ws_server_sessions(const ws_server *srv)
 
 void ws_server_before_sleep(ws_server *srv)
 {
-    ws_session *s;
+    conn *c;
 
     /* Flushing may close a session: it then moves to the dead list, which
      * is emptied only after this. */
-    while ((s = srv->dirty) != NULL) {
-        unmark_dirty(srv, s);
-        ws_session_flush(s);
+    while ((c = srv->dirty) != NULL) {
+        unmark_dirty(srv, c);
+        ws_session_flush(c->s);
     }
-    while ((s = srv->dead) != NULL) {
-        srv->dead = s->dead_next;
-        ws_session_free(s);
+    while ((c = srv->dead) != NULL) {
+        srv->dead = c->dead_next;
+        ws_session_free(c->s);
+        free(c);
     }
 }
 
@@ -496,10 +559,11 @@ void ws_server_destroy(ws_server *srv)
     }
     ws_server_stop_accepting(srv);
     while (srv->sessions) {
-        ws_session_close(srv->sessions, "daemon exiting");
+        ws_session_close(srv->sessions->s, "daemon exiting");
     }
     ws_server_before_sleep(srv);
-    stop_recycling(srv);
+    paced_stop(&srv->recycling);
+    paced_stop(&srv->rechecking);
     loop_del_timer(srv->loop, srv->sweep_timer);
     admit_destroy(srv->admit);
     free(srv);

@@ -5,7 +5,8 @@
  * main.c creates and closes the listening socket; the server watches it,
  * runs the once-a-second heartbeat sweep, sends what fan-out queued and
  * frees closed sessions from the loop's before-sleep hook.  What happens
- * inside one session is ws_session.c's business.
+ * inside one session is ws_session.c's business; the session calls back
+ * only through the owner callbacks the server gives it.
  */
 #ifndef TIMING_WS_SERVER_H
 #define TIMING_WS_SERVER_H
@@ -13,23 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "handshake.h"
 #include "hub.h"
 #include "loop.h"
 #include "ring.h"
-
-typedef struct ws_config {
-    size_t max_queue;           /* bytes wslay may hold for one client */
-    size_t max_message;         /* largest message a client may send */
-    long long ping_interval_ms;
-    long long pong_timeout_ms;  /* silence after which a tunnel is dead */
-    long long recycle_spread_ms;/* window for recycling a generation */
-    const unsigned char *secret;/* what upgrades are sealed with */
-    size_t secret_len;
-} ws_config;
+#include "ws_session.h"
 
 typedef struct ws_server ws_server;
-typedef struct ws_session ws_session;
 
 /* The ring is borrowed, for resuming sessions. */
 ws_server *ws_server_create(loop *l, hub *h, const ring *r,
@@ -73,14 +63,11 @@ size_t ws_server_sessions(const ws_server *srv);
  * when no handler holds a session pointer. */
 void ws_server_before_sleep(ws_server *srv);
 
-/* For ws_session.c: may the session of this parsed upgrade have a
- * socket?  ADMIT_OK (its place taken, given back when it closes), or why
- * not (admit.h). */
-int ws_server_admit(ws_server *srv, ws_session *s, const hs_request *hs);
-
-/* For ws_session.c: a session has output to send / has closed its fd and
- * may be freed after the batch. */
-void ws_server_mark_dirty(ws_server *srv, ws_session *s);
-void ws_server_closed(ws_server *srv, ws_session *s);
+/* For the fuzz rig, which drives the server without epoll: accepts what
+ * waits on the listening socket, as when it is readable ... */
+void ws_server_accept(ws_server *srv);
+/* ... and calls fn on every session not yet closed (fn may close it). */
+void ws_server_each(ws_server *srv, void (*fn)(ws_session *s, void *baton),
+                    void *baton);
 
 #endif /* TIMING_WS_SERVER_H */

@@ -6,10 +6,12 @@
  * read and write the fd, and after every event the epoll mask is
  * recomputed from wslay_event_want_read/_write (both false: done, close).
  * This file holds the per-session policy: the JSON ping/pong, the
- * heartbeat and the shutdown goodbye.  Queueing under the output cap is
- * ws_output.c's, a resuming client's replay or resync ws_resume.c's;
- * what to send to whom is decided by events.c and the hub; accepting,
- * lists and freeing are ws_server.c's.
+ * heartbeat, what a client over its output bound is told, every
+ * server-initiated goodbye, and queueing a resuming client's replay or
+ * resync.  The bound itself is the output queue's (outq.c), the decision
+ * to replay ws_resume.c's; what to send to whom is decided by events.c and
+ * the hub; accepting, admitting, lists and freeing are the owner's
+ * (ws_server.c), told through the callbacks it gives (ws_session.h).
  *
  * Closing is in two steps.  ws_session_close() closes the fd and leaves
  * the hub at once, but the memory (and the wslay context, which may be in
@@ -17,7 +19,6 @@
  * another handler may still hold the pointer.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,11 +26,13 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <wslay/wslay.h>
 
+#include "admit.h"
 #include "log.h"
 #include "messages.h"
+#include "outq.h"
 #include "stats.h"
-#include "ws_output.h"
 #include "ws_resume.h"
 #include "ws_session.h"
 
@@ -37,8 +40,45 @@
 #define READ_BUDGET             65536   /* bytes per session per wakeup */
 /* "reconnect" and "auth": time for the goodbye and the close frame. */
 #define GOODBYE_GRACE_MS        5000
+#define SLOW_DRAIN_MS           5000    /* slow client: last words */
 /* WSLAY_CODE_SERVICE_RESTART is not in every wslay's header. */
 #define CODE_SERVICE_RESTART    1012
+
+enum ws_state {
+    WS_HANDSHAKE,       /* reading the upgrade request */
+    WS_REFUSING,        /* writing an HTTP error, then close */
+    WS_OPEN,            /* subscribed, wslay running */
+    WS_CLOSING,         /* disconnect said, close frame to follow */
+    WS_DEAD             /* fd closed, waiting to be freed */
+};
+
+struct ws_session {
+    const ws_session_owner *owner;
+    void *baton;                /* the owner's, for its callbacks */
+    loop *loop;
+    hub *hub;
+    const ring *ring;           /* the server's, for resumes */
+    const ws_config *cfg;
+    int fd;
+    int state;                  /* enum ws_state */
+    hub_member member;
+    hs_request *hs;             /* WS_HANDSHAKE only */
+    wslay_event_context_ptr ctx;/* from WS_OPEN on */
+    outq *out;                  /* from WS_OPEN on */
+
+    char *raw;                  /* HTTP answer not yet written */
+    size_t raw_len, raw_off;
+    char *pre;                  /* bytes read past the request head */
+    size_t pre_len, pre_off;
+
+    long long created_ms, last_recv_ms, next_ping_ms, deadline_ms;
+    long long expires_ms;       /* asked to reconnect then; 0: never */
+    size_t read_budget;
+    int in_recv;                /* inside wslay_event_recv: no sending */
+    char client_id[MSG_CLIENT_ID_LEN + 1];
+    int64_t generation;         /* Apache generation that tunnels it */
+    char *user;                 /* X-Timing-User, NULL when none */
+};
 
 static void on_io(loop *l, int fd, void *data, int mask);
 
@@ -56,11 +96,12 @@ void ws_session_close(ws_session *s, const char *why)
     close(s->fd);
     s->fd = -1;
     s->state = WS_DEAD;
-    ws_server_closed(s->srv, s);
+    s->owner->closed(s->baton);
 }
 
-ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
-                           const ring *r, const ws_config *cfg, int fd)
+ws_session *ws_session_new(loop *l, hub *h, const ring *r,
+                           const ws_config *cfg, int fd,
+                           const ws_session_owner *owner, void *baton)
 {
     ws_session *s = calloc(1, sizeof *s);
 
@@ -76,7 +117,8 @@ ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
         return NULL;
     }
     hs_init(s->hs, cfg->secret, cfg->secret_len, loop_wall_ms());
-    s->srv = srv;
+    s->owner = owner;
+    s->baton = baton;
     s->loop = l;
     s->hub = h;
     s->ring = r;
@@ -89,6 +131,7 @@ ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
 
 void ws_session_free(ws_session *s)
 {
+    outq_destroy(s->out);
     if (s->ctx) {
         wslay_event_context_free(s->ctx);
     }
@@ -97,6 +140,193 @@ void ws_session_free(ws_session *s)
     free(s->pre);
     free(s->user);
     free(s);
+}
+
+int ws_session_fd(const ws_session *s)
+{
+    return s->fd;
+}
+
+/* ---- output ---- */
+
+/* Sessions already closed have no output left to send. */
+static void mark_dirty(ws_session *s)
+{
+    if (s->state != WS_DEAD) {
+        s->owner->dirty(s->baton);
+    }
+}
+
+/* Sending is for later while the HTTP answer is still going out, or from
+ * inside wslay_event_recv, which is mid-call. */
+static int may_send(const ws_session *s)
+{
+    return !s->raw && !s->in_recv;
+}
+
+/* Is s past limit with extra more bytes queued (outq_over)?  1 over, 0
+ * within, -1 when writing failed and s is closed. */
+static int over_limit(ws_session *s, size_t extra, size_t limit)
+{
+    int sent, rc = outq_over(s->out, extra, limit, may_send(s), &sent);
+
+    if (rc == OUTQ_FAILED) {
+        ws_session_close(s, "write failed");
+        return -1;
+    }
+    if (sent) {
+        /* The epoll mask follows what is left: the flush recomputes it. */
+        mark_dirty(s);
+    }
+    return rc == OUTQ_OVER;
+}
+
+static void drop_slow(ws_session *s);
+
+/* Queues one text message.  With the cap in force, a message that would
+ * take the session past --max-queue turns it into a slow client instead.
+ * Returns 0 when queued, -1 when not (the session may then be closing). */
+static int queue(ws_session *s, const char *msg, size_t len, int bypass_cap)
+{
+    int sent, rc;
+
+    if (s->state != WS_OPEN && !(bypass_cap && s->state == WS_CLOSING)) {
+        return -1;
+    }
+    rc = outq_push(s->out, msg, len, bypass_cap, may_send(s), &sent);
+    if (rc == OUTQ_FAILED) {
+        ws_session_close(s, "write failed");
+        return -1;
+    }
+    if (sent) {
+        mark_dirty(s);
+    }
+    switch (rc) {
+    case OUTQ_OK:
+        stats.messages_sent++;
+        mark_dirty(s);
+        return 0;
+    case OUTQ_OVER:
+        drop_slow(s);
+        return -1;
+    case OUTQ_NOMEM:
+        ws_session_close(s, "cannot queue a message: out of memory");
+        return -1;
+    default:
+        return -1;      /* a close is already on its way */
+    }
+}
+
+/* Says goodbye with {"type":"disconnect","reason":...}, then a close frame
+ * once the queue has drained (the output queue waits for that); grace_ms
+ * bounds the whole goodbye.  Open sessions only. */
+static void begin_close(ws_session *s, const char *reason, int code,
+                        long long grace_ms)
+{
+    char *msg;
+
+    if (s->state != WS_OPEN) {
+        return;
+    }
+    hub_forget(s->hub, &s->member);
+    s->state = WS_CLOSING;
+    outq_close_after(s->out, code, reason);
+    s->deadline_ms = loop_now_ms() + grace_ms;
+    msg = msg_typed("disconnect", reason);
+    if (msg) {
+        queue(s, msg, strlen(msg), 1);
+        free(msg);
+    }
+    mark_dirty(s);
+}
+
+/* Over --max-queue: the client is not keeping up.  It is told why, after
+ * what it already has queued, and gets SLOW_DRAIN_MS to take it all. */
+static void drop_slow(ws_session *s)
+{
+    log_msg(LOG_INFO, "session %s: more than %zu bytes waiting, dropping a "
+            "slow client", s->client_id, s->cfg->max_queue);
+    stats.slow_clients_dropped++;
+    begin_close(s, "slow_client", WSLAY_CODE_POLICY_VIOLATION,
+                SLOW_DRAIN_MS);
+}
+
+void ws_session_deliver(void *session, const char *msg, size_t len,
+                        void *baton)
+{
+    (void)baton;
+    queue(session, msg, len, 0);
+}
+
+void ws_session_send_resync(void *session, const char *msg, size_t len,
+                            void *baton)
+{
+    (void)baton;
+    if (queue(session, msg, len, 1) == 0) {
+        stats.resyncs++;
+    }
+}
+
+/* The first message of every session. */
+static int queue_connection(ws_session *s, const char *epoch,
+                            int64_t last_event_id)
+{
+    struct timespec now;
+    char *msg;
+    int rc;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    msg = msg_connection(s->client_id, epoch, last_event_id, &now);
+    if (!msg) {
+        return -1;
+    }
+    rc = queue(s, msg, strlen(msg), 1);
+    free(msg);
+    return rc;
+}
+
+static int resync(ws_session *s, const char *reason)
+{
+    char *msg = msg_typed("resync", reason);
+
+    log_msg(LOG_INFO, "session %s: resync (%s)", s->client_id, reason);
+    if (!msg) {
+        ws_session_close(s, "cannot build a resync: out of memory");
+        return -1;
+    }
+    ws_session_send_resync(s, msg, strlen(msg), NULL);
+    free(msg);
+    return s->state == WS_OPEN ? 0 : -1;
+}
+
+static void replay_one(const char *msg, size_t len, void *baton)
+{
+    queue(baton, msg, len, 1);
+}
+
+/* Queues the replay or the resync the upgrade asks for (ws_resume.c
+ * decides; nothing when it resumes nothing): 0, or -1 when the session
+ * has been closed. */
+static int resume(ws_session *s, const hs_request *hs)
+{
+    ws_resume_plan p;
+
+    switch (ws_resume_decide(s->ring, hs, s->cfg->max_queue, &p)) {
+    case WS_RESUME_RESYNC:
+        return resync(s, p.reason);
+    case WS_RESUME_REPLAY:
+        ring_replay(s->ring, &p.plan, p.channel, p.order_id, replay_one, s,
+                    NULL);
+        if (s->state != WS_OPEN) {
+            return -1;
+        }
+        stats.replays += p.count;
+        log_msg(LOG_DEBUG, "session %s: replayed %zu event(s) after %lld",
+                s->client_id, p.count, (long long)hs->last_event);
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 /* ---- wslay callbacks ---- */
@@ -209,7 +439,7 @@ static void on_msg_recv_cb(wslay_event_context_ptr ctx,
         && strcmp(json_object_get_string(type), "ping") == 0) {
         pong = msg_typed("pong", NULL);
         if (pong) {
-            ws_out_queue(s, pong, strlen(pong), 0);
+            queue(s, pong, strlen(pong), 0);
             free(pong);
         }
     }
@@ -252,23 +482,10 @@ void ws_session_flush(ws_session *s)
         ws_session_close(s, "write failed");
         return;
     }
-    if (raw == 1) {
-        if (wslay_event_send(s->ctx) != 0) {
-            ws_session_close(s, "write failed");
-            return;
-        }
-        /* The goodbye message is out: now the close frame may follow. */
-        if (s->state == WS_CLOSING && s->close_code
-            && wslay_event_get_queued_msg_count(s->ctx) == 0) {
-            wslay_event_queue_close(s->ctx, (uint16_t)s->close_code,
-                                    (const uint8_t *)s->close_reason,
-                                    strlen(s->close_reason));
-            s->close_code = 0;
-            if (wslay_event_send(s->ctx) != 0) {
-                ws_session_close(s, "write failed");
-                return;
-            }
-        }
+    /* Once the goodbye message is out, the close frame follows. */
+    if (raw == 1 && outq_flush(s->out) != 0) {
+        ws_session_close(s, "write failed");
+        return;
     }
     if (wslay_event_want_read(s->ctx)) {
         mask |= LOOP_READABLE;
@@ -303,14 +520,14 @@ static int session_recv(ws_session *s)
         return -1;
     }
     if (s->state == WS_OPEN) {
-        over = ws_out_over_limit(s, 0, s->cfg->max_queue);
+        over = over_limit(s, 0, s->cfg->max_queue);
         if (over == 1) {
-            ws_out_drop_slow(s);
+            drop_slow(s);
         }
         return over == -1 ? -1 : 0;
     }
     if (s->state == WS_CLOSING) {
-        over = ws_out_over_limit(s, 0, 2 * s->cfg->max_queue);
+        over = over_limit(s, 0, 2 * s->cfg->max_queue);
         if (over == 1) {
             ws_session_close(s, "output still growing while closing");
         }
@@ -353,6 +570,11 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
         return;
     }
     wslay_event_config_set_max_recv_msg_length(s->ctx, s->cfg->max_message);
+    s->out = outq_create(s->ctx, s->cfg->max_queue);
+    if (!s->out) {
+        ws_session_close(s, "out of memory");
+        return;
+    }
     /* Kept past the handshake (hs goes): a recycle or a revocation asks. */
     s->generation = hs->generation;
     /* No socket pins an Apache process for days: past its lifetime it is
@@ -393,13 +615,13 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
     s->state = WS_OPEN;
     s->last_recv_ms = loop_now_ms();
     s->next_ping_ms = s->last_recv_ms + s->cfg->ping_interval_ms;
-    if (ws_out_connection(s, hs->epoch ? hs->epoch : "", last) != 0) {
+    if (queue_connection(s, hs->epoch ? hs->epoch : "", last) != 0) {
         ws_session_close(s, "cannot queue the connection message");
         return;
     }
     /* In the same handler as joining the hub: no live event can come
      * between the replay and what follows it. */
-    if (ws_resume(s, s->ring, hs) != 0) {
+    if (resume(s, hs) != 0) {
         return;
     }
     free(s->hs);
@@ -470,7 +692,7 @@ static void read_handshake(ws_session *s)
         }
         rc = hs_feed(s->hs, buf, (size_t)n, &used);
         if (rc == HS_DONE) {
-            int admitted = ws_server_admit(s->srv, s, s->hs);
+            int admitted = s->owner->admit(s->baton, s->hs);
 
             if (admitted != ADMIT_OK) {
                 hs_refuse_admission(s->hs, admit_status(admitted),
@@ -489,12 +711,8 @@ static void read_handshake(ws_session *s)
     }
 }
 
-static void on_io(loop *l, int fd, void *data, int mask)
+void ws_session_io(ws_session *s, int mask)
 {
-    ws_session *s = data;
-
-    (void)l;
-    (void)fd;
     switch (s->state) {
     case WS_HANDSHAKE:
         if (mask & LOOP_READABLE) {
@@ -518,6 +736,13 @@ static void on_io(loop *l, int fd, void *data, int mask)
     }
 }
 
+static void on_io(loop *l, int fd, void *data, int mask)
+{
+    (void)l;
+    (void)fd;
+    ws_session_io(data, mask);
+}
+
 /* ---- the heartbeat and shutdown ---- */
 
 /* Called once a second by the server: handshake timeouts, pings, dead
@@ -525,9 +750,6 @@ static void on_io(loop *l, int fd, void *data, int mask)
  * answers a flood of protocol pings with pongs nobody reads). */
 void ws_session_tick(ws_session *s, long long now)
 {
-    static const struct wslay_event_msg ping = {
-        WSLAY_PING, (const uint8_t *)"", 0
-    };
     int over;
 
     switch (s->state) {
@@ -546,20 +768,20 @@ void ws_session_tick(ws_session *s, long long now)
                     s->cfg->pong_timeout_ms / 1000);
             ws_session_close(s, "pong timeout");
         }
-        else if ((over = ws_out_over_limit(s, 0, s->cfg->max_queue)) == 1) {
-            ws_out_drop_slow(s);
+        else if ((over = over_limit(s, 0, s->cfg->max_queue)) == 1) {
+            drop_slow(s);
         }
         else if (s->expires_ms && now >= s->expires_ms) {
             log_msg(LOG_DEBUG, "session %s reached its lifetime, recycling",
                     s->client_id);
             stats.aged++;
-            ws_out_begin_close(s, "reconnect", CODE_SERVICE_RESTART,
-                               GOODBYE_GRACE_MS);
+            begin_close(s, "reconnect", CODE_SERVICE_RESTART,
+                        GOODBYE_GRACE_MS);
         }
         else if (over == 0 && now >= s->next_ping_ms) {
             s->next_ping_ms = now + s->cfg->ping_interval_ms;
-            if (wslay_event_queue_msg(s->ctx, &ping) == 0) {
-                ws_out_mark_dirty(s);
+            if (outq_ping(s->out) == 0) {
+                mark_dirty(s);
             }
         }
         break;
@@ -581,7 +803,7 @@ void ws_session_shutdown(ws_session *s, long long grace_ms)
 
     switch (s->state) {
     case WS_OPEN:
-        ws_out_begin_close(s, "shutdown", WSLAY_CODE_GOING_AWAY, grace_ms);
+        begin_close(s, "shutdown", WSLAY_CODE_GOING_AWAY, grace_ms);
         break;
     case WS_CLOSING:
         if (s->deadline_ms > deadline) {
@@ -609,8 +831,7 @@ void ws_session_recycle(ws_session *s)
     log_msg(LOG_DEBUG, "session %s: Apache generation %lld is old, "
             "recycling", s->client_id, (long long)s->generation);
     stats.recycled++;
-    ws_out_begin_close(s, "reconnect", CODE_SERVICE_RESTART,
-                       GOODBYE_GRACE_MS);
+    begin_close(s, "reconnect", CODE_SERVICE_RESTART, GOODBYE_GRACE_MS);
 }
 
 int ws_session_needs_recheck(const ws_session *s, long long before_ms)
@@ -626,8 +847,7 @@ void ws_session_recheck(ws_session *s)
     log_msg(LOG_DEBUG, "session %s: user %s's token to be checked again, "
             "recycling", s->client_id, s->user);
     stats.recycled++;
-    ws_out_begin_close(s, "reconnect", CODE_SERVICE_RESTART,
-                       GOODBYE_GRACE_MS);
+    begin_close(s, "reconnect", CODE_SERVICE_RESTART, GOODBYE_GRACE_MS);
 }
 
 int ws_session_of_user(const ws_session *s, const char *user)
@@ -643,6 +863,5 @@ void ws_session_revoke(ws_session *s)
     log_msg(LOG_INFO, "session %s: user %s revoked, closing", s->client_id,
             s->user);
     stats.revoked++;
-    ws_out_begin_close(s, "auth", WSLAY_CODE_POLICY_VIOLATION,
-                       GOODBYE_GRACE_MS);
+    begin_close(s, "auth", WSLAY_CODE_POLICY_VIOLATION, GOODBYE_GRACE_MS);
 }

@@ -1,74 +1,57 @@
 /*
- * ws_session.h -- one WebSocket session: the upgrade, then wslay.
+ * ws_session.h -- one WebSocket session: the upgrade, then wslay, with its
+ * output queue (outq.h).
  *
- * A session owns its fd, its handshake state and its wslay context; the
- * hub borrows it (hub_member) and the server lists it.  The struct is
- * public only so ws_server.c can keep its list links; every other field
- * is ws_session.c's.
+ * A session owns its fd, its handshake state, its wslay context and its
+ * output queue; the hub borrows it (hub_member) and its owner, the
+ * server, keeps it.  The struct is ws_session.c's alone.  What a session
+ * must tell its owner goes through the callbacks the owner gives it.
  */
 #ifndef TIMING_WS_SESSION_H
 #define TIMING_WS_SESSION_H
 
 #include <stddef.h>
-#include <wslay/wslay.h>
+#include <stdint.h>
 
-#include "admit.h"
 #include "handshake.h"
 #include "hub.h"
-#include "messages.h"
+#include "loop.h"
 #include "ring.h"
-#include "ws_server.h"
 
-enum ws_state {
-    WS_HANDSHAKE,       /* reading the upgrade request */
-    WS_REFUSING,        /* writing an HTTP error, then close */
-    WS_OPEN,            /* subscribed, wslay running */
-    WS_CLOSING,         /* disconnect said, close frame to follow */
-    WS_DEAD             /* fd closed, waiting to be freed */
-};
+typedef struct ws_config {
+    size_t max_queue;           /* bytes wslay may hold for one client */
+    size_t max_message;         /* largest message a client may send */
+    long long ping_interval_ms;
+    long long pong_timeout_ms;  /* silence after which a tunnel is dead */
+    long long recycle_spread_ms;/* window for recycling a generation */
+    const unsigned char *secret;/* what upgrades are sealed with */
+    size_t secret_len;
+} ws_config;
 
-struct ws_session {
-    ws_server *srv;
-    loop *loop;
-    hub *hub;
-    const ring *ring;           /* the server's, for resumes */
-    const ws_config *cfg;
-    int fd;
-    int state;                  /* enum ws_state */
-    hub_member member;
-    hs_request *hs;             /* WS_HANDSHAKE only */
-    wslay_event_context_ptr ctx;/* from WS_OPEN on */
+typedef struct ws_session ws_session;
 
-    char *raw;                  /* HTTP answer not yet written */
-    size_t raw_len, raw_off;
-    char *pre;                  /* bytes read past the request head */
-    size_t pre_len, pre_off;
-
-    int close_code;             /* close frame to queue once drained */
-    const char *close_reason;
-    long long created_ms, last_recv_ms, next_ping_ms, deadline_ms;
-    long long expires_ms;       /* asked to reconnect then; 0: never */
-    size_t read_budget;
-    int in_recv;                /* inside wslay_event_recv: no sending */
-    char client_id[MSG_CLIENT_ID_LEN + 1];
-    int64_t generation;         /* Apache generation that tunnels it */
-    char *user;                 /* X-Timing-User, NULL when none */
-    admit_ticket ticket;        /* its place, while admitted */
-
-    /* ws_server.c's links */
-    ws_session *prev, *next;    /* every session not yet dead */
-    ws_session *dirty_prev, *dirty_next;
-    int dirty;
-    ws_session *dead_next;
-};
+/* What a session asks of, or tells, its owner; each gets the owner's
+ * baton from ws_session_new. */
+typedef struct ws_session_owner {
+    /* May the session of this parsed upgrade have a socket?  ADMIT_OK
+     * (its place taken, to be given back when it closes), or why not
+     * (admit.h). */
+    int (*admit)(void *baton, const hs_request *hs);
+    /* Output was queued: ws_session_flush it before the loop sleeps. */
+    void (*dirty)(void *baton);
+    /* The fd is closed and the hub left: free it once no handler can
+     * hold it (after the batch of events). */
+    void (*closed)(void *baton);
+} ws_session_owner;
 
 /* Takes a freshly accepted fd and starts reading the upgrade; NULL (fd
- * closed) when out of memory. */
-ws_session *ws_session_new(ws_server *srv, loop *l, hub *h,
-                           const ring *r, const ws_config *cfg, int fd);
+ * closed) when out of memory.  owner and cfg are borrowed. */
+ws_session *ws_session_new(loop *l, hub *h, const ring *r,
+                           const ws_config *cfg, int fd,
+                           const ws_session_owner *owner, void *baton);
 void ws_session_free(ws_session *s);
 
-/* Closes the fd and leaves the hub now; the server frees it later. */
+/* Closes the fd and leaves the hub now; the owner frees it later. */
 void ws_session_close(ws_session *s, const char *why);
 
 /* Sends what can be sent and rewatches the fd accordingly. */
@@ -95,5 +78,24 @@ void ws_session_recheck(ws_session *s);
 int ws_session_of_user(const ws_session *s, const char *user);
 /* Says "auth" and closes with 1008 (the user was revoked). */
 void ws_session_revoke(ws_session *s);
+
+/* A hub_send_fn: queues one text message to a session (the hub's owner
+ * pointer), subject to the output cap. */
+void ws_session_deliver(void *session, const char *msg, size_t len,
+                        void *baton);
+
+/* A hub_send_fn (baton unused) for a resync message: queued whatever the
+ * session's queue holds, since it is tiny and stands for all that was
+ * missed.  events.c hands it to whole channels. */
+void ws_session_send_resync(void *session, const char *msg, size_t len,
+                            void *baton);
+
+/* The session's socket, -1 once closed. */
+int ws_session_fd(const ws_session *s);
+
+/* What the loop calls when the socket is ready for mask (LOOP_READABLE,
+ * LOOP_WRITABLE); public so the fuzz rig can drive a session without
+ * epoll. */
+void ws_session_io(ws_session *s, int mask);
 
 #endif /* TIMING_WS_SESSION_H */
