@@ -12,12 +12,6 @@
 
 #define TM_METRICS_HANDLER "timing-metrics"
 
-/* Former names of what tm_counters.h now holds, for the callers that
- * still count through this header. */
-#define TM_M_ORDERS_CREATED     TM_C_ORDERS_CREATED
-#define tm_metrics_inc          tm_counters_inc
-#define tm_metrics_note_route   tm_counters_note_route
-
 /* From post_config: the route table names the routes' labels. */
 void tm_metrics_label_routes(const tm_route *routes, size_t nroutes);
 

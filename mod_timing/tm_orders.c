@@ -21,7 +21,7 @@
 #include "tm_canon.h"
 #include "tm_db.h"
 #include "tm_json.h"
-#include "tm_metrics.h"
+#include "tm_counters.h"
 #include "tm_order_http.h"
 #include "tm_order_store.h"
 #include "tm_ratelimit.h"
@@ -311,7 +311,7 @@ static int order_in_transaction(placement *pl)
     }
 
     /* Committed: the order exists whatever happens next. */
-    tm_metrics_inc(TM_M_ORDERS_CREATED);
+    tm_counters_inc(TM_C_ORDERS_CREATED);
     tm_order_announce(r, c->conf, &pl->a);
     set_order_headers(r, pl->o.id, pl->token);
     tm_send_text(r, HTTP_CREATED, text);

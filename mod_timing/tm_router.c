@@ -12,7 +12,7 @@
 #include "tm_cors.h"
 #include "tm_db.h"
 #include "tm_json.h"
-#include "tm_metrics.h"
+#include "tm_counters.h"
 #include "tm_query.h"
 #include "tm_users.h"
 #include "tm_valid.h"
@@ -125,7 +125,7 @@ int tm_router_handle(request_rec *r, const tm_route *routes, size_t nroutes)
                                     "allowed: %s.", r->method, allow));
     }
 
-    tm_metrics_note_route(r, (size_t)(route - routes));
+    tm_counters_note_route(r, (size_t)(route - routes));
 
     /* 2. Credential: present but invalid is a 401 everywhere; a valid one
      * must still belong to an enabled user. */
