@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import websockets
 
-from client import (auth, place_order, put_status, request, run,
+from client import (admin_login, auth, place_order, put_status, request, run,
                     upgrade_status, ws_next, ws_open)
 from conftest import make_stack
 
@@ -122,9 +122,7 @@ def test_sockets_past_the_cap_get_503(tmp_root):
                         defines={"TIMING_MAX_SOCKETS": "3"})
     capped.start()
     try:
-        token = request(capped, "POST", "/api/auth/login", body={
-            "email": capped.admin_email,
-            "password": capped.admin_password}).json["data"]["token"]
+        token = admin_login(capped)
 
         async def scenario():
             held = [await ws_open(capped, "/admin?token=" + token)
@@ -173,9 +171,7 @@ def test_a_slow_consumer_is_cut_off_and_others_are_not(tmp_root):
                        eventd_args=["--max-queue", "16384"])
     small.start()
     try:
-        token = request(small, "POST", "/api/auth/login", body={
-            "email": small.admin_email,
-            "password": small.admin_password}).json["data"]["token"]
+        token = admin_login(small)
 
         async def scenario():
             fast = await ws_open(small, "/admin?token=" + token)
