@@ -14,7 +14,7 @@ import uuid
 
 import websockets
 
-from client import random_loopback, request
+from client import admin_login, auth, place_order, random_loopback, request
 from integration_conftest import (CHECKOUT, crash_reports, make_stack,
                                   sanitizer_reports)
 
@@ -43,21 +43,6 @@ def close_stack(s):
     problems = (sanitizer_reports(s.log_path("eventd"))
                 + crash_reports(s.log_path("apache")))
     assert not problems, "\n".join(problems)
-
-
-def login(stack):
-    ans = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email, "password": stack.admin_password})
-    assert ans.status == 200, ans
-    return ans.json["data"]["token"]
-
-
-def place(stack, name="drill"):
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": name},
-        "items": [{"menu_id": 1, "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]
 
 
 def write_figures(drill, text):
@@ -185,7 +170,7 @@ class Load:
         status = random.choice(["pending", "preparing", "ready"])
         self._send("status", "PUT", "/api/admin/orders/%d/status" % order,
                    {"status": status},
-                   {"Authorization": "Bearer " + self.token}, order=order)
+                   auth(self.token), order=order)
 
     def _loop(self):
         while not self.stopping.is_set():
@@ -406,7 +391,7 @@ class Client:
             try:
                 ans = request(self.stack, "GET",
                               "/api/admin/events?after=%d&limit=1000" % after,
-                              headers={"Authorization": "Bearer " + self.token})
+                              headers=auth(self.token))
             except (OSError, http.client.HTTPException):
                 return None
             if ans.status != 200:
@@ -498,8 +483,9 @@ def run_with_load(stack, fault, admins=3, customers=3, threads=4,
     `await fault()` (its figures are returned), then more load, then the
     clients settle and stop.  Returns (load, clients, fault's figures,
     seconds)."""
-    token = login(stack)
-    tracked = [place(stack, "ลูกค้า drill %d" % i) for i in range(customers)]
+    token = admin_login(stack)
+    tracked = [place_order(stack, "ลูกค้า drill %d" % i)
+               for i in range(customers)]
     load = Load(stack, token, [o["id"] for o in tracked], threads)
 
     async def scenario():

@@ -17,10 +17,10 @@ import struct
 import threading
 import time
 
-from client import request
-from drill_lib import (Client, account, close_stack, login, open_stack,
-                       place, rss_kb, start_clients, stop_clients,
-                       write_figures)
+from client import (admin_login, get_ok, place_order, post_order, put_status,
+                    request)
+from drill_lib import (Client, account, close_stack, open_stack, rss_kb,
+                       start_clients, stop_clients, write_figures)
 
 MAX_QUEUE = 256 * 1024
 RING = 64               # so the warm-up fills the ring: memory steady after
@@ -29,11 +29,10 @@ NOTE = "ไม่ใส่ถั่ว ไม่เผ็ด " * 10          # 1
 
 
 def big_order(stack, menu):
-    return request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": "ลูกค้าคนช้า", "phone": "0812345678"},
-        "items": [{"menu_id": menu[i % len(menu)], "quantity": 1,
-                   "note": NOTE} for i in range(LINES)],
-        "note": "ช" * 400}).status
+    return post_order(stack, "ลูกค้าคนช้า", phone="0812345678",
+                      items=[{"menu_id": menu[i % len(menu)], "quantity": 1,
+                              "note": NOTE} for i in range(LINES)],
+                      note="ช" * 400).status
 
 
 def slow_socket(stack, token):
@@ -88,10 +87,7 @@ def read_frames(s, timeout=30):
 
 
 def stats(stack, token):
-    ans = request(stack, "GET", "/api/admin/websocket/stats",
-                  headers={"Authorization": "Bearer " + token})
-    assert ans.status == 200, ans
-    return ans.json["data"]
+    return get_ok(stack, "/api/admin/websocket/stats", token)["data"]
 
 
 def test_slow_consumer_is_cut_off_alone(tmp_root):
@@ -99,13 +95,13 @@ def test_slow_consumer_is_cut_off_alone(tmp_root):
                        eventd_args=["--max-queue", str(MAX_QUEUE),
                                     "--ring-size", str(RING)])
     try:
-        token = login(stack)
+        token = admin_login(stack)
         pid = stack.procs["eventd"].pid
         menu = [m["id"] for m in request(stack, "GET", "/api/menu")
                 .json["data"] if m["available"]]
         for _ in range(RING + 16):          # fill the ring: steady state
             assert big_order(stack, menu) == 201
-        tracked = [place(stack, "ลูกค้า %d" % i) for i in range(2)]
+        tracked = [place_order(stack, "ลูกค้า %d" % i) for i in range(2)]
         stopping = threading.Event()
         answers = []
 
@@ -113,11 +109,9 @@ def test_slow_consumer_is_cut_off_alone(tmp_root):
             while not stopping.is_set():
                 answers.append(big_order(stack, menu))
                 for o in tracked:
-                    answers.append(request(
-                        stack, "PUT", "/api/admin/orders/%d/status" % o["id"],
-                        headers={"Authorization": "Bearer " + token},
-                        body={"status": "preparing" if len(answers) % 2
-                              else "pending"}).status)
+                    answers.append(put_status(
+                        stack, token, o["id"], "preparing" if len(answers) % 2
+                        else "pending").status)
 
         async def scenario():
             clients = [Client(stack, token, "/admin",

@@ -12,9 +12,9 @@ import time
 
 import websockets
 
-from client import request
-from drill_lib import (apache_figures, close_stack, fd_count, login,
-                       open_stack, place, rss_kb, write_figures)
+from client import admin_login, auth, place_order, request
+from drill_lib import (apache_figures, close_stack, fd_count, open_stack,
+                       rss_kb, write_figures)
 
 TOTAL = 10000
 WAVE = 250
@@ -59,7 +59,7 @@ def settle(stack, token, pid):
     moving (lingering closes)."""
     deadline = time.monotonic() + 30
     while request(stack, "GET", "/api/admin/websocket/stats",
-                  headers={"Authorization": "Bearer " + token}
+                  headers=auth(token)
                   ).json["data"]["connections"]["total"] != 0:
         assert time.monotonic() < deadline, "sockets remain in the daemon"
         time.sleep(0.2)
@@ -81,8 +81,8 @@ def test_ten_thousand_connects_leave_nothing_behind(tmp_root):
         "TIMING_MAX_SOCKETS": "400", "TIMING_START_SERVERS": "8",
         "TIMING_ORDER_SOCKETS": "0", "TIMING_ADDRESS_SOCKETS": "0"})
     try:
-        token = login(stack)
-        order = place(stack, "ลูกค้า churn")
+        token = admin_login(stack)
+        order = place_order(stack, "ลูกค้า churn")
         pid = stack.procs["eventd"].pid
         warm = asyncio.run(churn(stack, token, order, WARM_UP))
         assert not warm, warm[:5]

@@ -103,12 +103,22 @@ def make_jwt(secret, claims=None, header=None, key=None, **overrides):
     return signing + "." + b64url(sig)
 
 
-def admin_login(stack):
-    """A token for the stack's provisioned admin, from POST /api/auth/login."""
-    ans = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email, "password": stack.admin_password})
+def auth(token):
+    """The headers that carry a token: Authorization: Bearer <token>."""
+    return {"Authorization": "Bearer " + token}
+
+
+def token_of(stack, email, password):
+    """A token from POST /api/auth/login, which must answer 200."""
+    ans = request(stack, "POST", "/api/auth/login",
+                  body={"email": email, "password": password})
     assert ans.status == 200, ans
     return ans.json["data"]["token"]
+
+
+def admin_login(stack):
+    """A token for the stack's provisioned admin, from POST /api/auth/login."""
+    return token_of(stack, stack.admin_email, stack.admin_password)
 
 
 def jwt_secret(stack):
@@ -135,32 +145,76 @@ def quote(s):
     return urllib.parse.quote(s, safe="")
 
 
-def place_order(stack, name="ลูกค้า", email=None, phone=None, token=None):
-    """One order of menu item 1 (with a token: that user's); its data."""
+ONE_ITEM = [{"menu_id": 1, "quantity": 1}]
+
+
+def post_order(stack, name="ลูกค้า", email=None, phone=None, token=None,
+               items=None, headers=None, source=None, **more):
+    """POST /api/orders of one order (by default one of menu item 1; with a
+    token: that user's; `more`: other fields of the body, such as note);
+    its answer, whatever the status."""
     info = {"name": name}
     if email:
         info["email"] = email
     if phone:
         info["phone"] = phone
-    headers = {"Authorization": "Bearer " + token} if token else None
-    ans = request(stack, "POST", "/api/orders", headers=headers, body={
-        "customer_info": info, "items": [{"menu_id": 1, "quantity": 1}]})
+    body = {"customer_info": info, "items": items or ONE_ITEM}
+    body.update(more)
+    headers = dict(headers or {})
+    if token:
+        headers.update(auth(token))
+    return request(stack, "POST", "/api/orders", body=body,
+                   headers=headers or None, source=source)
+
+
+def place_order(stack, *args, **kw):
+    """post_order that must answer 201; the order's data."""
+    ans = post_order(stack, *args, **kw)
     assert ans.status == 201, ans
     return ans.json["data"]
 
 
 def get_ok(stack, path, token):
     """The JSON of a GET with a token that must answer 200."""
-    ans = request(stack, "GET", path,
-                  headers={"Authorization": "Bearer " + token})
+    ans = request(stack, "GET", path, headers=auth(token))
     assert ans.status == 200, ans
     return ans.json
 
 
 def put_status(stack, token, order_id, status, if_match=None):
     """PUT /api/admin/orders/:id/status, with If-Match when given."""
-    headers = {"Authorization": "Bearer " + token}
+    headers = auth(token)
     if if_match is not None:
         headers["If-Match"] = if_match
     return request(stack, "PUT", "/api/admin/orders/%d/status" % order_id,
                    headers=headers, body={"status": status})
+
+
+def upgrade_status(stack, path, subprotocols=None, headers=None):
+    """The status of a WebSocket upgrade: 101, or the status it was refused
+    with."""
+    async def scenario():
+        try:
+            ws = await ws_open(stack, path, headers=headers,
+                               subprotocols=subprotocols)
+        except websockets.exceptions.InvalidStatusCode as e:
+            return e.status_code
+        await ws.close()
+        return 101
+
+    return run(scenario())
+
+
+async def until_closed(ws, timeout):
+    """The messages a socket gets until the server closes it, and the close
+    code (None without a close frame; a sentence when it is still open
+    after `timeout` seconds of silence, and then closed)."""
+    got = []
+    try:
+        while True:
+            got.append(await asyncio.wait_for(ws.recv(), timeout))
+    except websockets.ConnectionClosed as closed:
+        return got, closed.rcvd.code if closed.rcvd else None
+    except asyncio.TimeoutError:
+        await ws.close()
+        return got, "still open after %ss" % timeout

@@ -103,3 +103,22 @@ def web_stack(tmp_root):
             "TIMING_ORDER_RATE_LIMIT": "0", "TIMING_REGISTER_RATE_LIMIT": "0",
             "TIMING_LOGIN_RATE_LIMIT": "0"}) as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_root, request):
+    """A stack of the test module's own, named after it (test_page_ends.py:
+    page-ends), with the order limit lifted: for tests that count what
+    they see or place many orders."""
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    name = module[len("test_"):].replace("_", "-")
+    with running_stack(tmp_root, name,
+                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def own_token(own_stack):
+    """The provisioned admin's token on own_stack."""
+    from client import admin_login
+    return admin_login(own_stack)

@@ -13,15 +13,11 @@ import subprocess
 import time
 import uuid
 
-import websockets
 
 import stack as stackmod
-from client import jwt_secret, make_jwt, request, run, ws_next, ws_open
+from client import (auth, jwt_secret, make_jwt, place_order, request, run,
+                    token_of, until_closed, upgrade_status, ws_next, ws_open)
 from conftest import CHECKOUT, running_stack
-
-
-def auth(token):
-    return {"Authorization": "Bearer " + token}
 
 
 def tag():
@@ -36,12 +32,6 @@ def register(stack, email, password="customer-pass-1", name="Customer"):
 def login(stack, email, password):
     return request(stack, "POST", "/api/auth/login",
                    body={"email": email, "password": password})
-
-
-def token_of(stack, email, password):
-    ans = login(stack, email, password)
-    assert ans.status == 200, ans
-    return ans.json["data"]["token"]
 
 
 def create_user(stack, admin_token, role, email=None, password=None):
@@ -63,41 +53,9 @@ def create_admin(stack, email, password):
         env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 
-def upgrade_status(stack, path):
-    async def scenario():
-        try:
-            ws = await ws_open(stack, path)
-        except websockets.exceptions.InvalidStatusCode as e:
-            return e.status_code
-        await ws.close()
-        return 101
-
-    return run(scenario())
-
-
-def place_order(stack, name="Accounts"):
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": name},
-        "items": [{"menu_id": 1, "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]["id"]
-
-
 def event_of_order(stack, order_id):
     return int(stack.mariadb("SELECT MAX(id) FROM events WHERE order_id = %d"
                              % order_id)[0][0])
-
-
-async def until_closed(ws, timeout):
-    got = []
-    try:
-        while True:
-            got.append(await asyncio.wait_for(ws.recv(), timeout))
-    except websockets.ConnectionClosed as closed:
-        return got, closed.rcvd.code if closed.rcvd else None
-    except asyncio.TimeoutError:
-        await ws.close()
-        return got, "still open after %ss" % timeout
 
 
 # -- 1. look-alike addresses ----------------------------------------------
@@ -279,7 +237,7 @@ def test_a_password_change_ends_the_users_sockets(stack, admin_token):
 def test_revoke_rows_stay_out_of_the_event_log_and_never_delay_it(
         stack, admin_token):
     staff, pw = create_user(stack, admin_token, "staff")
-    first = place_order(stack)
+    first = place_order(stack, "Accounts")["id"]
     first_event = event_of_order(stack, first)
     ans = request(stack, "PATCH", "/api/admin/users/%d" % staff["id"],
                   body={"disabled": True}, headers=auth(admin_token))
@@ -301,7 +259,7 @@ def test_revoke_rows_stay_out_of_the_event_log_and_never_delay_it(
     if revoke_id == int(stack.mariadb("SELECT MAX(id) FROM events")[0][0]):
         assert run(connect())["last_event_id"] < revoke_id
 
-    second = place_order(stack)
+    second = place_order(stack, "Accounts")["id"]
     second_event = event_of_order(stack, second)
     # At once, without waiting for the horizon: the hidden row is no gap.
     for limit in (1, 100):
@@ -329,7 +287,7 @@ def test_a_lost_revoke_still_ends_the_users_sockets(tmp_root):
             ws = await ws_open(s, "/admin?token=" + token)
             await ws_next(ws)
             # A shop that has been running: the daemon has seen an id.
-            await asyncio.to_thread(place_order, s)
+            await asyncio.to_thread(place_order, s, "Accounts")
             assert (await ws_next(ws))["type"] == "newOrder"
             # Lose exactly the revoke: the daemon stops reading and its
             # queue of datagrams is filled, so mod_timing's send of the
@@ -352,7 +310,7 @@ def test_a_lost_revoke_still_ends_the_users_sockets(tmp_root):
             finally:
                 os.kill(eventd, signal.SIGCONT)
             # Life goes on: the next event shows that one went missing.
-            await asyncio.to_thread(place_order, s)
+            await asyncio.to_thread(place_order, s, "Accounts")
             started = time.monotonic()
             got, code = await until_closed(ws, 20)
             return got, code, time.monotonic() - started

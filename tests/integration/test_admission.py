@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from client import admin_login, random_loopback, request
+from client import admin_login, auth, place_order, random_loopback, request
 from conftest import running_stack
 
 
@@ -94,20 +94,12 @@ def upgrade(stack, held, path, protocols, source=None):
     return status, headers, body
 
 
-def place(stack):
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": "ลูกค้า"},
-        "items": [{"menu_id": 1, "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]
-
-
 def tracking(order):
     return ["timing.v1", "tracking." + order["tracking_token"]]
 
 
 def test_one_order_gets_its_share_and_then_429(capped, staff_token, held):
-    order = place(capped)
+    order = place_order(capped)
     path = "/orders/%d" % order["id"]
     assert upgrade(capped, held, path, tracking(order))[0] == 101
     assert upgrade(capped, held, path, tracking(order))[0] == 101
@@ -126,7 +118,7 @@ def test_one_order_gets_its_share_and_then_429(capped, staff_token, held):
 
 def test_concurrent_upgrades_of_one_order_take_exactly_its_share(capped,
                                                                  held):
-    order = place(capped)
+    order = place_order(capped)
     path = "/orders/%d" % order["id"]
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(
@@ -137,7 +129,7 @@ def test_concurrent_upgrades_of_one_order_take_exactly_its_share(capped,
 
 def test_one_address_gets_its_share_and_then_429(capped, held):
     source, other = random_loopback(), random_loopback()
-    orders = [place(capped) for _ in range(4)]
+    orders = [place_order(capped) for _ in range(4)]
     for o in orders[:3]:
         assert upgrade(capped, held, "/orders/%d" % o["id"], tracking(o),
                        source)[0] == 101
@@ -156,10 +148,10 @@ def test_customers_leave_the_staff_share_and_everyone_stops_at_the_cap(
     # 8 sockets, 3 kept for staff: customers get 5 (one per order and
     # address, so no other share interferes).
     for _ in range(5):
-        o = place(capped)
+        o = place_order(capped)
         assert upgrade(capped, held, "/orders/%d" % o["id"],
                        tracking(o))[0] == 101
-    o = place(capped)
+    o = place_order(capped)
     status, headers, body = upgrade(capped, held, "/orders/%d" % o["id"],
                                     tracking(o))
     assert status == 503 and int(headers["retry-after"]) > 0, body
@@ -172,6 +164,6 @@ def test_customers_leave_the_staff_share_and_everyone_stops_at_the_cap(
     assert status == 503 and int(headers["retry-after"]) > 0, body
     # REST is untouched by any of it.
     assert request(capped, "GET", "/api/menu").status == 200
-    stats = request(capped, "GET", "/api/admin/websocket/stats", headers={
-        "Authorization": "Bearer " + staff_token}).json["data"]
+    stats = request(capped, "GET", "/api/admin/websocket/stats",
+                    headers=auth(staff_token)).json["data"]
     assert stats["connections"]["total"] == 8, stats

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from client import jwt_secret, make_jwt, raw_request, request
+from client import auth, jwt_secret, make_jwt, raw_request, request
 
 
 def assert_envelope_error(ans, status, code=None):
@@ -135,8 +135,7 @@ class TestCredentials:
     def test_invalid_bearer_tokens_are_401(self, stack):
         for name, token in self.bad_tokens(stack).items():
             for path in ("/api/health", "/api/menu", "/api/shop"):
-                ans = request(stack, "GET", path,
-                              headers={"Authorization": "Bearer " + token})
+                ans = request(stack, "GET", path, headers=auth(token))
                 assert ans.status == 401, (name, path, ans)
                 assert_envelope_error(ans, 401, "invalid_token")
                 assert ans.header("www-authenticate").startswith("Bearer")
@@ -148,8 +147,7 @@ class TestCredentials:
 
     def test_valid_token_is_accepted(self, stack):
         token = make_jwt(jwt_secret(stack))
-        ans = request(stack, "GET", "/api/menu",
-                      headers={"Authorization": "Bearer " + token})
+        ans = request(stack, "GET", "/api/menu", headers=auth(token))
         assert ans.status == 200, ans
 
 

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from client import request
+from client import auth, request
 from conftest import CHECKOUT
 from node_bridge import SCREENSHOTS, run_node
 
@@ -318,7 +318,7 @@ def send(stack, item, variables, body=None):
     headers = {h["key"]: substitute(h["value"], variables)
                for h in r["header"] if not h.get("disabled")}
     if r.get("auth") is None and variables.get("token"):
-        headers["Authorization"] = "Bearer " + variables["token"]
+        headers.update(auth(variables["token"]))
     if body is None and "body" in r:
         body = json.loads(r["body"]["raw"])
     data = json.dumps(body).encode() if body is not None else None

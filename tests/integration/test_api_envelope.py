@@ -6,20 +6,7 @@ import json
 
 import pytest
 
-from client import admin_login, raw_request
-from conftest import running_stack
-
-
-@pytest.fixture(scope="module")
-def gaps(tmp_root):
-    with running_stack(tmp_root, "api-envelope",
-                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def token(gaps):
-    return admin_login(gaps)
+from client import raw_request
 
 
 def split(answer):
@@ -57,8 +44,9 @@ def raw_get(stack, target):
     (b"/api/menu?q=" + b"a" * 9000, 414),
     (b"/api/" + b"a" * 9000, 414),
 ], ids=lambda v: v[:40].decode() if isinstance(v, bytes) else str(v))
-def test_apache_answers_under_api_carry_the_envelope(gaps, target, status):
-    got, headers, body = raw_get(gaps, target)
+def test_apache_answers_under_api_carry_the_envelope(own_stack, target,
+                                                     status):
+    got, headers, body = raw_get(own_stack, target)
     assert got == status, (target[:60], got, body[:200])
     assert headers.get("content-type", "").startswith("application/json"), \
         (target[:60], headers, body[:200])
@@ -72,8 +60,9 @@ def test_apache_answers_under_api_carry_the_envelope(gaps, target, status):
     b"GET /api/menu HTTP/1.1 extra\r\nHost: localhost\r\n"
     b"Connection: close\r\n\r\n",
 ], ids=["header-over-limit", "broken-request-line"])
-def test_requests_apache_refuses_while_reading_carry_the_envelope(gaps, raw):
-    got, headers, body = split(raw_request(gaps, raw))
+def test_requests_apache_refuses_while_reading_carry_the_envelope(own_stack,
+                                                                  raw):
+    got, headers, body = split(raw_request(own_stack, raw))
     assert got in (400, 431), (got, body[:200])
     assert headers.get("content-type", "").startswith("application/json"), \
         (headers, body[:200])
@@ -86,8 +75,8 @@ def test_requests_apache_refuses_while_reading_carry_the_envelope(gaps, raw):
     (b"/nothing%00here", 404),
     (b"/" + b"a" * 9000, 414),
 ], ids=lambda v: v[:40].decode() if isinstance(v, bytes) else str(v))
-def test_apache_answers_elsewhere_stay_html(gaps, target, status):
-    got, headers, body = raw_get(gaps, target)
+def test_apache_answers_elsewhere_stay_html(own_stack, target, status):
+    got, headers, body = raw_get(own_stack, target)
     assert got == status, (target[:60], got, body[:200])
     assert headers.get("content-type", "").startswith("text/html"), \
         (target[:60], headers, body[:200])

@@ -16,14 +16,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from client import random_loopback, request, run, ws_next, ws_open
+from client import (auth, post_order, random_loopback, request, run, token_of,
+                    ws_next, ws_open)
 
 USER_FIELDS = {"id", "name", "email", "role", "disabled", "created_at"}
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-def auth(token):
-    return {"Authorization": "Bearer " + token}
 
 
 def unique_email(prefix="u"):
@@ -72,17 +69,8 @@ def create_user(stack, admin_token, role, name=None, password=None):
     return ans.json["data"]["user"], password
 
 
-def token_of(stack, email, password):
-    ans = login(stack, email, password)
-    assert ans.status == 200, ans
-    return ans.json["data"]["token"]
-
-
 def place(stack, items=None, name="Contract", token=None, expect=201):
-    ans = request(stack, "POST", "/api/orders",
-                  body={"customer_info": {"name": name},
-                        "items": items or [{"menu_id": 1, "quantity": 1}]},
-                  headers=auth(token) if token else None)
+    ans = post_order(stack, name, token=token, items=items)
     assert ans.status == expect, ans
     return ans
 

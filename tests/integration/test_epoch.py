@@ -7,36 +7,19 @@ delivery goes on in the new epoch."""
 import os
 import subprocess
 
-import pytest
-
-from client import admin_login, request, run, ws_next, ws_open
-from conftest import CHECKOUT, running_stack
-
-
-@pytest.fixture(scope="module")
-def restorable(tmp_root):
-    with running_stack(tmp_root, "epoch",
-                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
-        yield s
-
-
-def place(stack, name):
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": name}, "items": [{"menu_id": 1,
-                                                    "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]["id"]
+from client import admin_login, place_order, run, ws_next, ws_open
+from conftest import CHECKOUT
 
 
 def client_options(stack):
     return ["--socket=" + stack.db_socket, "--user=" + stack.os_user]
 
 
-def test_a_restored_history_gets_resync_not_a_wrong_replay(restorable):
-    stack = restorable
+def test_a_restored_history_gets_resync_not_a_wrong_replay(own_stack):
+    stack = own_stack
     token = admin_login(stack)
     auth = ["timing.v1", "bearer." + token]
-    place(stack, "ก่อนสำรอง")
+    place_order(stack, "ก่อนสำรอง")
     backup = subprocess.run(["mariadb-dump", "--no-defaults", "--hex-blob",
                              *client_options(stack), "timing"],
                             capture_output=True, check=True).stdout
@@ -44,8 +27,8 @@ def test_a_restored_history_gets_resync_not_a_wrong_replay(restorable):
     async def see_two_more():
         ws = await ws_open(stack, "/admin", subprotocols=auth)
         hello = await ws_next(ws)
-        place(stack, "หลังสำรอง 1")
-        place(stack, "หลังสำรอง 2")
+        place_order(stack, "หลังสำรอง 1")
+        place_order(stack, "หลังสำรอง 2")
         seen = [await ws_next(ws), await ws_next(ws)]
         await ws.close()
         return hello, seen
@@ -61,13 +44,13 @@ def test_a_restored_history_gets_resync_not_a_wrong_replay(restorable):
                           "timing", *client_options(stack)],
                          capture_output=True, text=True, check=True)
     assert res.stdout.startswith("epoch now ")
-    reissued = [place(stack, "ใหม่ %d" % i) for i in range(2)]
+    reissued = [place_order(stack, "ใหม่ %d" % i)["id"] for i in range(2)]
 
     async def resume():
         ws = await ws_open(stack, "/admin?last_event_id=%d&epoch=%s"
                            % (last, hello["epoch"]), subprotocols=auth)
         first, second = await ws_next(ws), await ws_next(ws)
-        newest = place(stack, "สด")
+        newest = place_order(stack, "สด")["id"]
         live = await ws_next(ws)
         await ws.close()
         return first, second, newest, live

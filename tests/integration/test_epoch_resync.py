@@ -4,20 +4,7 @@ and gets resync."""
 
 import pytest
 
-from client import admin_login, place_order, quote, run, ws_next, ws_open
-from conftest import running_stack
-
-
-@pytest.fixture(scope="module")
-def gaps(tmp_root):
-    with running_stack(tmp_root, "epoch-resync",
-                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def token(gaps):
-    return admin_login(gaps)
+from client import place_order, quote, run, ws_next, ws_open
 
 
 EPOCHS = ["not-ours", "ไทย", "a b", "x" * 300, "", "%0D%0AX-Timing-Role: admin",
@@ -25,12 +12,12 @@ EPOCHS = ["not-ours", "ไทย", "a b", "x" * 300, "", "%0D%0AX-Timing-Role: a
 
 
 @pytest.mark.parametrize("epoch", EPOCHS, ids=lambda e: "%r" % e[:20])
-def test_an_unknown_epoch_resumes_into_resync(gaps, token, epoch):
-    order = place_order(gaps, "ยุค")
-    auth = ["timing.v1", "bearer." + token]
+def test_an_unknown_epoch_resumes_into_resync(own_stack, own_token, epoch):
+    order = place_order(own_stack, "ยุค")
+    auth = ["timing.v1", "bearer." + own_token]
 
     async def resume(path, subprotocols):
-        ws = await ws_open(gaps, path, subprotocols=subprotocols)
+        ws = await ws_open(own_stack, path, subprotocols=subprotocols)
         first, second = await ws_next(ws), await ws_next(ws)
         await ws.close()
         return first, second
@@ -46,15 +33,15 @@ def test_an_unknown_epoch_resumes_into_resync(gaps, token, epoch):
     assert nxt["type"] == "resync", nxt
 
 
-def test_the_right_epoch_still_replays(gaps, token):
-    auth = ["timing.v1", "bearer." + token]
+def test_the_right_epoch_still_replays(own_stack, own_token):
+    auth = ["timing.v1", "bearer." + own_token]
 
     async def go():
-        ws = await ws_open(gaps, "/admin", subprotocols=auth)
+        ws = await ws_open(own_stack, "/admin", subprotocols=auth)
         hello = await ws_next(ws)
         await ws.close()
-        place_order(gaps, "ต่อ")
-        ws = await ws_open(gaps, "/admin?last_event_id=%d&epoch=%s"
+        place_order(own_stack, "ต่อ")
+        ws = await ws_open(own_stack, "/admin?last_event_id=%d&epoch=%s"
                            % (hello["last_event_id"], hello["epoch"]),
                            subprotocols=auth)
         again, replayed = await ws_next(ws), await ws_next(ws)

@@ -11,12 +11,7 @@ import random
 
 import pytest
 
-from client import request
-
-
-def rnd_ip():
-    return "127.%d.%d.%d" % (random.randint(1, 254), random.randint(0, 254),
-                             random.randint(1, 254))
+from client import auth, random_loopback, request
 
 
 def new_key():
@@ -31,12 +26,12 @@ def body(name, **extra):
 def place(stack, key, data, token=None, source=None):
     headers = {"Idempotency-Key": key}
     if token:
-        headers["Authorization"] = "Bearer " + token
+        headers.update(auth(token))
     if isinstance(data, str):
         headers["Content-Type"] = "application/json"
         data = data.encode()
     return request(stack, "POST", "/api/orders", body=data, headers=headers,
-                   source=source or rnd_ip())
+                   source=source or random_loopback())
 
 
 def orders_named(stack, name):
@@ -83,7 +78,7 @@ def test_same_key_and_body_from_another_address_replays(stack):
 def test_same_body_written_otherwise_is_the_same_request(stack):
     """The fingerprint is of the JSON value, not of its bytes: another
     order of names, other white space, 2.0 for 2, \\u escapes."""
-    key, name, ip = new_key(), "Idem Canonical", rnd_ip()
+    key, name, ip = new_key(), "Idem Canonical", random_loopback()
     first = place(stack, key, body(name, note="ก"), source=ip)
     assert first.status == 201, first
     text = ('{ "items" : [ { "quantity" : 2.0, "menu_id" : 1e0 } ],\n'
@@ -99,13 +94,13 @@ def test_same_body_written_otherwise_is_the_same_request(stack):
 def test_same_key_with_another_body_is_422_and_creates_nothing(
         stack, same_address):
     key, name = new_key(), "Idem Other Body %s" % same_address
-    ip = rnd_ip()
+    ip = random_loopback()
     first = place(stack, key, body(name), source=ip)
     assert first.status == 201, first
     for other in (body(name, note="different"), body(name + " B"),
                   dict(body(name), items=[{"menu_id": 1, "quantity": 3}])):
         assert_reused(place(stack, key, other,
-                            source=ip if same_address else rnd_ip()))
+                            source=ip if same_address else random_loopback()))
     assert orders_named(stack, name) == 1
     assert orders_named(stack, name + " B") == 0
 

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from client import admin_login as token, request, run, ws_next, ws_open
+from client import (admin_login as token, auth, request, run, ws_next,
+                    ws_open)
 from conftest import running_stack
 
 PONG_TIMEOUT_S = 3
@@ -58,8 +59,8 @@ def test_a_silent_client_is_closed_and_its_worker_given_back(quick_heartbeat):
     while len(access_log_lines(stack, "/admin")) == before:
         assert time.monotonic() < deadline, "the worker never finished"
         time.sleep(0.1)
-    stats = request(stack, "GET", "/api/admin/websocket/stats", headers={
-        "Authorization": "Bearer " + token(stack)}).json["data"]
+    stats = request(stack, "GET", "/api/admin/websocket/stats",
+                    headers=auth(token(stack))).json["data"]
     assert stats["connections"]["total"] == 0
 
 

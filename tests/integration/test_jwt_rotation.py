@@ -11,8 +11,8 @@ import secrets
 
 import pytest
 
-from client import (admin_login as login, make_jwt, request, run, ws_next,
-                    ws_open)
+from client import (admin_login as login, auth, make_jwt, request, run,
+                    ws_next, ws_open)
 from conftest import running_stack
 from test_stack import config_check
 
@@ -25,7 +25,7 @@ def rotating(tmp_root):
 
 def me(stack, token):
     return request(stack, "GET", "/api/auth/me",
-                   headers={"Authorization": "Bearer " + token}).status
+                   headers=auth(token)).status
 
 
 def signed_with(token, key):
@@ -63,8 +63,8 @@ def test_rotation_keeps_old_tokens_until_the_previous_key_goes(rotating):
         old_key = f.read().strip()
     old_token = login(rotating)
     assert signed_with(old_token, old_key)
-    admin_id = request(rotating, "GET", "/api/auth/me", headers={
-        "Authorization": "Bearer " + old_token}).json["data"]["user"]["id"]
+    admin_id = request(rotating, "GET", "/api/auth/me", headers=auth(
+        old_token)).json["data"]["user"]["id"]
 
     # Rotate: the new key signs, the old one only verifies.
     new_key = secrets.token_hex(32)

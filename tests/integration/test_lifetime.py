@@ -3,14 +3,13 @@
 generation's, and a client that resumes with its last_event_id misses
 nothing that happened meanwhile."""
 
-import asyncio
 import json
 import time
 
 import pytest
-import websockets
 
-from client import admin_login as login, request, run, ws_next, ws_open
+from client import (admin_login as login, auth, place_order, request, run,
+                    until_closed, ws_next, ws_open)
 from conftest import running_stack
 
 LIFETIME_S = 3
@@ -24,23 +23,6 @@ def short_lived(tmp_root):
         yield s
 
 
-def place_order(stack, name):
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": name},
-        "items": [{"menu_id": 1, "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]["id"]
-
-
-async def until_closed(ws, timeout):
-    got = []
-    try:
-        while True:
-            got.append(await asyncio.wait_for(ws.recv(), timeout))
-    except websockets.ConnectionClosed as closed:
-        return got, closed.rcvd.code if closed.rcvd else None
-
-
 def test_an_old_socket_is_recycled_and_resumes_without_loss(short_lived):
     token = login(short_lived)
     auth = ["timing.v1", "bearer." + token]
@@ -49,14 +31,14 @@ def test_an_old_socket_is_recycled_and_resumes_without_loss(short_lived):
         ws = await ws_open(short_lived, "/admin", subprotocols=auth)
         hello = await ws_next(ws)
         opened = time.monotonic()
-        ids = [place_order(short_lived, "ก่อน %d" % i) for i in range(3)]
+        ids = [place_order(short_lived, "ก่อน %d" % i)["id"] for i in range(3)]
         got, code = await until_closed(ws, LIFETIME_S + 10)
         lived = time.monotonic() - opened
         events = [m for m in map(json.loads, got)
                   if m["type"] == "newOrder"]
         last = events[-1]["event_id"]
         # While the client is away, more orders.
-        ids += [place_order(short_lived, "ระหว่าง %d" % i) for i in range(3)]
+        ids += [place_order(short_lived, "ระหว่าง %d" % i)["id"] for i in range(3)]
         again = await ws_open(short_lived, "/admin?last_event_id=%d&epoch=%s"
                               % (last, hello["epoch"]), subprotocols=auth)
         second = await ws_next(again)
@@ -79,5 +61,5 @@ def test_an_old_socket_is_recycled_and_resumes_without_loss(short_lived):
 def test_lifetime_counts_in_the_stats(short_lived):
     token = login(short_lived)
     stats = request(short_lived, "GET", "/api/admin/websocket/stats",
-                    headers={"Authorization": "Bearer " + token}).json["data"]
+                    headers=auth(token)).json["data"]
     assert stats["aged"] >= 1

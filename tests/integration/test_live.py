@@ -11,47 +11,18 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import websockets
 
-from client import request, run, ws_next, ws_open
+from client import (admin_login, auth, place_order, put_status, request, run,
+                    upgrade_status, ws_next, ws_open)
 from conftest import make_stack
 
-ITEMS = [{"menu_id": 1, "quantity": 1}]
-
-
-def place_items(stack, items):
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": "Slow"}, "items": items})
-    assert ans.status == 201, ans
-    return ans.json["data"]
-
-
 def place(stack, token=None):
-    headers = {"Authorization": "Bearer " + token} if token else {}
-    ans = request(stack, "POST", "/api/orders", headers=headers, body={
-        "customer_info": {"name": "Live", "phone": "0812345678"},
-        "items": ITEMS})
-    assert ans.status == 201, ans
-    return ans.json["data"]
+    return place_order(stack, "Live", phone="0812345678", token=token)
 
 
 def set_status(stack, token, order_id, status):
-    ans = request(stack, "PUT", "/api/admin/orders/%d/status" % order_id,
-                  body={"status": status},
-                  headers={"Authorization": "Bearer " + token})
+    ans = put_status(stack, token, order_id, status)
     assert ans.status == 200, ans
     return ans.json["data"]
-
-
-def upgrade_status(stack, path, headers=None, subprotocols=None):
-    async def scenario():
-        try:
-            ws = await ws_open(stack, path, headers=headers,
-                               subprotocols=subprotocols)
-        except websockets.exceptions.InvalidStatusCode as e:
-            return e.status_code
-        await ws.close()
-        return 101
-
-    return run(scenario())
 
 
 def customer(stack):
@@ -151,9 +122,7 @@ def test_sockets_past_the_cap_get_503(tmp_root):
                         defines={"TIMING_MAX_SOCKETS": "3"})
     capped.start()
     try:
-        token = request(capped, "POST", "/api/auth/login", body={
-            "email": capped.admin_email,
-            "password": capped.admin_password}).json["data"]["token"]
+        token = admin_login(capped)
 
         async def scenario():
             held = [await ws_open(capped, "/admin?token=" + token)
@@ -202,9 +171,7 @@ def test_a_slow_consumer_is_cut_off_and_others_are_not(tmp_root):
                        eventd_args=["--max-queue", "16384"])
     small.start()
     try:
-        token = request(small, "POST", "/api/auth/login", body={
-            "email": small.admin_email,
-            "password": small.admin_password}).json["data"]["token"]
+        token = admin_login(small)
 
         async def scenario():
             fast = await ws_open(small, "/admin?token=" + token)
@@ -228,11 +195,12 @@ def test_a_slow_consumer_is_cut_off_and_others_are_not(tmp_root):
             reader = asyncio.create_task(read_all())
             orders = []
             for _ in range(400):
-                orders.append(await asyncio.to_thread(place_items, small, big))
+                orders.append(await asyncio.to_thread(
+                    place_order, small, "Slow", items=big))
             got = await reader
             stats = await asyncio.to_thread(
                 request, small, "GET", "/api/admin/websocket/stats",
-                headers={"Authorization": "Bearer " + token})
+                headers=auth(token))
             await fast.close()
             slow.transport.abort()
             return orders, got, stats.json["data"]

@@ -17,7 +17,8 @@ import time
 import pytest
 import websockets
 
-from client import make_jwt, request, run, ws_next, ws_open
+from client import (admin_login, auth, make_jwt, place_order, request, run,
+                    ws_next, ws_open)
 from conftest import make_stack
 
 PHONE = "0891234567"
@@ -49,11 +50,8 @@ def scenario(stack):
     """The operations; returns the secrets they used."""
     secret = {"admin password": stack.admin_password, "phone": PHONE,
               "email": EMAIL, "name": NAME}
-    ans = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email, "password": stack.admin_password})
-    admin = ans.json["data"]["token"]
+    admin = admin_login(stack)
     secret["admin token"] = admin
-    auth = {"Authorization": "Bearer " + admin}
     customer_password = "customer-secret-pw"
     ans = request(stack, "POST", "/api/auth/register", body={
         "name": "Logged Customer", "email": "logged.customer@example.com",
@@ -66,16 +64,13 @@ def scenario(stack):
         "email": "logged.customer@example.com", "password": "wrong-guess-pw"})
     forged = make_jwt("f" * 64)
     secret["forged token"] = forged
-    assert request(stack, "GET", "/api/auth/me", headers={
-        "Authorization": "Bearer " + forged}).status == 401
+    assert request(stack, "GET", "/api/auth/me",
+                   headers=auth(forged)).status == 401
 
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": NAME, "phone": PHONE, "email": EMAIL},
-        "note": "call " + PHONE, "items": [{"menu_id": 1, "quantity": 1}]},
-        headers={"Authorization": "Bearer " + customer,
-                 "Idempotency-Key": "logs-order-1"})
-    assert ans.status == 201, ans
-    oid, tracking = ans.json["data"]["id"], ans.json["data"]["tracking_token"]
+    order = place_order(stack, NAME, EMAIL, PHONE, token=customer,
+                        note="call " + PHONE,
+                        headers={"Idempotency-Key": "logs-order-1"})
+    oid, tracking = order["id"], order["tracking_token"]
     secret["tracking token"] = tracking
     cookie = "timing_track_%d=%s" % (oid, tracking)
     path = "/api/orders/%d/status" % oid
@@ -107,7 +102,7 @@ def scenario(stack):
         # A status change reaches both; then the customer cancels another.
         assert request(stack, "PUT", "/api/admin/orders/%d/status" % oid,
                        body={"status": "preparing"},
-                       headers=auth).status == 200
+                       headers=auth(admin)).status == 200
         await ws_next(staff)
         await ws_next(cust)
         # A resume from beyond anything the daemon has: resync.
@@ -121,11 +116,8 @@ def scenario(stack):
             await ws.close()
     run(sockets())
 
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": NAME, "phone": PHONE, "email": EMAIL},
-        "items": [{"menu_id": 1, "quantity": 1}]})
-    second, second_tracking = ans.json["data"]["id"], \
-        ans.json["data"]["tracking_token"]
+    order = place_order(stack, NAME, EMAIL, PHONE)
+    second, second_tracking = order["id"], order["tracking_token"]
     secret["second tracking token"] = second_tracking
     assert request(stack, "POST", "/api/orders/%d/cancel?tracking_token=%s"
                    % (second, second_tracking)).status == 200

@@ -10,22 +10,12 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from client import admin_login as login, make_jwt, request
-from conftest import running_stack
+from client import admin_login as login, auth, make_jwt, place_order, request
 
 CONTENT_TYPE = "text/plain; version=0.0.4"
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? '
                     r'(-?[0-9.eE+-]+|\+Inf|NaN)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)')
-
-
-@pytest.fixture(scope="module")
-def ops(tmp_root):
-    with running_stack(tmp_root, "metrics",
-                       defines={"TIMING_ORDER_RATE_LIMIT": "0"}) as s:
-        yield s
 
 
 def parse(text):
@@ -59,7 +49,7 @@ def parse(text):
 
 def scrape(stack, token):
     ans = request(stack, "GET", "/api/admin/metrics",
-                  headers={"Authorization": "Bearer " + token})
+                  headers=auth(token))
     assert ans.status == 200, ans
     assert ans.header("content-type").startswith(CONTENT_TYPE)
     return parse(ans.body.decode())
@@ -74,37 +64,33 @@ def health_count(samples):
                  route="/api/health", code="200")
 
 
-def place_order(stack, phone="0812345678"):
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": "สมชาย", "phone": phone},
-        "items": [{"menu_id": 1, "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]
+def place(stack):
+    return place_order(stack, "สมชาย", phone="0812345678")
 
 
-def test_metrics_need_a_staff_token(ops):
-    ans = request(ops, "GET", "/api/admin/metrics")
+def test_metrics_need_a_staff_token(own_stack):
+    ans = request(own_stack, "GET", "/api/admin/metrics")
     assert ans.status == 401
     assert ans.json["error"]["code"] == "unauthorized"
-    ans = request(ops, "POST", "/api/auth/register", body={
+    ans = request(own_stack, "POST", "/api/auth/register", body={
         "name": "Customer", "email": "metrics-customer@example.com",
         "password": "customer-password"})
     assert ans.status == 201, ans
     customer = ans.json["data"]["token"]
-    ans = request(ops, "GET", "/api/admin/metrics",
-                  headers={"Authorization": "Bearer " + customer})
+    ans = request(own_stack, "GET", "/api/admin/metrics",
+                  headers=auth(customer))
     assert ans.status == 403
     bad = make_jwt("x" * 64)
-    ans = request(ops, "GET", "/api/admin/metrics",
-                  headers={"Authorization": "Bearer " + bad})
+    ans = request(own_stack, "GET", "/api/admin/metrics",
+                  headers=auth(bad))
     assert ans.status == 401
 
 
-def test_the_text_format_parses_and_names_every_family(ops):
-    token = login(ops)
-    place_order(ops)
-    request(ops, "GET", "/api/nothing-here")
-    samples, types = scrape(ops, token)
+def test_the_text_format_parses_and_names_every_family(own_stack):
+    token = login(own_stack)
+    place(own_stack)
+    request(own_stack, "GET", "/api/nothing-here")
+    samples, types = scrape(own_stack, token)
     for (name, labels) in samples:
         family = re.sub(r"_(bucket|sum|count)$", "", name) \
             if name not in types else name
@@ -175,49 +161,49 @@ def settled_health_count(stack, token, expected):
         time.sleep(0.05)
 
 
-def test_counters_are_shared_by_every_process_and_survive_a_reload(ops):
-    token = login(ops)
-    assert len(ops.apache_children()) >= 2, "the stack runs 2+ children"
-    before = health_count(scrape(ops, token)[0])
+def test_counters_are_shared_by_every_process_and_survive_a_reload(own_stack):
+    token = login(own_stack)
+    assert len(own_stack.apache_children()) >= 2, "the stack runs 2+ children"
+    before = health_count(scrape(own_stack, token)[0])
 
     def hit(_):
-        return request(ops, "GET", "/api/health").status
+        return request(own_stack, "GET", "/api/health").status
 
     with ThreadPoolExecutor(24) as pool:
         statuses = list(pool.map(hit, range(300)))
     assert statuses.count(200) == 300
-    assert settled_health_count(ops, token, before + 300) == before + 300
+    assert settled_health_count(own_stack, token, before + 300) == before + 300
     # Each scrape is answered by whichever process takes it, and each
     # must see all 300: per-process counters would show a share.
     for _ in range(6):
-        assert health_count(scrape(ops, token)[0]) == before + 300
+        assert health_count(scrape(own_stack, token)[0]) == before + 300
 
     # A graceful restart reloads the module and starts new children: the
     # figures carry on from where the old generation left them.
-    old = ops.apache_children()
-    ops.apache_graceful()
+    old = own_stack.apache_children()
+    own_stack.apache_graceful()
     deadline = time.monotonic() + 30
-    while not ops.apache_children() - old:
+    while not own_stack.apache_children() - old:
         assert time.monotonic() < deadline, "no new generation"
         time.sleep(0.2)
-    wait_serving(ops)
-    after_reload = health_count(scrape(ops, token)[0])
+    wait_serving(own_stack)
+    after_reload = health_count(scrape(own_stack, token)[0])
     assert after_reload >= before + 300
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(hit, range(40)))
-    assert settled_health_count(ops, token, after_reload + 40) == \
+    assert settled_health_count(own_stack, token, after_reload + 40) == \
         after_reload + 40
 
 
-def test_orders_and_events_are_counted(ops):
-    token = login(ops)
-    s0, _ = scrape(ops, token)
-    place_order(ops)
-    place_order(ops)
+def test_orders_and_events_are_counted(own_stack):
+    token = login(own_stack)
+    s0, _ = scrape(own_stack, token)
+    place(own_stack)
+    place(own_stack)
     # The daemon counts a datagram once it has read it.
     deadline = time.monotonic() + 10
     while True:
-        s1, _ = scrape(ops, token)
+        s1, _ = scrape(own_stack, token)
         if value(s1, "timing_eventd_events_received_total") >= \
                 value(s0, "timing_eventd_events_received_total") + 2:
             break
@@ -233,13 +219,13 @@ def test_orders_and_events_are_counted(ops):
     assert value(s1, "timing_eventd_uptime_seconds") >= 0
 
 
-def test_daemon_down_gives_up_0_and_counts_failed_sends(ops):
-    token = login(ops)
-    s0, _ = scrape(ops, token)
-    ops.stop_eventd()
+def test_daemon_down_gives_up_0_and_counts_failed_sends(own_stack):
+    token = login(own_stack)
+    s0, _ = scrape(own_stack, token)
+    own_stack.stop_eventd()
     try:
-        place_order(ops)
-        samples, types = scrape(ops, token)
+        place(own_stack)
+        samples, types = scrape(own_stack, token)
         assert value(samples, "timing_eventd_up") == 0
         for family in ("timing_eventd_messages_sent_total",
                        "timing_eventd_replays_total",
@@ -257,41 +243,43 @@ def test_daemon_down_gives_up_0_and_counts_failed_sends(ops):
         assert value(samples, "timing_event_send_failures_total") == \
             value(s0, "timing_event_send_failures_total") + 1
     finally:
-        ops.start_eventd()
-    assert value(scrape(ops, token)[0], "timing_eventd_up") == 1
+        own_stack.start_eventd()
+    assert value(scrape(own_stack, token)[0], "timing_eventd_up") == 1
 
 
-def test_the_handler_serves_without_a_token_where_apache_allows(ops):
-    ans = request(ops, "GET", "/metrics", source="127.0.0.1")
+def test_the_handler_serves_without_a_token_where_apache_allows(own_stack):
+    ans = request(own_stack, "GET", "/metrics", source="127.0.0.1")
     assert ans.status == 200, ans
     assert ans.header("content-type").startswith(CONTENT_TYPE)
     samples, types = parse(ans.body.decode())
     assert "timing_http_requests_total" in types
     # The development configuration lets this machine's 127.0.0.1 only.
-    assert request(ops, "GET", "/metrics", source="127.9.9.9").status == 403
-    assert request(ops, "POST", "/metrics", source="127.0.0.1").status == 405
+    assert request(own_stack, "GET", "/metrics",
+                   source="127.9.9.9").status == 403
+    assert request(own_stack, "POST", "/metrics",
+                   source="127.0.0.1").status == 405
 
 
-def test_database_errors_are_counted_while_the_database_is_down(ops):
+def test_database_errors_are_counted_while_the_database_is_down(own_stack):
     def db_errors():
-        ans = request(ops, "GET", "/metrics", source="127.0.0.1")
+        ans = request(own_stack, "GET", "/metrics", source="127.0.0.1")
         return value(parse(ans.body.decode())[0], "timing_db_errors_total")
 
     before = db_errors()
-    ops.stop_db()
+    own_stack.stop_db()
     try:
-        assert request(ops, "GET", "/api/menu").status == 503
+        assert request(own_stack, "GET", "/api/menu").status == 503
         # The handler needs no database, so the figures stay readable.
         assert db_errors() >= before + 1
     finally:
-        ops.start_db()
+        own_stack.start_db()
     deadline = time.monotonic() + 30
-    while request(ops, "GET", "/api/menu").status != 200:
+    while request(own_stack, "GET", "/api/menu").status != 200:
         assert time.monotonic() < deadline, "did not recover"
         time.sleep(0.2)
 
 
-def test_the_grafana_dashboard_uses_only_names_the_module_serves(ops):
+def test_the_grafana_dashboard_uses_only_names_the_module_serves(own_stack):
     import json
     path = os.path.join(os.path.dirname(__file__), "..", "..", "conf",
                         "grafana-timing.json")
@@ -300,5 +288,5 @@ def test_the_grafana_dashboard_uses_only_names_the_module_serves(ops):
     exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
     names = {re.sub(r"_bucket$", "", n)
              for e in exprs for n in re.findall(r"timing_[a-z_]+", e)}
-    _, types = scrape(ops, login(ops))
+    _, types = scrape(own_stack, login(own_stack))
     assert names and names <= set(types), names - set(types)

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from client import request
+from client import admin_login, auth, place_order, request
 from conftest import CHECKOUT
 
 DOC_PATH = os.path.join(CHECKOUT, "web", "api-docs", "openapi.json")
@@ -282,12 +282,9 @@ def ids(stack):
 
     order = first("orders")
     if order is None:
-        ans = request(stack, "POST", "/api/orders", body={
-            "customer_info": {"name": "OpenAPI"},
-            "items": [{"menu_id": first("menu_items", "WHERE available"),
-                       "quantity": 1}]})
-        assert ans.status == 201, ans
-        order = ans.json["data"]["id"]
+        order = place_order(stack, "OpenAPI", items=[
+            {"menu_id": first("menu_items", "WHERE available"),
+             "quantity": 1}])["id"]
     return {"/api/admin/users/": first("users"),
             "/api/admin/menu/": first("menu_items"),
             "/api/orders/": order, "/api/admin/orders/": order}
@@ -347,11 +344,8 @@ def test_metrics_answer_the_declared_text_with_the_documented_names(stack):
     """GET /api/admin/metrics with a staff token: the Prometheus text the
     document declares, with every metric its description lists."""
     op = DOC["paths"]["/api/admin/metrics"]["get"]
-    login = request(stack, "POST", "/api/auth/login", body={
-        "email": stack.admin_email, "password": stack.admin_password})
-    assert login.status == 200, login
-    ans = request(stack, "GET", "/api/admin/metrics", headers={
-        "Authorization": "Bearer " + login.json["data"]["token"]})
+    ans = request(stack, "GET", "/api/admin/metrics",
+                  headers=auth(admin_login(stack)))
     assert ans.status == 200, ans
     content = op["responses"]["200"]["content"]
     assert declared_media(content, ans.header("content-type")) \

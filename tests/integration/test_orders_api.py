@@ -8,29 +8,15 @@ import threading
 
 import pytest
 
-from client import request, run, ws_next, ws_open
+from client import (auth, place_order, post_order, random_loopback, request,
+                    run, ws_next, ws_open)
 
 ITEMS = [{"menu_id": 1, "quantity": 1}]
 
 
-def rnd_ip():
-    return "127.%d.%d.%d" % (random.randint(1, 254), random.randint(0, 254),
-                             random.randint(1, 254))
-
-
-def place(stack, token=None, name="Nok", phone="0812345678",
-          email="nok@example.com", **extra):
-    headers = {"Authorization": "Bearer " + token} if token else {}
-    headers.update(extra.pop("headers", {}))
-    body = {"customer_info": {"name": name, "phone": phone, "email": email},
-            "items": ITEMS}
-    ans = request(stack, "POST", "/api/orders", body=body, headers=headers)
-    assert ans.status == 201, ans
-    return ans
-
-
-def auth(token):
-    return {"Authorization": "Bearer " + token}
+def place(stack, token=None):
+    return place_order(stack, "Nok", email="nok@example.com",
+                       phone="0812345678", token=token)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +32,7 @@ def customer(stack):
 def test_status_visible_to_staff_owner_token_and_cookie_only(stack,
                                                              admin_token,
                                                              customer):
-    ans = place(stack, token=customer["token"])
-    order = ans.json["data"]
+    order = place(stack, token=customer["token"])
     oid, tracking = order["id"], order["tracking_token"]
     path = "/api/orders/%d/status" % oid
     staff = request(stack, "GET", path, headers=auth(admin_token))
@@ -82,7 +67,7 @@ def test_status_visible_to_staff_owner_token_and_cookie_only(stack,
 
 
 def test_customer_lists_own_orders_newest_first(stack, customer):
-    ids = [place(stack, token=customer["token"]).json["data"]["id"]
+    ids = [place(stack, token=customer["token"])["id"]
            for _ in range(3)]
     ans = request(stack, "GET", "/api/orders?limit=2",
                   headers=auth(customer["token"]))
@@ -99,7 +84,7 @@ def test_customer_lists_own_orders_newest_first(stack, customer):
 
 
 def test_cancel_by_tracking_token_then_409_past_pending(stack, admin_token):
-    order = place(stack).json["data"]
+    order = place(stack)
     path = "/api/orders/%d/cancel" % order["id"]
     assert request(stack, "POST", path).status == 404
     ans = request(stack, "POST", path + "?tracking_token="
@@ -110,7 +95,7 @@ def test_cancel_by_tracking_token_then_409_past_pending(stack, admin_token):
     again = request(stack, "POST", path + "?tracking_token="
                     + order["tracking_token"])
     assert again.status == 200 and again.json["data"]["version"] == 2
-    second = place(stack).json["data"]
+    second = place(stack)
     request(stack, "PUT", "/api/admin/orders/%d/status" % second["id"],
             body={"status": "preparing"}, headers=auth(admin_token))
     late = request(stack, "POST", "/api/orders/%d/cancel?tracking_token=%s"
@@ -120,7 +105,7 @@ def test_cancel_by_tracking_token_then_409_past_pending(stack, admin_token):
 
 
 def test_status_changes_follow_the_rules(stack, admin_token):
-    order = place(stack).json["data"]
+    order = place(stack)
     path = "/api/admin/orders/%d/status" % order["id"]
     put = lambda body, **h: request(stack, "PUT", path, body=body,  # noqa
                                     headers=dict(auth(admin_token), **h))
@@ -155,7 +140,7 @@ def test_status_changes_follow_the_rules(stack, admin_token):
 
 
 def test_status_change_is_announced_with_previous_status(stack, admin_token):
-    order = place(stack).json["data"]
+    order = place(stack)
 
     async def scenario():
         ws = await ws_open(stack, "/admin?token=" + admin_token)
@@ -180,7 +165,7 @@ def test_status_change_is_announced_with_previous_status(stack, admin_token):
 
 
 def test_staff_roles_and_customers(stack, admin_token, customer):
-    order = place(stack).json["data"]
+    order = place(stack)
     for path in ("/api/admin/orders", "/api/admin/orders/%d" % order["id"]):
         assert request(stack, "GET", path).status == 401
         ans = request(stack, "GET", path, headers=auth(customer["token"]))
@@ -195,9 +180,7 @@ def test_admin_list_filters_and_pages_without_skips(stack, admin_token):
 
     def writer():
         while not stop.is_set():
-            request(stack, "POST", "/api/orders", body={
-                "customer_info": {"name": "W"}, "items": ITEMS},
-                headers={}, host=None)
+            post_order(stack, "W")
 
     t = threading.Thread(target=writer)
     t.start()
@@ -240,7 +223,7 @@ def test_bad_ids_are_404(stack, admin_token):
 
 def test_idempotency_key_replays_and_refuses_reuse(stack):
     key = "key-%d" % random.randint(0, 10 ** 9)
-    ip = rnd_ip()
+    ip = random_loopback()
     body = {"customer_info": {"name": "Idem"}, "items": ITEMS}
     first = request(stack, "POST", "/api/orders", body=body,
                     headers={"Idempotency-Key": key}, source=ip)
@@ -257,7 +240,8 @@ def test_idempotency_key_replays_and_refuses_reuse(stack):
     # The key itself is the scope: the same key and body from another
     # address is the same request (tests/integration/test_idempotency.py).
     elsewhere = request(stack, "POST", "/api/orders", body=body,
-                        headers={"Idempotency-Key": key}, source=rnd_ip())
+                        headers={"Idempotency-Key": key},
+                        source=random_loopback())
     assert elsewhere.status == 201
     assert elsewhere.json == first.json
     assert other.status == 422
@@ -265,7 +249,7 @@ def test_idempotency_key_replays_and_refuses_reuse(stack):
 
 
 def test_order_creation_is_rate_limited_per_address(stack):
-    ip = rnd_ip()
+    ip = random_loopback()
     body = {"customer_info": {"name": "R"}, "items": ITEMS}
     statuses = [request(stack, "POST", "/api/orders", body=body,
                         source=ip).status for _ in range(31)]
@@ -274,4 +258,4 @@ def test_order_creation_is_rate_limited_per_address(stack):
     limited = request(stack, "POST", "/api/orders", body=body, source=ip)
     assert int(limited.header("retry-after")) >= 1
     assert request(stack, "POST", "/api/orders", body=body,
-                   source=rnd_ip()).status == 201
+                   source=random_loopback()).status == 201

@@ -6,29 +6,18 @@ processes can exit."""
 import asyncio
 import random
 
-import websockets
-
-from client import request, run, ws_next, ws_open
+from client import (auth, request, run, token_of, until_closed, ws_next,
+                    ws_open)
 
 
 def staff_member(stack, admin_token):
     email = "recycle%d@example.com" % random.randint(0, 10 ** 9)
     ans = request(stack, "POST", "/api/admin/users", body={
         "name": "Recycled", "email": email, "password": "staff-pass-1",
-        "role": "staff"}, headers={"Authorization": "Bearer " + admin_token})
+        "role": "staff"}, headers=auth(admin_token))
     assert ans.status == 201, ans
-    login = request(stack, "POST", "/api/auth/login", body={
-        "email": email, "password": "staff-pass-1"})
-    return ans.json["data"]["user"]["id"], login.json["data"]["token"]
-
-
-async def until_closed(ws, timeout):
-    messages = []
-    try:
-        while True:
-            messages.append(await asyncio.wait_for(ws.recv(), timeout))
-    except websockets.ConnectionClosed as closed:
-        return messages, closed.rcvd.code if closed.rcvd else None
+    return (ans.json["data"]["user"]["id"],
+            token_of(stack, email, "staff-pass-1"))
 
 
 def test_disabling_a_user_ends_their_sockets(stack, admin_token):
@@ -41,8 +30,7 @@ def test_disabling_a_user_ends_their_sockets(stack, admin_token):
         await ws_next(mine)
         ans = await asyncio.to_thread(
             request, stack, "PATCH", "/api/admin/users/%d" % user_id,
-            body={"disabled": True},
-            headers={"Authorization": "Bearer " + admin_token})
+            body={"disabled": True}, headers=auth(admin_token))
         assert ans.status == 200
         got, code = await until_closed(theirs, 10)
         await mine.send('{"type":"ping"}')
@@ -50,11 +38,11 @@ def test_disabling_a_user_ends_their_sockets(stack, admin_token):
         await mine.close()
         return got, code, still
 
-    before = request(stack, "GET", "/api/admin/websocket/stats", headers={
-        "Authorization": "Bearer " + admin_token}).json["data"]["revoked"]
+    before = request(stack, "GET", "/api/admin/websocket/stats",
+                     headers=auth(admin_token)).json["data"]["revoked"]
     got, code, still = run(scenario())
-    after = request(stack, "GET", "/api/admin/websocket/stats", headers={
-        "Authorization": "Bearer " + admin_token}).json["data"]["revoked"]
+    after = request(stack, "GET", "/api/admin/websocket/stats",
+                    headers=auth(admin_token)).json["data"]["revoked"]
     assert after == before + 1
     assert '{"type":"disconnect","reason":"auth"}' in got
     assert code == 1008

@@ -17,7 +17,7 @@ import time
 import pytest
 import websockets
 
-from client import admin_login, request
+from client import admin_login, place_order, post_order, put_status
 from conftest import CHECKOUT, running_stack
 
 ADMINS = 10
@@ -123,16 +123,7 @@ class Client:
 def test_three_graceful_reloads_lose_nothing(reload_stack):
     stack = reload_stack
     token = admin_login(stack)
-    staff = {"Authorization": "Bearer " + token}
-
-    def place(name):
-        ans = request(stack, "POST", "/api/orders", body={
-            "customer_info": {"name": name},
-            "items": [{"menu_id": 1, "quantity": 1}]})
-        assert ans.status == 201, ans
-        return ans.json["data"]
-
-    tracked = [place("ลูกค้า %d" % i) for i in range(CUSTOMERS)]
+    tracked = [place_order(stack, "ลูกค้า %d" % i) for i in range(CUSTOMERS)]
     statuses = []               # every REST status the load got
     stop_load = threading.Event()
 
@@ -140,14 +131,12 @@ def test_three_graceful_reloads_lose_nothing(reload_stack):
         cycle = ["preparing", "ready", "pending"]
         i = 0
         while not stop_load.is_set():
-            ans = request(stack, "POST", "/api/orders", body={
-                "customer_info": {"name": "โหลด %d" % i},
-                "items": [{"menu_id": 2, "quantity": 1}]})
+            ans = post_order(stack, "โหลด %d" % i,
+                             items=[{"menu_id": 2, "quantity": 1}])
             statuses.append(ans.status)
             order = tracked[i % CUSTOMERS]
-            ans = request(stack, "PUT", "/api/admin/orders/%d/status"
-                          % order["id"], headers=staff,
-                          body={"status": cycle[(i // CUSTOMERS) % 3]})
+            ans = put_status(stack, token, order["id"],
+                             cycle[(i // CUSTOMERS) % 3])
             statuses.append(ans.status)
             i += 1
             time.sleep(0.02)

@@ -4,18 +4,8 @@ when replay cannot be trusted (daemon restarted, another epoch)."""
 import asyncio
 import os
 
-from client import request, run, ws_next, ws_open
+from client import admin_login, place_order, run, ws_next, ws_open
 from conftest import make_stack
-
-ITEMS = [{"menu_id": 1, "quantity": 1}]
-
-
-def place(stack, items=ITEMS):
-    ans = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": "Replay"}, "items": items})
-    assert ans.status == 201, ans
-    return ans.json["data"]
-
 
 async def quiet(ws, seconds=0.7):
     """The next message within `seconds`, or None."""
@@ -30,17 +20,18 @@ def test_replay_after_a_disconnect_with_five_missed_events(stack,
     async def scenario():
         ws = await ws_open(stack, "/admin?token=" + admin_token)
         hello = await ws_next(ws)
-        await asyncio.to_thread(place, stack)
+        await asyncio.to_thread(place_order, stack, "Replay")
         seen = await ws_next(ws)
         await ws.close()
-        missed = [await asyncio.to_thread(place, stack) for _ in range(5)]
+        missed = [await asyncio.to_thread(place_order, stack, "Replay")
+                  for _ in range(5)]
         ws = await ws_open(stack, "/admin?token=%s&last_event_id=%d&epoch=%s"
                            % (admin_token, seen["event_id"], hello["epoch"]))
         try:
             again = await ws_next(ws)
             replayed = [await ws_next(ws) for _ in range(5)]
             extra = await quiet(ws)
-            live = await asyncio.to_thread(place, stack)
+            live = await asyncio.to_thread(place_order, stack, "Replay")
             after = await ws_next(ws)
             return seen, missed, again, replayed, extra, live, after
         finally:
@@ -60,7 +51,7 @@ def test_resync_after_the_daemon_restarts(stack, admin_token):
     async def before():
         ws = await ws_open(stack, "/admin?token=" + admin_token)
         hello = await ws_next(ws)
-        await asyncio.to_thread(place, stack)
+        await asyncio.to_thread(place_order, stack, "Replay")
         seen = await ws_next(ws)
         await ws.close()
         return hello, seen
@@ -107,9 +98,7 @@ def test_staff_channel_names_the_databases_newest_event_after_a_restart(
     stack = make_stack(os.path.join(tmp_root, "newest"))
     stack.start()
     try:
-        admin_token = request(stack, "POST", "/api/auth/login", body={
-            "email": stack.admin_email, "password": stack.admin_password}
-        ).json["data"]["token"]
+        admin_token = admin_login(stack)
         check_newest_event_after_a_restart(stack, admin_token)
     finally:
         stack.stop()
@@ -118,7 +107,7 @@ def test_staff_channel_names_the_databases_newest_event_after_a_restart(
 def check_newest_event_after_a_restart(stack, admin_token):
     stack.stop_eventd()
     try:
-        missed = place(stack)
+        missed = place_order(stack, "Replay")
     finally:
         stack.start_eventd()
     newest = int(stack.mariadb("SELECT MAX(id) FROM events"

@@ -10,7 +10,7 @@ administrator."""
 
 import pytest
 
-from client import admin_login, request
+from client import admin_login, auth, place_order, post_order, request
 from conftest import running_stack
 from test_stack import config_check
 
@@ -27,22 +27,21 @@ def kept(tmp_root):
 
 def login(stack):
     """The admin's credential, as request headers."""
-    return {"Authorization": "Bearer " + admin_login(stack)}
+    return auth(admin_login(stack))
 
 
-def order_body(name):
-    return {"customer_info": {"name": name, "phone": "0812345678",
-                              "email": name.replace(" ", ".").lower()
-                              + "@example.com"},
+def order_of(name):
+    """An order with every personal field filled in (post_order's
+    arguments)."""
+    return {"name": name, "phone": "0812345678",
+            "email": name.replace(" ", ".").lower() + "@example.com",
             "note": "ring " + name,
             "items": [{"menu_id": 1, "quantity": 2, "note": "for " + name}]}
 
 
 def place(stack, name, key=None):
-    ans = request(stack, "POST", "/api/orders", body=order_body(name),
-                  headers={"Idempotency-Key": key} if key else None)
-    assert ans.status == 201, ans
-    return ans.json["data"]["id"]
+    return place_order(stack, **order_of(name), headers={
+        "Idempotency-Key": key} if key else None)["id"]
 
 
 def move(stack, auth, oid, *steps, reason=None):
@@ -178,8 +177,8 @@ def test_pruning_and_anonymising(kept):
         assert_kept(kept, auth, oid, name)
 
     # The same key within its retention still answers the first order.
-    ans = request(kept, "POST", "/api/orders", body=order_body("Keyed New"),
-                  headers={"Idempotency-Key": new_key})
+    ans = post_order(kept, **order_of("Keyed New"),
+                     headers={"Idempotency-Key": new_key})
     assert ans.status == 201 and ans.json["data"]["id"] == keyed, ans
     # A second run finds nothing more.
     res = kept.maintain()

@@ -21,7 +21,8 @@ import time
 
 import pytest
 
-from client import admin_login, request, run, ws_next, ws_open
+from client import (admin_login, auth, place_order, request, run, ws_next,
+                    ws_open)
 from conftest import running_stack
 import stack as stackmod
 
@@ -117,8 +118,8 @@ def test_a_neighbour_without_the_secret_gets_nothing(sealed):
     staff_id = json.loads(__import__("base64").urlsafe_b64decode(
         token.split(".")[1] + "==="))["sub"]
     assert staff_id == "1"      # the forged revocation names this user
-    before = request(sealed, "GET", "/api/admin/websocket/stats", headers={
-        "Authorization": "Bearer " + token}).json["data"]
+    before = request(sealed, "GET", "/api/admin/websocket/stats",
+                     headers=auth(token)).json["data"]
 
     async def scenario():
         ws = await ws_open(sealed, "/admin",
@@ -132,12 +133,9 @@ def test_a_neighbour_without_the_secret_gets_nothing(sealed):
                     forged.append(await ws_next(ws, timeout=2))
             except Exception:
                 pass
-            ans = request(sealed, "POST", "/api/orders", body={
-                "customer_info": {"name": "จริง"},
-                "items": [{"menu_id": 1, "quantity": 1}]})
-            assert ans.status == 201, ans
+            order = place_order(sealed, "จริง")
             real = await ws_next(ws)
-            return hello, got, forged, real, ans.json["data"]["id"]
+            return hello, got, forged, real, order["id"]
         finally:
             await ws.close()
 
@@ -153,15 +151,15 @@ def test_a_neighbour_without_the_secret_gets_nothing(sealed):
     # still gets the real order.
     assert forged == [], forged
     assert real["type"] == "newOrder" and real["order"]["id"] == order_id
-    after = request(sealed, "GET", "/api/admin/websocket/stats", headers={
-        "Authorization": "Bearer " + token}).json["data"]
+    after = request(sealed, "GET", "/api/admin/websocket/stats",
+                    headers=auth(token)).json["data"]
     # 3 upgrades and 4 datagrams in the sealed format did not verify; the
     # 4 in the old format are not even that protocol.
     assert after["unverified"] - before["unverified"] == 7, after
     assert after["revoked"] == before["revoked"]
     assert after["recycled"] == before["recycled"]
-    metrics = request(sealed, "GET", "/api/admin/metrics", headers={
-        "Authorization": "Bearer " + token}).body.decode()
+    metrics = request(sealed, "GET", "/api/admin/metrics",
+                      headers=auth(token)).body.decode()
     line = [l for l in metrics.splitlines()
             if l.startswith("timing_eventd_unverified_total ")]
     assert line and float(line[0].split()[1]) >= 7, line

@@ -26,8 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from client import (b64url, jwt_secret, make_jwt, random_loopback, request,
-                    run, ws_next, ws_open)
+from client import (admin_login, auth, b64url, jwt_secret, make_jwt,
+                    place_order, random_loopback, request, run, ws_next,
+                    ws_open)
 from conftest import make_stack
 import stack as stackmod
 
@@ -46,14 +47,7 @@ def sec(tmp_root):
 
 @pytest.fixture(scope="module")
 def admin(sec):
-    ans = request(sec, "POST", "/api/auth/login", body={
-        "email": sec.admin_email, "password": sec.admin_password})
-    assert ans.status == 200, ans
-    return ans.json["data"]["token"]
-
-
-def bearer(token):
-    return {"Authorization": "Bearer " + token}
+    return admin_login(sec)
 
 
 def register(stack, name="Customer"):
@@ -65,12 +59,7 @@ def register(stack, name="Customer"):
 
 
 def place(stack, token=None, name="ลูกค้า"):
-    ans = request(stack, "POST", "/api/orders",
-                  headers=bearer(token) if token else None, body={
-                      "customer_info": {"name": name, "phone": "0812345678"},
-                      "items": [{"menu_id": 1, "quantity": 1}]})
-    assert ans.status == 201, ans
-    return ans.json["data"]
+    return place_order(stack, name, phone="0812345678", token=token)
 
 
 def upgrade_status(stack, path, protocols=None, headers=None):
@@ -116,7 +105,7 @@ def test_no_order_is_readable_by_guessing_its_id(sec, admin):
     def probe(oid):
         out = []
         creds = [("none", {}, ""),
-                 ("stranger's token", bearer(stranger["token"]), ""),
+                 ("stranger's token", auth(stranger["token"]), ""),
                  ("another tracking token", {}, "?tracking_token=" + wrong),
                  ("another order's cookie",
                   {"Cookie": "timing_track_%d=%s" % (oid, wrong)}, "")]
@@ -153,7 +142,7 @@ def test_no_order_is_readable_by_guessing_its_id(sec, admin):
     # And the same requests with the right credential do open them.
     mine = place(sec, owner["token"])
     assert request(sec, "GET", "/api/orders/%d/status" % mine["id"],
-                   headers=bearer(owner["token"])).status == 200
+                   headers=auth(owner["token"])).status == 200
     assert upgrade_status(sec, "/orders/%d" % mine["id"],
                           ["timing.v1", "bearer." + owner["token"]]) == 101
     assert upgrade_status(sec, "/orders/%d" % mine["id"],
@@ -227,7 +216,7 @@ def test_forged_tokens_are_refused_on_both_channels(sec, admin):
     # And for REST, the same forgeries of the owner's token: 401.
     for name, token in forged(secret, cases[1][1]).items():
         ans = request(sec, "GET", "/api/orders/%d/status" % order["id"],
-                      headers=bearer(token))
+                      headers=auth(token))
         if ans.status != 401:
             problems.append(("REST", name, ans))
     assert not problems, problems
@@ -264,7 +253,7 @@ def test_identity_headers_from_a_customer_never_reach_the_daemon(sec, admin):
             theirs = place(sec, name="ของคนอื่น")
             for oid in (theirs["id"], mine["id"]):
                 ans = request(sec, "PUT", "/api/admin/orders/%d/status" % oid,
-                              headers=bearer(admin),
+                              headers=auth(admin),
                               body={"status": "preparing"})
                 assert ans.status == 200, ans
             got = []
@@ -343,11 +332,11 @@ def test_sql_metacharacters_in_every_text_field_are_kept_verbatim(sec, admin):
                                 "WHERE id = %d" % ans.json["data"]["id"]),
          expect_hex(NASTY_PHONE))
     ans = request(sec, "PUT", "/api/admin/orders/%d/status" % oid,
-                  headers=bearer(admin),
+                  headers=auth(admin),
                   body={"status": "cancelled", "reason": NASTY})
     assert ans.status == 200, ans
     full = request(sec, "GET", "/api/admin/orders/%d" % oid,
-                   headers=bearer(admin)).json["data"]
+                   headers=auth(admin)).json["data"]
     same("name (staff view)", full["customer_info"]["name"], NASTY)
     same("reason", full["status_history"][-1]["reason"], NASTY)
     row = sec.mariadb("SELECT HEX(customer_name), HEX(customer_email), "
@@ -363,14 +352,14 @@ def test_sql_metacharacters_in_every_text_field_are_kept_verbatim(sec, admin):
          expect_hex(NASTY))
     # The event log carries the same text.
     events = request(sec, "GET", "/api/admin/events?after=0&limit=1000",
-                     headers=bearer(admin)).json["data"]
+                     headers=auth(admin)).json["data"]
     created = [e for e in events if e["type"] == "newOrder"
                and e["order"]["id"] == oid]
     same("event", created and created[0]["order"]["customer_info"]["name"],
          NASTY)
 
     # The menu: name, description, category; created and updated.
-    ans = request(sec, "POST", "/api/admin/menu", headers=bearer(admin), body={
+    ans = request(sec, "POST", "/api/admin/menu", headers=auth(admin), body={
         "name": NASTY, "description": NASTY * 3, "category": NASTY_SHORT,
         "price": 10})
     assert ans.status == 201, ans
@@ -379,7 +368,7 @@ def test_sql_metacharacters_in_every_text_field_are_kept_verbatim(sec, admin):
                         ("category", NASTY_SHORT)):
         same("menu " + field, item[field], want)
     ans = request(sec, "PUT", "/api/admin/menu/%d" % item["id"],
-                  headers=bearer(admin), body={
+                  headers=auth(admin), body={
                       "name": NASTY[::-1], "description": NASTY,
                       "category": NASTY_SHORT[::-1], "price": 11,
                       "available": False})
@@ -399,9 +388,9 @@ def test_sql_metacharacters_in_every_text_field_are_kept_verbatim(sec, admin):
     # Users: a customer registers, an admin creates staff, then renames.
     customer = register(sec, name=NASTY)
     same("registered name", customer["user"]["name"], NASTY)
-    me = request(sec, "GET", "/api/auth/me", headers=bearer(customer["token"]))
+    me = request(sec, "GET", "/api/auth/me", headers=auth(customer["token"]))
     same("me", me.json["data"]["user"]["name"], NASTY)
-    ans = request(sec, "POST", "/api/admin/users", headers=bearer(admin),
+    ans = request(sec, "POST", "/api/admin/users", headers=auth(admin),
                   body={"name": NASTY, "role": "staff",
                         "email": "staff-%s@example.com" % uuid.uuid4().hex[:8],
                         "password": NASTY[:40]})
@@ -409,7 +398,7 @@ def test_sql_metacharacters_in_every_text_field_are_kept_verbatim(sec, admin):
     staff = ans.json["data"]["user"]
     same("staff name", staff["name"], NASTY)
     ans = request(sec, "PATCH", "/api/admin/users/%d" % staff["id"],
-                  headers=bearer(admin), body={"name": NASTY[::-1]})
+                  headers=auth(admin), body={"name": NASTY[::-1]})
     assert ans.status == 200, ans
     same("renamed", ans.json["data"]["user"]["name"], NASTY[::-1])
     same("users stored", [r[0] for r in sec.mariadb(
@@ -426,11 +415,11 @@ def test_sql_metacharacters_in_every_text_field_are_kept_verbatim(sec, admin):
 
     # The shop's name, put back afterwards.
     shop = request(sec, "GET", "/api/shop").json["data"]
-    ans = request(sec, "PUT", "/api/admin/shop", headers=bearer(admin),
+    ans = request(sec, "PUT", "/api/admin/shop", headers=auth(admin),
                   body={"name": NASTY})
     assert ans.status == 200, ans
     same("shop", request(sec, "GET", "/api/shop").json["data"]["name"], NASTY)
-    request(sec, "PUT", "/api/admin/shop", headers=bearer(admin),
+    request(sec, "PUT", "/api/admin/shop", headers=auth(admin),
             body={"name": shop["name"]})
 
     # Every table is still there.

@@ -10,15 +10,11 @@ import re
 
 import pytest
 
-from client import request
+from client import auth, place_order, request
 
 # What the malformed requests must leave as it was.
 TABLES = ("users, orders, order_items, order_status_history, menu_items, "
           "shop, events, idempotency_keys")
-
-
-def auth(token):
-    return {"Authorization": "Bearer " + token}
 
 
 def send_text(stack, method, path, text, headers=None):
@@ -41,10 +37,7 @@ def targets(stack, admin_token):
     """An order, a menu item and a staff user of this test's own, for the
     endpoints that change one."""
     n = random.randint(0, 10 ** 9)
-    order = request(stack, "POST", "/api/orders", body={
-        "customer_info": {"name": "Strict Target"},
-        "items": [{"menu_id": 1, "quantity": 1}]})
-    assert order.status == 201, order
+    order = place_order(stack, "Strict Target")
     item = request(stack, "POST", "/api/admin/menu", headers=auth(admin_token),
                    body={"name": "Strict Item %d" % n, "price": 10})
     assert item.status == 201, item
@@ -54,7 +47,7 @@ def targets(stack, admin_token):
                          "email": "strict-staff-%d@example.com" % n,
                          "password": "secret-pass-1"})
     assert user.status == 201, user
-    return {"n": n, "order": order.json["data"],
+    return {"n": n, "order": order,
             "menu": item.json["data"]["id"],
             "user": user.json["data"]["user"]["id"]}
 

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from client import jwt_secret, make_jwt, request, run, ws_next, ws_open
+from client import (auth, jwt_secret, make_jwt, request, run,
+                    upgrade_status, ws_next, ws_open)
 
 ORDER = {"customer_info": {"name": "สมชาย", "phone": "0812345678"},
          "items": [{"menu_id": 1, "quantity": 2, "note": "no peanuts"},
@@ -57,8 +58,8 @@ def test_login_answers_user_token_and_expiry(stack):
                                  "created_at"}
     assert data["expires_at"].endswith("Z")
     # The token is accepted where a credential is checked.
-    assert request(stack, "GET", "/api/menu", headers={
-        "Authorization": "Bearer " + data["token"]}).status == 200
+    assert request(stack, "GET", "/api/menu",
+                   headers=auth(data["token"])).status == 200
     header, claims, _ = data["token"].split(".")
     pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
     import base64
@@ -185,8 +186,7 @@ def test_pickup_numbers_count_up(stack):
 
 
 def test_order_with_token_is_linked_to_the_user(stack, admin_token):
-    ans = post_order(stack, headers={"Authorization":
-                                     "Bearer " + admin_token})
+    ans = post_order(stack, headers=auth(admin_token))
     assert ans.status == 201
     assert stack.mariadb("SELECT user_id FROM orders WHERE id = %d"
                          % ans.json["data"]["id"]) == [["1"]]
@@ -321,18 +321,6 @@ def test_order_body_over_limit_is_413(stack):
 
 # -- the upgrade guard --------------------------------------------------------
 
-def upgrade_status(stack, path, subprotocols=None):
-    async def scenario():
-        try:
-            ws = await ws_open(stack, path, subprotocols=subprotocols)
-        except Exception as e:       # websockets: InvalidStatusCode
-            return getattr(e, "status_code", None)
-        await ws.close()
-        return 101
-
-    return run(scenario())
-
-
 def test_upgrade_without_a_token_is_401(stack):
     assert upgrade_status(stack, "/admin") == 401
     assert upgrade_status(stack, "/admin", ["timing.v1"]) == 401
@@ -366,7 +354,7 @@ def test_a_burst_of_orders_loses_no_notification(stack, admin_token):
 
     def stats():
         return request(stack, "GET", "/api/admin/websocket/stats",
-                       headers={"Authorization": "Bearer " + admin_token}
+                       headers=auth(admin_token)
                        ).json["data"]["events_received"]
 
     before = stats()

@@ -40,7 +40,8 @@ sys.path.insert(0, os.path.join(CHECKOUT, "scripts"))
 sys.path.insert(0, os.path.join(CHECKOUT, "tests", "integration"))
 
 import stack as stackmod  # noqa: E402
-from client import request, ws_next, ws_open  # noqa: E402
+from client import (post_order, request, token_of, ws_next,  # noqa: E402
+                    ws_open)
 
 ADMIN_EMAIL = "owner@cafe.example"
 ADMIN_PASSWORD = "first-login-123"
@@ -478,10 +479,7 @@ def test_apache_serves_the_api_and_pages(inst):
 
 
 def login(inst):
-    res = request(inst, "POST", "/api/auth/login",
-                  body={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-    assert res.status == 200, res
-    return res.json["data"]["token"]
+    return token_of(inst, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 def test_websocket_gets_new_orders(inst):
@@ -493,9 +491,7 @@ def test_websocket_gets_new_orders(inst):
         try:
             hello = await ws_next(ws)
             order = await asyncio.to_thread(
-                request, inst, "POST", "/api/orders",
-                {"customer_info": {"name": "สมชาย", "phone": "0812345678"},
-                 "items": [{"menu_id": 1, "quantity": 1}]})
+                post_order, inst, "สมชาย", phone="0812345678")
             event = await ws_next(ws, 15)
             return hello, order, event
         finally:
