@@ -91,8 +91,9 @@ typedef struct tm_srv_conf {
  * no socket keeps an old Apache process for days. */
 #define TM_DEFAULT_SOCKET_LIFETIME apr_time_from_sec(3 * 3600)
 /* Retention (timing-maintain reads the same directives): a month of
- * events for clients to catch up from; API.md's 24 hours of idempotency
- * keys; customers' details of finished orders for 90 days. */
+ * events for clients to catch up from; a day of idempotency keys (a
+ * client retries within hours, not days); customers' details of
+ * finished orders for 90 days. */
 #define TM_DAY                     ((apr_int64_t)86400)
 #define TM_DEFAULT_EVENT_RETENTION (30 * TM_DAY)
 #define TM_DEFAULT_IDEM_RETENTION  TM_DAY

@@ -20,7 +20,8 @@
 
 APLOG_USE_MODULE(timing);
 
-/* API.md: 10 failures per account, 50 per address, in 15 minutes. */
+/* Failed logins allowed in 15 minutes: 10 per account (a guesser
+ * of one password), 50 per address (a shop's shared NAT). */
 #define TM_LOGIN_ACCOUNT_LIMIT  10
 #define TM_LOGIN_ADDRESS_LIMIT  50
 #define TM_LOGIN_WINDOW         (15 * 60)

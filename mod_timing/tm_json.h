@@ -24,7 +24,7 @@ json_object *tm_json_money(apr_int64_t minor);
 int tm_send(request_rec *r, int status, json_object *data, json_object *meta);
 
 /* A whole (unpaged) list: 200 with meta {"next_cursor": null, "count"},
- * as API.md gives every list.  Takes ownership of list. */
+ * as every list of the API has it.  Takes ownership of list. */
 int tm_send_list(request_rec *r, json_object *list);
 
 /* Writes {"success":false,"error":{code,message[,details]}} with status.

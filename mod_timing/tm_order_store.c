@@ -231,6 +231,14 @@ apr_status_t tm_order_update(request_rec *r, ap_dbd_t *dbd, const char *id,
     return APR_SUCCESS;
 }
 
+const char *tm_order_last_event(request_rec *r, ap_dbd_t *dbd,
+                                const char *id, apr_status_t *rv)
+{
+    const char *args[1] = { id };
+
+    return tm_db_value(r, dbd, TM_Q_ORDER_LAST_EVENT, 1, args, rv);
+}
+
 apr_status_t tm_order_history(request_rec *r, ap_dbd_t *dbd, const char *id,
                               apr_array_header_t **steps)
 {

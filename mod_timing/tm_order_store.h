@@ -75,6 +75,11 @@ apr_status_t tm_order_update(request_rec *r, ap_dbd_t *dbd, const char *id,
                              const char *by, const char *reason,
                              tm_order **o, int *changed, tm_announcement *a);
 
+/* The id of the newest event about order id (its creation at first), or
+ * NULL when it has none; *rv says whether the database answered. */
+const char *tm_order_last_event(request_rec *r, ap_dbd_t *dbd,
+                                const char *id, apr_status_t *rv);
+
 /* The status history of order id, oldest first (tm_order_step). */
 apr_status_t tm_order_history(request_rec *r, ap_dbd_t *dbd, const char *id,
                               apr_array_header_t **steps);

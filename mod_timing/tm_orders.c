@@ -7,7 +7,7 @@
  * minor units; a client never sends a price.  An Idempotency-Key claims
  * its row first in the same transaction, so a retry racing the original
  * waits for it and then replays its answer.  The key itself is the scope
- * (API.md): it belongs to the account that used it, or to nobody's
+ * of the key: it belongs to the account that used it, or to nobody's
  * account, and to one body, whatever address sends it.
  *
  * This handler validates, prices, settles the Idempotency-Key and the

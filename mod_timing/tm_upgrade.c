@@ -191,9 +191,7 @@ static int guard_order(request_rec *r, const tm_srv_conf *conf,
     }
     rv = tm_order_load(r, dbd, id, &order);
     if (rv == APR_SUCCESS && order) {
-        const char *args[1] = { id };
-
-        last_event = tm_db_value(r, dbd, TM_Q_ORDER_LAST_EVENT, 1, args, &rv);
+        last_event = tm_order_last_event(r, dbd, id, &rv);
     }
     tm_db_release(r, dbd);
     if (rv != APR_SUCCESS) {

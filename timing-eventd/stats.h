@@ -19,7 +19,7 @@ typedef struct stats_counters {
     uint64_t replays;               /* events replayed on resumes */
     uint64_t resyncs;               /* resync messages queued */
     uint64_t slow_clients_dropped;
-    /* Beyond API.md's list (objects may gain fields): */
+    /* Beyond the documented stats (objects may gain fields): */
     uint64_t recycled;              /* closed for a newer Apache generation */
     uint64_t aged;                  /* closed at the end of their lifetime */
     uint64_t revoked;               /* closed for a revoked user */

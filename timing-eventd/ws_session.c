@@ -600,7 +600,7 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
         log_msg(LOG_DEBUG, "session %s opened on order %lld", s->client_id,
                 (long long)hs->order_id);
     }
-    /* API.md: the channel's newest event (an order's creation at first),
+    /* last_event_id is the channel's newest event (an order's creation at first),
      * even when this daemon started after it: mod_timing read it from the
      * database. */
     if (hs->newest_event > last) {

@@ -4,7 +4,7 @@
 --
 -- Keys were filed under "<address>:<key>" or "user <id>:<key>", so the
 -- same key from another address made a second order, and the body's hash
--- was of its bytes.  API.md now makes the key itself the scope: another
+-- was of its bytes.  The key itself is now the scope: another
 -- account (or none, after an account) with a used key is a 422, and an
 -- anonymous caller's retry from another address gets the first answer.
 -- A stored answer can no longer be found under its old name, and its

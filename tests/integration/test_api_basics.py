@@ -33,7 +33,7 @@ def test_menu_lists_demo_items_with_thai_names(stack):
     assert ans.header("content-type") == "application/json; charset=utf-8"
     items = ans.json["data"]
     assert 8 <= len(items) <= 12
-    # API.md: lists add meta.
+    # Lists add meta.
     assert ans.json["meta"] == {"next_cursor": None, "count": len(items)}
     for item in items:
         assert set(item) >= {"id", "name", "description", "category",

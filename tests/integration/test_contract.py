@@ -1,4 +1,4 @@
-"""The rest of API.md's rows against the real stack: registration and
+"""The rest of the API contract's rows against the real stack: registration and
 /me, the admin's user management, the login limits, the event log (paging
 and monotonic reads under concurrent writers), the WebSocket figures,
 menu CRUD, shop settings, the day's summary (JSON and CSV), CORS, and
@@ -648,7 +648,7 @@ def test_event_log_reads_are_monotonic_under_concurrent_writers(
 
 # -- the WebSocket figures ----------------------------------------------------
 
-# API.md's fields, then what the daemon adds (objects may gain fields).
+# The contract's fields, then what the daemon adds (objects may gain fields).
 STATS_KEYS = {"connections", "peak_connections", "events_received",
               "messages_sent", "replays", "resyncs", "slow_clients_dropped",
               "uptime_seconds", "recycled", "revoked", "aged",

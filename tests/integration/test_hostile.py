@@ -1,4 +1,4 @@
-"""A generated battery of hostile requests against every endpoint of API.md:
+"""A generated battery of hostile requests against every endpoint of the API:
 malformed and truncated JSON, wrong types for every field of every body,
 huge and negative numbers, 10,000-character strings, invalid UTF-8, NUL
 bytes, forged tokens, injected identity headers and ids that do not parse.

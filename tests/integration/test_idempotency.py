@@ -1,4 +1,4 @@
-"""Idempotency-Key means one request (API.md, Orders): the same key with
+"""Idempotency-Key means one request (the contract's Orders rules): the same key with
 the same body within 24 hours answers the first answer again and creates
 nothing; another body, or another account, is a 422
 idempotency_key_reused that creates nothing; for anonymous callers the

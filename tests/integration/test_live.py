@@ -215,7 +215,7 @@ def test_a_slow_consumer_is_cut_off_and_others_are_not(tmp_root):
 
 def test_order_channel_connection_names_the_creation_event(stack,
                                                            admin_token):
-    """API.md: on an order's channel, `last_event_id` is the newest event
+    """On an order's channel, `last_event_id` is the newest event
     about that order, its creation event at first -- even when the daemon
     started after the order was placed."""
     order = place(stack)

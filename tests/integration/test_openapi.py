@@ -1,5 +1,5 @@
 """The OpenAPI document at /api-docs/openapi.json: served, well-formed,
-covering every route of API.md (and documenting routes the server has beyond
+covering every route of the API contract (and documenting routes the server has beyond
 it), and true to the server: a request without a credential to any route it
 lists gets one of the statuses it declares for that route, in the JSON
 envelope, with an error code it names; a success that is not JSON (the
@@ -17,7 +17,7 @@ from conftest import CHECKOUT
 DOC_PATH = os.path.join(CHECKOUT, "web", "api-docs", "openapi.json")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
-# Every REST route of API.md (the contract), as the document must list it.
+# Every REST route of the API contract, as the document must list it.
 # The document may list more (GET /api/admin/metrics): the server test below
 # then checks that each one is a route the server has.
 CONTRACT_ROUTES = {

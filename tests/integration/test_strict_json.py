@@ -1,4 +1,4 @@
-"""Only JSON is JSON (API.md, Conventions): object names in single quotes
+"""Only JSON is JSON (the API's conventions): object names in single quotes
 and raw control characters inside strings are a 400 malformed_json on
 every endpoint that takes a body, and change nothing; a number is a
 number in any RFC 8259 form, and an integer field takes any form of an

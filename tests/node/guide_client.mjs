@@ -10,7 +10,7 @@ import WebSocketImpl from 'ws';
 
 globalThis.WebSocket = WebSocketImpl;
 
-// ---- from ../shared/seed/realtime-order-integration-guide.md, verbatim ----
+// ---- from the integration guide for front-end developers, verbatim ----
 class TimingOrderClient {
   constructor(baseUrl = 'ws://localhost:8000', token = null) {
     this.baseUrl = baseUrl;

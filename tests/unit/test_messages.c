@@ -1,4 +1,4 @@
-/* test_messages.c -- the daemon's own messages: exactly the JSON API.md
+/* test_messages.c -- the daemon's own messages: exactly the JSON the API
  * lists, built once, with times as the REST API writes them. */
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@ import { age, clock, minutesSince, money, setText, shopDay } from './format.js';
 export const OPEN = ['pending', 'preparing', 'ready'];
 export const FINAL = ['completed', 'cancelled'];
 
-// The transitions staff may make (API.md): forward is the main button,
+// The transitions staff may make (the server refuses others): forward is the main button,
 // back corrects a mis-tap; completed and cancelled are final.
 export const FLOW = {
   pending: { forward: ['preparing', 'Start preparing'], back: null },

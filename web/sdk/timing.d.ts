@@ -1,5 +1,5 @@
 // Types of web/sdk/timing.js, Timing's client SDK: one ES module for
-// browsers and Node >= 18, no build step.  The contract is API.md.
+// browsers and Node >= 18, no build step.  The API is described at /api-docs/.
 
 export type OrderStatus = 'pending' | 'preparing' | 'ready' | 'completed' | 'cancelled';
 export type Role = 'admin' | 'staff' | 'customer';
@@ -103,7 +103,7 @@ export interface ApiOptions {
 /** A random version 4 UUID (crypto.randomUUID, else getRandomValues). */
 export function newIdempotencyKey(): Promise<string>;
 
-/** REST helpers: one method per API.md endpoint.  Each resolves to the
+/** REST helpers: one method per API endpoint.  Each resolves to the
  *  envelope's `data` (lists: a Page) or rejects with TimingError. */
 export class TimingApi {
   constructor(options?: ApiOptions);

@@ -1,7 +1,7 @@
 // Timing's client SDK: REST helpers (TimingApi), the highest-version order
 // store (OrderStore) and a live channel that never gives up (TimingLive).
 // One ES module for browsers and Node >= 18, no build step; the types are
-// in timing.d.ts and the contract is API.md.
+// in timing.d.ts and the API is described at /api-docs/.
 
 /** @typedef {import('./timing.d.ts').Order} Order */
 /** @typedef {import('./timing.d.ts').OrderEvent} OrderEvent */
@@ -87,7 +87,7 @@ function toPage(body) {
   return { items, next_cursor: meta.next_cursor ?? null, count: meta.count ?? items.length };
 }
 
-/** REST helpers: one method per API.md endpoint.  Each resolves to the
+/** REST helpers: one method per API endpoint.  Each resolves to the
  *  envelope's `data` (lists: {items, next_cursor, count}) or rejects with a
  *  TimingError. */
 export class TimingApi {
