@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Timing -- build, run and test.  `make run` and `make test` are the two
 # commands; everything they need comes from `make deps` (Debian packages).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fanout.py -- WebSocket fan-out through Apache, part of `make bench`.
 
 For each N in BENCH_FANOUT (default "1000 10000"): a private stack with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """procstat.py -- what the benches read of running processes: resident
 memory, CPU time, and Apache's processes."""
 

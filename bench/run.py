@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """run.py -- `make bench`: figures for Timing on a private stack.
 
 Starts the same stack as the tests (release build of the daemon, the

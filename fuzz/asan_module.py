@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pytest plugin for `make module-asan`: the integration tests with Apache
 loading an AddressSanitizer/UBSan build of mod_timing.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eventd_rig.h -- timing-eventd's real parts wired as main.c wires them
  * (loop, hub, ring, WebSocket server, events socket), for the daemon's

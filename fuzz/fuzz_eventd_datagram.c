@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_eventd_datagram.c -- datagrams on timing-eventd's events socket
  * (timing_proto.h, events.c): decoding, the event, generation and revoke

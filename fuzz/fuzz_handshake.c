@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_handshake.c -- the WebSocket upgrade request as timing-eventd reads
  * it from mod_proxy_wstunnel (handshake.c): hs_feed in the pieces the

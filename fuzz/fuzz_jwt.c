@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_jwt.c -- bearer tokens through tm_auth_check_token (tm_jwt.c) with
  * a fixed key, and libjwt's jwt_decode on the raw input.

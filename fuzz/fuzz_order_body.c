@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_order_body.c -- a request body as POST /api/orders (and the other
  * JSON endpoints) read it: tm_body_parse, then the validators of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_query.c -- query strings and page cursors (tm_query.c): the strict
  * decoder, integer parameters, and cursors both ways.

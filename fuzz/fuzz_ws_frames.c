@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_ws_frames.c -- what a WebSocket client sends once its upgrade is
  * accepted: the fuzzed bytes reach wslay through the session's recv

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpora in fuzz/corpus/<harness>/: small, meaningful
 inputs (valid requests, tokens, frames, datagrams) the fuzzers start from.
 The files are kept in git; run this again only to change them."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * standalone.c -- runs a harness on the files named on the command line,
  * without libFuzzer, so a harness built with plain gcc can run its corpus

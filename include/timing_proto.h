@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * timing_proto.h -- the whole contract between mod_timing and timing-eventd.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # deb.mk -- the Debian package.
 #
 # `make deb` builds it in a copy of the checkout (build/deb-src/timing:

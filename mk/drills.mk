@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `make drills`: fault drills on real stacks under load (tests/drills):
 # the daemon killed, the database stopped, Apache's graceful restart, a
 # slow consumer, WebSocket connection churn.  Figures go to

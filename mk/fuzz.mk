@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mk/fuzz.mk -- libFuzzer harnesses (fuzz/) for every parser that takes
 # outside input, built with Debian's clang under ASan and UBSan.
 #

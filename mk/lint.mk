@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mk/lint.mk -- static analysis of mod_timing/ and timing-eventd/.
 #
 #   make lint    cppcheck, then clang-tidy; fails on any finding

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `make stop-loop`: tests/integration/test_stop.py with 150 stops of
 # Apache under load instead of make test's 8.  The crash it guards against
 # (a child of the event MPM dying of SIGSEGV at a hard stop, issue 15)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_timing.c -- Timing's REST API inside Apache httpd.
  *

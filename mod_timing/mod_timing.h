@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_timing.h -- what the parts of mod_timing share: the configuration
  * records, the request context a route handler gets, and the route table's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_access.c -- the one decision of who may see an order, and the pieces
  * it is made of (see tm_access.h).

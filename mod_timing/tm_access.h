@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_access.h -- who may see an order, decided in one place for the REST
  * API (tm_customer_orders.c) and the WebSocket upgrade (tm_upgrade.c):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_addr.c -- which client addresses share one per-address allowance.
  *

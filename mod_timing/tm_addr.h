@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_addr.h -- which client addresses share one per-address allowance.
  * Pure logic (no httpd.h): the unit tests link it.

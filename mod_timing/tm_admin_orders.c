@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_admin_orders.c -- what staff do with orders: the board's list, one
  * order with its history, and status changes.

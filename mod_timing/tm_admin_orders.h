@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_admin_orders.h -- the staff's side of orders: the board's list, one
  * order with its history, and status changes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_api_errors.c -- the envelope on answers Apache gives itself under
  * /api, before any <Location> applies.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_api_errors.h -- the envelope on answers Apache gives itself under
  * /api (the core's 404 for an id it refuses, /api itself, a 414).

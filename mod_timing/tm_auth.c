@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_auth.c -- the request's Bearer credential, and logging in.  Signing
  * and checking tokens are tm_jwt.c's (the one file that calls libjwt;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_auth.h -- credentials: the JWT a request carries, and logging in.
  * Signing and checking tokens are tm_jwt.c's (tm_jwt.h, included here).

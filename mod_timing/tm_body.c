@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_body.c -- strict JSON for request bodies: valid UTF-8, one value,
  * bounded depth, RFC 8259 only.

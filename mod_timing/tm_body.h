@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_body.h -- a request body's text to one JSON value, pure (no
  * request), so the fuzz harness drives exactly what the API parses.

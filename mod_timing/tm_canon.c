@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_canon.c -- the canonical text of a JSON value and its digest.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_canon.h -- one text for one JSON value, however the client wrote it,
  * and its SHA-256: what makes two request bodies the same request for an

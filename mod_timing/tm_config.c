@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_config.c -- the directives' setters (by kind, and those with checks
  * of their own), reading a secret file, and what post_config checks and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_config.h -- the directives' setters: by kind (a count, a duration, a
  * retention period, a secret or its file), where cmd->info says which

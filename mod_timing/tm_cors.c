@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_cors.c -- CORS and the API's ErrorDocument.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_cors.h -- cross-origin calls from the origins an operator lists
  * (TimingCorsOrigins), and the JSON envelope for errors Apache raises

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_counters.h -- Timing's counters, in one shared memory segment so
  * every Apache process and thread adds to the same numbers: a few module

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_customer_orders.c -- the customer's side of an order: its status, the
  * customer's own list, and cancelling while it is still pending.

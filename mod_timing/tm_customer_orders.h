@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_customer_orders.h -- an order as its customer reaches it: its status
  * (by token, tracking token or tracking cookie), the customer's own list,

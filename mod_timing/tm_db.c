@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_db.c -- prepared statements on mod_dbd's connection pool.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_db.h -- mod_timing's use of mod_dbd: statements prepared on every
  * pooled connection, and small helpers to run them and read rows.

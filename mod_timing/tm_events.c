@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_events.c -- GET /api/admin/events and the daemon's figures.
  *

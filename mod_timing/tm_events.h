@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_events.h -- the durable event log for clients catching up, and the
  * WebSocket service's figures.

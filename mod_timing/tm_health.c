@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_health.c -- GET /api/health: is the database reachable (and
  * migrated), and is timing-eventd answering.

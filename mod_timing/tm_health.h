@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tm_health.h -- GET /api/health. */
 #ifndef TM_HEALTH_H
 #define TM_HEALTH_H

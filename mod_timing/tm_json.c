@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_json.c -- the envelopes every answer of the API is wrapped in.
  *

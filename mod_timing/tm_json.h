@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_json.h -- JSON in and out of a request: the success and error
  * envelopes (the only place either is written), and json-c objects tied

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_jwt.c -- signing a token, and is a bearer token acceptable?  The one
  * file that calls libjwt, whose API differs from version to version.

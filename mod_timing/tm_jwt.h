@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_jwt.h -- tokens, through libjwt (the only file that calls it):
  * signing one, and checking a bearer token, pure: APR, json-c and libjwt

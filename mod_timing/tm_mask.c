@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_mask.c -- masking of phone numbers and e-mail addresses.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_mask.h -- what a customer sees of contact details: enough to know
  * them, not enough to read them off a shared screen.  Pure logic.

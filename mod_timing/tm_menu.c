@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_menu.c -- the shop's settings and its menu, as anyone may read them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tm_menu.h -- the shop and its menu: reading them, and the admin's
  * changes to both. */
 #ifndef TM_MENU_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_metrics.c -- the metrics page: Prometheus text exposition (version
  * 0.0.4) of the counters (tm_counters.c) and of the figures timing-eventd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_metrics.h -- the metrics page for Prometheus: the counters
  * (tm_counters.h) by route and status, latency by route, a few module

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_money.h -- money in integer minor units, written as a JSON number
  * with at most two decimals.  Pure logic.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_notify.c -- sealed datagrams to timing-eventd (see timing_proto.h),
  * and the seal of an upgrade's trusted headers.

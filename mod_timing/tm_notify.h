@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_notify.h -- mod_timing's side of timing_proto.h: sealed datagrams to
  * timing-eventd's event socket (conf->event_socket, conf->eventd_secret),

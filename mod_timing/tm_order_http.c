@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_order_http.c -- orders over HTTP (see tm_order_http.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_order_http.h -- orders as the API writes and reads them over HTTP:
  * the order object (masked for customers), pages of orders with their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_order_store.c -- orders in the database (see tm_order_store.h).
  *

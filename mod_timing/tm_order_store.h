@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_order_store.h -- orders in the database: reading one or a page of
  * them with their lines, a status change under a lock (the order row, its

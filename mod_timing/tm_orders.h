@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_orders.h -- placing an order (one transaction with its items, its
  * first history row and its newOrder event).  Reading and changing

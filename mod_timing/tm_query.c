@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_query.c -- strict decoding of application/x-www-form-urlencoded
  * query strings, their integer parameters, and page cursors (base64url

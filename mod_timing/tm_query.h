@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_query.h -- the query string, decoded strictly: a bad percent escape,
  * a NUL or invalid UTF-8 refuses the whole request (400) rather than

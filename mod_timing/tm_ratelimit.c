@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_ratelimit.c -- rate limits kept in the database (rate_events).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_ratelimit.h -- sliding-window limits shared by every Apache process
  * and child: attempts are rows in the database, so a limit holds however

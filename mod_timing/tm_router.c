@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_router.c -- routing /api/ requests and the checks every route shares.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_router.h -- the API's front door: which route a request takes, and
  * the checks every route shares, in the contract's order: route and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_sql.h -- every SQL statement mod_timing runs, with its label.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_status.c -- order status rules, in one place for REST and tests.
  */

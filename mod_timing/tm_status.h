@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_status.h -- the order statuses and which changes are allowed.
  * Pure logic.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_time.h -- times as the API writes them: ISO 8601 UTC with
  * milliseconds and Z (2026-11-24T09:15:02.123Z).  Pure logic.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_upgrade.c -- who may open a WebSocket, decided before Apache tunnels
  * the request to timing-eventd.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_upgrade.h -- the guard on the WebSocket paths (TimingWebSocket):
  * the credential is checked here, in Apache, and timing-eventd gets only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_users.h -- accounts: registration, the caller's own account, and the
  * admin's management of staff.  Passwords are bcrypt hashes made and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tm_valid.h -- checks on what clients send, pure logic with no httpd
  * dependency so the unit tests can reach every branch.  The handlers decide

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # build-web.sh -- builds what /api-docs/ serves beside openapi.json, none of
 # it kept in git (a package ships these built files):
 #   web/api-docs/vendor/                        Swagger UI, from the npm package

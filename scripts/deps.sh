@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # deps.sh -- install every Debian package Timing builds, runs and tests
 # with.  Idempotent and quiet: apt runs only when something is missing.
 # Only the binaries are installed, not Debian's apache2 and mariadb-server

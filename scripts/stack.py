@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """stack.py -- Timing's whole stack on one machine: a private MariaDB, the
 migrations, timing-eventd, and Apache with mod_timing.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """summary.py -- the last line of `make test`: "N passed, N failed" over the
 unit tests (CUnit's counts) and the integration tests (pytest's JUnit XML).
 A tier whose results are missing counts as one failure: it did not run."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * admit.c -- counting sockets against the upgrade's limits (admit.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * admit.h -- which upgrades get a socket: the whole capacity, a share
  * kept for staff, and caps per order and per client address.

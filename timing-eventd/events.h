@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * events.h -- the events socket: datagrams from mod_timing.
  *

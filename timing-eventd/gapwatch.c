@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gapwatch.c -- open gaps in the ids received, and their age.
  *

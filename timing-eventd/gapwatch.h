@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gapwatch.h -- watches the event ids received for gaps that stay open.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handshake.c -- parses the WebSocket upgrade request and builds the answer.
  *

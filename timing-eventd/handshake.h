@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handshake.h -- the WebSocket opening handshake (RFC 6455 section 4.2),
  * as it arrives from mod_proxy_wstunnel.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hub.h -- who is subscribed to what: the admin channel (every event) and
  * order channels (one order's events), plus the newest event id each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * listener.h -- unix socket servers for the daemon (anet-style).
  *

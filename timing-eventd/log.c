@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log.c -- log_msg(): one line per message on stderr, tagged with its level.
  *

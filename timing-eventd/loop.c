@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loop.c -- the event loop: file events, timers, the before-sleep hook.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loop.h -- a small event loop in the manner of redis' ae: file events with
  * read/write masks, millisecond timers, and a hook that runs before the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loop_epoll.c -- the epoll backend of loop.c, as static functions behind
  * the loop's apidata (the pattern of redis' ae_epoll.c).

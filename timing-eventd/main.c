@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c -- timing-eventd: options, signals, setup, and the only place
  * that exits.

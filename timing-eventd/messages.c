@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * messages.c -- builds the daemon's own messages with json-c: connection,
  * pong, disconnect, and the time and id that go in them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * messages.h -- the JSON texts the daemon itself writes to clients (the
  * event messages come ready-made from mod_timing).

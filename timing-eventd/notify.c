@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * notify.c -- tells systemd the daemon is ready or stopping.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * outq.c -- a client's output queue over wslay, and its bound.
  *

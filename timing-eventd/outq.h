@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * outq.h -- one client's output queue: wslay's send queue with the bound
  * (--max-queue) that wslay does not keep, and the close frame that waits

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * recycle.c -- the pace of recycling an old generation's sessions; see
  * recycle.h.

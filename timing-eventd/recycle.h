@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * recycle.h -- pacing the recycling of an old Apache generation's sockets.
  *

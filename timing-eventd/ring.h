@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ring.h -- the replay ring: the most recent events in the order the
  * daemon received them, and the decision of what a resuming client gets.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secret.h -- the secret mod_timing seals its messages with
  * (timing_proto.h), read once at start-up.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stats.c -- counters, and the stats answer mod_timing asks for.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stats.h -- the daemon's counters and the TP_STATS_ANSWER they go out in.
  *

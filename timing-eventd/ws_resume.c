@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ws_resume.c -- decides what a resuming client gets between its
  * connection message and the first live event.

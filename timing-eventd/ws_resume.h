@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ws_resume.h -- what a resuming client is owed right after its
  * connection message: nothing, the replay of what it missed, or a resync

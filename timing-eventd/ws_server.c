@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ws_server.c -- accepts WebSocket connections and keeps every session.
  *

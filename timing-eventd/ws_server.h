@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ws_server.h -- the WebSocket server: accepts on the WebSocket socket and
  * owns every session.

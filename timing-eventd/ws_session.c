@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ws_session.c -- one WebSocket session, from the accepted fd to close.
  *

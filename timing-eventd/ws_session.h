@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ws_session.h -- one WebSocket session: the upgrade, then wslay, with its
  * output queue (outq.h).

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- thai_cafe.sql -- demo data for `make run`: a small Thai café.
 -- Loaded only into an empty menu, so a second run keeps the shop's edits.
 

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 001_initial.sql -- every table the contract needs, and the epoch.
 --
 -- Money is integer minor units (satang for THB); the API formats it.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 003_retention.sql -- what timing-maintain needs to keep data only as
 -- long as configured.
 --

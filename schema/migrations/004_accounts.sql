@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 004_accounts.sql -- e-mail addresses compare exactly, tokens carry a
 -- version, and revocations travel in the event outbox (issue 15).
 --

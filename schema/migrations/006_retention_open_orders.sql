@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 006_retention_open_orders.sql -- timing-maintain erases the personal
 -- data of every order whose last change (updated_at) is older than
 -- TimingPersonalDataRetention, finished or left open, and finds those not

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 007_idempotency_scope.sql -- an Idempotency-Key is filed as the client
 -- sent it, beside the account that used it and the SHA-256 of its body's
 -- canonical JSON (issue 17).

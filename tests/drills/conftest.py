@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the fault drills: the integration tests' stack helpers
 (loaded under another module name, since this file is also a conftest),
 and one results file, build/results/drills.txt, started afresh per run."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the fault drills share: a private stack per drill, a load of order
 creations and status changes from many loopback addresses, WebSocket
 clients that reconnect and resume like the SDK, and the accounting that

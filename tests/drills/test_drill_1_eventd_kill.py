@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Drill 1: timing-eventd killed with SIGKILL under load, then restarted.
 REST does not notice (every answer 2xx: an order's event goes to a daemon
 that is not there, the request still succeeds); the sockets reconnect to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Drill 2: MariaDB stopped under load, then started again.  While it is
 down every request that needs it answers 503 at once (no hang, no 500);
 afterwards the service recovers without an Apache restart (mod_dbd

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Drill 3: Apache's graceful restart (what logrotate does every day)
 under load.  The listening socket stays open across generations, so no
 REST request is refused, lost or answered 5xx; the sockets of the old

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Drill 4: a staff socket that stops reading while large orders flow.
 timing-eventd queues its output only up to --max-queue: past it the
 client is told `slow_client` (1008) and cut off, the other clients miss

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Drill 5: 10,000 WebSocket connects and disconnects through Apache, in
 waves of a few hundred at once.  Nothing may be kept per connection once
 it has gone: timing-eventd's and Apache's (parent and children) memory

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Small HTTP and WebSocket helpers for the integration tests, on the
 standard library and python3-websockets."""
 

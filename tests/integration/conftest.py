@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the integration tests: one real stack per test session
 (MariaDB, Apache with the built mod_timing, the ASan build of
 timing-eventd) on a free port in a temporary directory, torn down even

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Runs a Node test script against a real stack.
 
 The script reaches the stack over HTTP like any client.  When it needs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Accounts against the security review (issue 15): look-alike addresses
 are accounts of their own, create-admin never promotes an account, a token
 carries its user's token version (a password, role or disabled change

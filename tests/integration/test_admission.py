@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Who gets a WebSocket when sockets are scarce (timing-eventd admits them,
 against the limits mod_timing seals into every upgrade):
 

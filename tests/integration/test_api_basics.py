@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The foundation's endpoints on the real stack: health, shop, menu, and the
 error envelope for everything else under /api/."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """/api-docs/ after scripts/build-web.sh (make web): the page, the Swagger
 UI files it serves from vendor/, the Postman collection generated from
 openapi.json (format v2.1, one request per operation, and requests that

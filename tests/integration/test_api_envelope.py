@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every answer under /api is the JSON envelope (issue 17), also the ones
 Apache itself gives before <Location> applies; elsewhere Apache's own
 HTML stays."""

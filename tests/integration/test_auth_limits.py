@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Registrations and successful logins are limited per client address
 (issue 15): each costs a bcrypt, so an address that could ask for them
 without end could keep Apache's CPUs busy.  The defaults are on the

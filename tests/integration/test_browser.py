@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The pages in Debian's chromium, driven by playwright-core: each
 tests/node/browser/<name>.test.mjs runs against the web stack and saves
 its screenshots in build/screenshots/."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The rest of the API contract's rows against the real stack: registration and
 /me, the admin's user management, the login limits, the event log (paging
 and monotonic reads under concurrent writers), the WebSocket figures,

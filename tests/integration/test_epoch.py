@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A restored backup rewinds the event history: ids that clients saw are
 issued again for other events.  After schema/new-epoch (what the README
 tells operators to run after a restore) a client resuming from the old

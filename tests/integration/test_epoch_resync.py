@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An unknown epoch is a resync, not a refusal (issue 17): a resume whose
 epoch is not the database's, whatever its characters, opens the socket
 and gets resync."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The first three fault drills of tests/drills run in `make test` too
 (about 20 s each on their own stacks): timing-eventd killed with SIGKILL,
 MariaDB stopped and started, Apache's graceful restart, each under a load

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The integration guide's TimingOrderClient, verbatim, in Node against
 the real stack: it must receive newOrder and orderStatusUpdate."""
 

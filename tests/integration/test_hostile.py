@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A generated battery of hostile requests against every endpoint of the API:
 malformed and truncated JSON, wrong types for every field of every body,
 huge and negative numbers, 10,000-character strings, invalid UTF-8, NUL

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Idempotency-Key means one request (the contract's Orders rules): the same key with
 the same body within 24 hours answers the first answer again and creates
 nothing; another body, or another account, is a 422

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """mod_proxy_wstunnel has no idle timeout of its own: the daemon's
 heartbeat is what ends a dead tunnel.  A client that stops answering
 pings is closed after --pong-timeout, and Apache gives its worker back

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """If-Match on PUT /api/admin/orders/:id/status uses strong comparison
 (RFC 9110, issue 17): a weak validator never matches."""
 

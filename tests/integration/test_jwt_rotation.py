@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """JWT key rotation without logging everyone out: the new key goes into
 TimingJWTSecretFile and signs; the old one, in
 TimingJWTPreviousSecretFile, still verifies the tokens it signed until

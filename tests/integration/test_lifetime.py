@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A socket older than TimingSocketLifetime is asked to reconnect
 (`disconnect` reason `reconnect`, close code 1012), like an old Apache
 generation's, and a client that resumes with its last_event_id misses

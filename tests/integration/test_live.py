@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The live channels through Apache: the customer's /orders/:id with each
 credential form and each refusal, what each channel receives, ordering
 without duplicates under concurrent orders, and the cap on live sockets."""

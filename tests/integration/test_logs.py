@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Logs keep credentials and personal data out.  A stack with mod_timing's
 debug messages and the daemon at debug level runs the typical operations
 -- logins (good and bad), an order with a phone and e-mail, tracking by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Masks keep text valid and tell nothing (issue 17): masked e-mails and
 phones stay valid UTF-8 through REST and both WebSockets, and an
 e-mail's local part is always its first character and three asterisks."""

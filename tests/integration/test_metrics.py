@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Prometheus metrics: GET /api/admin/metrics for a staff token, and the
 timing-metrics handler that Apache's access rules guard (/metrics in the
 development configuration).  Counters live in shared memory, so every

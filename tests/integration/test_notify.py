@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """timing-eventd tells systemd (Type=notify) it is ready only once both
 sockets listen, and that it is stopping when SIGTERM arrives: one datagram
 each on $NOTIFY_SOCKET, path or abstract address."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The OpenAPI document at /api-docs/openapi.json: served, well-formed,
 covering every route of the API contract (and documenting routes the server has beyond
 it), and true to the server: a request without a credential to any route it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The order rows of the API contract after creation: status by credential, the
 customer's list, cancel, the staff list with cursor, detail with history,
 status changes with If-Match/ETag, and their events."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pages end where the data ends (issue 17): meta.next_cursor is null on
 the last page, also when that page is exactly full."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Server-initiated closes that mod_timing asks for: a disabled user's
 sockets end with `auth` (1008), and after Apache's graceful restart the
 old generation's sockets are recycled with `reconnect` (1012) so the old

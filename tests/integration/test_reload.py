@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Three graceful reloads of Apache in a row with staff and customer
 sockets open and orders flowing.  Every client is told `reconnect`
 (1012), comes back through the new generation within the recycling

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Resuming a live channel: replay of missed events in order, and resync
 when replay cannot be trusted (daemon restarted, another epoch)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Retention: scripts/timing-maintain, with the Timing*Retention directives
 read from the stack's own Apache configuration, prunes old events (and
 the event log answers 410 events_pruned to a reader whose `after` is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The client SDK (web/sdk/timing.js) in Node against the real stack: one
 test per tests/node/sdk/*.test.mjs, with the `ws` package as WebSocket
 (as on Node 18, which has none)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """timing-eventd believes only what mod_timing sealed.
 
 Socket permissions let every process of the web server's user (a PHP-FPM

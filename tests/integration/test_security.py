@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Security properties end to end, on a stack of its own with several small
 Apache processes (8 threads each), so that connections land on different
 processes:

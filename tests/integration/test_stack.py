@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The stack as operators see it: only Apache on TCP, the database going
 away and coming back, the daemon's health, migrations, configuration
 checks, restarts that keep the data, and `make run`: its Ctrl-C, and a

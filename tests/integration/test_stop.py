@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Stopping Apache while requests are in flight, as every test stack's
 teardown and `make run`'s Ctrl-C do, kills no child by a signal.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Only JSON is JSON (the API's conventions): object names in single quotes
 and raw control characters inside strings are a 400 malformed_json on
 every endpoint that takes a body, and change nothing; a number is a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One order along the whole path: log in, open staff sockets, POST an
 order, and see its newOrder arrive live with the event log's id; the
 upgrade refuses missing and forged credentials; an order placed while the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The tracking cookie (timing_track_<id>, set by POST /api/orders) is
 `Secure` when the request came over HTTPS, as Apache decides it
 (ap_http_scheme: mod_ssl, or `ServerName https://...` for a server behind

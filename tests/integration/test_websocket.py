@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The WebSocket path through Apache: /admin is proxied to timing-eventd,
 whose first message is `connection`, and only mod_timing's X-Timing-*
 headers reach the daemon."""

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Node side of tests/integration/node_bridge.py: ask the test harness
 // to act on the stack (e.g. 'restart-eventd') and wait until it has.
 import readline from 'node:readline';

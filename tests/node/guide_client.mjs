@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // guide_client.mjs -- the integration guide's TimingOrderClient, copied
 // verbatim between the markers below, against a real Timing stack.
 //

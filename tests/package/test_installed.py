@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Debian packages as installed: unpacked with dpkg-deb into a temporary
 root, then run from there, the way a server runs them.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* suites.h -- every CUnit suite the unit runner registers, one line each.
  * A test file tests/unit/test_<name>.c defines `int add_<name>_suite(void)`
  * that adds its suite and returns 0 (or -1 when CUnit fails). */

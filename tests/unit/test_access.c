@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_access.c -- who may see an order (tm_access.c): the staff test,
  * the Cookie header reader, tracking tokens and the sight decision with
  * the two callers' rules (REST, and the WebSocket guard where a signed-in

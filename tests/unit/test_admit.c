@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_admit.c -- admission counting: the whole capacity, the share kept
  * for staff, the caps per order and per address (IPv6 by /64, IPv4-mapped
  * as IPv4), places given back, and the answer each refusal maps to. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_body.c -- request bodies as text: what RFC 8259 allows and json-c
  * 0.16 would take beyond it (tm_body_scan), tm_body_parse's answers, and
  * the canonical text that fingerprints a body (tm_canon.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_gapwatch.c -- the gap watch: gaps that fill in time, gaps that
  * stay open past the horizon (reported once, then forgotten), ids below
  * the first one, splits, big jumps and the bound on open ranges. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_handshake.c -- the upgrade parser: good requests, fed whole or in
  * pieces, the seal and what it refuses silently, every RFC refusal and
  * its status, the admission answers, the accept key, the subprotocol.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_hub.c -- subscriptions: add and forget, fan-out to the admin
  * channel and to one order only, counts, the newest event per channel, and
  * the bound on remembered orders. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_messages.c -- the daemon's own messages: exactly the JSON the API
  * lists, built once, with times as the REST API writes them. */
 #include <stdlib.h>

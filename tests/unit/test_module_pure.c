@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_module_pure.c -- mod_timing's pure logic: UTF-8 and id checks,
  * times, money, the strict query-string decoder and the client address
  * a per-address limit counts under. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_module_rules.c -- mod_timing's rules: status changes, masking,
  * cursors, dates, prices, and the checks on JSON bodies (their syntax:
  * test_body.c). */

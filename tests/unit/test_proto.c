@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_proto.c -- the module/daemon contract: a sealed datagram's round
  * trip, every refusal (form, seal, age), and the upgrade's seal. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_recycle.c -- the pace of recycling an old Apache generation's
  * sessions: which generations count, and how many are due when. */
 #include <stdint.h>

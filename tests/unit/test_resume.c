@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_resume.c -- what a resuming client is owed (ws_resume_decide):
  * nothing, a replay of what it missed, or a resync with its reason. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_ring.c -- the replay ring: replay in arrival order, out-of-order
  * ids, never-issued ids as resume points, too old / unknown / restarted,
  * epochs, losses, per-channel filtering and wrap-around. */

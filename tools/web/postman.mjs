@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // postman.mjs -- writes a Postman collection (format v2.1) with one request
 // per operation of Timing's OpenAPI 3.1 document:
 //

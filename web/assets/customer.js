@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the customer pages (/order/ and /track/<id>).
 
 /** Builds an element: el('p', { class: 'x', text: 'hi' }, child, …).

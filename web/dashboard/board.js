@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Renders the board: one card per open order in its status column, and the
 // compact list of today's completed and cancelled orders.  Cards are built
 // with textContent only (names and notes come from customers).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The new-order chime: two soft notes made with the Web Audio API (no audio
 // files, works offline).  Browsers only let audio start after a user
 // gesture, so the AudioContext is created or resumed from one (the login

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The staff dashboard: sign-in, the live board of open orders, status
 // changes with optimistic updates, the new-order cue and the connection
 // state.  REST answers and live events meet in one OrderStore, which keeps

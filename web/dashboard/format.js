@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small formatting helpers for the staff dashboard: ages, money, Thai
 // detection and the shop's calendar day.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The menu and order page (/order/): pick items, enter a name, place the
 // order, then go to its tracking page.  The total shown here is for the
 // customer's eye only; the server computes the real one from the menu.

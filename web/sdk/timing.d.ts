@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Types of web/sdk/timing.js, Timing's client SDK: one ES module for
 // browsers and Node >= 18, no build step.  The API is described at /api-docs/.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Timing's client SDK: REST helpers (TimingApi), the highest-version order
 // store (OrderStore) and a live channel that never gives up (TimingLive).
 // One ES module for browsers and Node >= 18, no build step; the types are

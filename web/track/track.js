@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tracking page (/track/<id>): one order's status, live over the
 // order's WebSocket channel (no polling).  The credential is the tracking
 // token from the link's fragment (#t=…, which never reaches the server's

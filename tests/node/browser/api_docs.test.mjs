@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // /api-docs/ in chromium against a real stack: Swagger UI, served from
 // web/api-docs/vendor/ (make web), shows every operation of openapi.json and
 // the WebSocket section, links the Postman collection, loads nothing from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The customer pages in a phone-sized Chromium: the menu and order page
 // (/order/) and the tracking page (/track/<id>), against a real stack.
 import { test, before, after } from 'node:test';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The staff dashboard (/dashboard/) in chromium against a real stack:
 // sign-in, live new orders with their cue, the status buttons, cancel with
 // a reason, optimistic updates rolled back on a stale card, mute, the

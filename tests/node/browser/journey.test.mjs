@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One order's whole life across the pages, in Debian's chromium: staff log
 // in on a tablet, a customer orders on a phone, the order appears on the
 // board live, staff move it through every status and the tracking page

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared set-up of the browser tests: Debian's chromium driven by
 // playwright-core against the stack at TIMING_BASE_URL.  Every page opened
 // through here records console errors and uncaught exceptions, so a test

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The SDK in a real browser (Debian's chromium): the module loads from
 // /sdk/timing.js with no build step, a page that placed an order follows it
 // with the tracking cookie alone (['timing.v1']), and the browser's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared set-up of the SDK tests: the stack at TIMING_BASE_URL, the `ws`
 // package as the WebSocket (Node 18 has none), and small waiting helpers.
 import WebSocket from 'ws';

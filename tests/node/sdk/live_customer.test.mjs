@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TimingLive on a customer's order channel: a tracking token or the
 // customer's own token in the subprotocol, the tracking cookie with
 // ['timing.v1'] alone, masked contact details, and resync by refetching.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TimingLive's app-level ping: answered pings keep the link open; a link
 // that goes silent (a proxy that stops passing bytes, as a dead Wi-Fi or
 // NAT does) is noticed, and the SDK keeps trying until it is back.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TimingLive across the daemon going away: stopped (orders placed while it
 // is down), restarted, Apache's graceful restart recycling sockets, and
 // resyncs caught up from /api/admin/events -- each event told once.

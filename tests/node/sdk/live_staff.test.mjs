@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TimingLive on the staff channel: the guide's events with the credential
 // in the subprotocol (never the URL), each event once across a dropped
 // link, version merging in any order, and refused credentials.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TimingLive when its resume point is older than the event log keeps
 // (timing-maintain pruned it): the catch-up's 410 events_pruned becomes one
 // resync with caughtUp false -- the app reloads -- not an error retried for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TimingApi against the real API: every helper, the envelope unpacked,
 // and TimingError's fields on the API's refusals.
 import test from 'node:test';
