@@ -223,6 +223,7 @@ def run_size(n):
 
         # Orders: the send time of each POST, CLOCK_MONOTONIC in ms.
         cpu0 = all_cpu()
+        each0 = [cpu_seconds([w.pid]) for w in workers]
         began = time.monotonic()
         orders, answer_ms = [], []
         for _ in range(SECONDS * RATE):
@@ -237,6 +238,8 @@ def run_size(n):
         delivered = [w.hear("delivered") for w in workers]
         window = time.monotonic() - began
         cpu = since(cpu0)
+        busiest = max(cpu_seconds([w.pid]) - c0
+                      for w, c0 in zip(workers, each0))
         for w in workers:
             w.tell({"type": "report"})
         results = [w.hear("result") for w in workers]
@@ -259,10 +262,10 @@ def run_size(n):
         print("  CPU while connecting (%.1f s): %s"
               % (held, cpu_line(connect_cpu, held)))
         print("  memory per idle socket: timing-eventd %.1f KiB, Apache "
-              "%.1f KiB (generator %.1f KiB)"
+              "%.1f KiB (the generator's workers: %.0f MiB in all)"
               % ((after[0] - before[0]) / max(connected, 1),
                  (after[1] - before[1]) / max(connected, 1),
-                 gen_rss / max(connected, 1)))
+                 gen_rss / 1024))
         print("  %d orders at %d/s; POST answered p50 %.1f ms   p99 %.1f ms"
               % (len(orders), RATE, pct(answer_ms, .5),
                  pct(answer_ms, .99)))
@@ -283,8 +286,9 @@ def run_size(n):
               "core): %s" % (window, cpu_line(cpu, window)))
         server = sum(v for k, v in cpu.items()
                      if k not in ("generator", "orchestrator"))
-        print("  generator CPU / server CPU: %.2f"
-              % (cpu["generator"] / server if server else float("nan")))
+        print("  generator CPU / server CPU: %.2f; busiest worker %.0f%% "
+              "of its core" % (cpu["generator"] / server if server
+                               else float("nan"), 100 * busiest / window))
     finally:
         for w in workers:
             w.stop()
