@@ -171,6 +171,10 @@ def run_size(n):
                  "TIMING_DBD_MAX": "6",
                  "TIMING_ORDER_RATE_LIMIT": "0"})
     workers = []
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and n + 100 > hard:
+        print("note: timing-eventd holds a descriptor per socket and may "
+              "open %d (the hard limit); sockets past it are refused" % hard)
     try:
         stack.start()
         token = post(stack, "/api/auth/login", json.dumps({
