@@ -253,8 +253,10 @@ def run_size(n):
         lat = merge(r["latency"] for r in results)
         answer_ms.sort()
         expected = connected * len(orders)
-        print("\n%d sockets wanted, %d workers, source addresses %s"
-              % (n, len(workers), ", ".join(addresses)))
+        print("\n%d sockets wanted, %d workers, source addresses %s; "
+              "Apache %d processes x %d threads (MaxRequestWorkers %d)"
+              % (n, len(workers), ", ".join(addresses), servers, threads,
+                 servers * threads))
         print("  connected %d in %.1f s; refused by status: %s; "
               "failed: %s" % (connected, held,
                               counted(r["refused"] for r in ready),
