@@ -183,12 +183,23 @@ lines.on('line', async (line) => {
   } else if (msg.type === 'report') {
     const sent = new Map(orders.map((o) => [o[0], o[1]]));
     const lat = [];
+    // Per order: its first and last receipt here, after its send.
+    const first = new Map(), last = new Map();
     let unknown = 0;
     for (let i = 0; i < rId.length; i++) {
-      const s = sent.get(rId[i]);
-      if (s === undefined) unknown++;
-      else lat.push(rAt[i] - s);
+      const id = rId[i], s = sent.get(id);
+      if (s === undefined) {
+        unknown++;
+        continue;
+      }
+      const l = rAt[i] - s;
+      lat.push(l);
+      if (!(first.get(id) <= l)) first.set(id, l);
+      if (!(last.get(id) >= l)) last.set(id, l);
     }
+    const spread = orders.filter((o) => first.has(o[0])).map((o) => [
+      o[0], Math.round(first.get(o[0]) * 1000) / 1000,
+      Math.round(last.get(o[0]) * 1000) / 1000]);
     let missing = 0, duplicated = 0;
     for (let i = 0; i < counts.length; i++) {
       if (counts[i] === 0) missing++;
@@ -197,7 +208,7 @@ lines.on('line', async (line) => {
     send({
       type: 'result', sockets: sockets.length, orders: nOrders,
       received: rId.length, unknown, missing, duplicated,
-      latency: round(sorted(lat)), closed_early: closedEarly,
+      latency: round(sorted(lat)), spread, closed_early: closedEarly,
       other: otherTypes,
       rss_kib: Math.round(process.memoryUsage.rss() / 1024),
     }, () => process.exit(0));

@@ -10,7 +10,8 @@ This script starts the stack, the workers and the orders and prints the
 figures; the sockets, their receiving and the timestamps are the workers'.
 Prints, per N: handshake time (p50, p99), sockets connected and refused
 (by status), latency from each POST's send to receipt on every socket
-(p50, p99, max; one clock, CLOCK_MONOTONIC, on both sides), messages
+(p50, p99, max; one clock, CLOCK_MONOTONIC, on both sides) and per
+order to its first and its last socket, messages
 missing and duplicated, memory per idle socket for the daemon and for
 Apache (RSS after minus before, over N), and the CPU each side used while
 connecting and while the orders went out.  Figures, not asserts.
@@ -285,6 +286,16 @@ def run_size(n):
                  sum(r["duplicated"] for r in results), expected,
                  sum(r["unknown"] for r in results),
                  "yes" if all(d["complete"] for d in delivered) else "no"))
+        # Per order: when its first socket and its last socket had it.
+        firsts, lasts = {}, {}
+        for r in results:
+            for oid, lo, hi in r["spread"]:
+                firsts[oid] = min(lo, firsts.get(oid, lo))
+                lasts[oid] = max(hi, lasts.get(oid, hi))
+        firsts, lasts = sorted(firsts.values()), sorted(lasts.values())
+        print("  per order, POST sent to its first socket p50 %.1f ms, to "
+              "its last socket p50 %.1f ms   p99 %.1f ms"
+              % (pct(firsts, .5), pct(lasts, .5), pct(lasts, .99)))
         closed = counted(r["closed_early"] for r in results)
         if closed != "none":
             print("  sockets closed by the server, by code: " + closed)
