@@ -383,6 +383,8 @@ static void timing_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_post_config(timing_post_config, NULL, before_dbd,
                         APR_HOOK_MIDDLE);
+    ap_hook_check_config(tm_config_check_h2_websockets, NULL, NULL,
+                         APR_HOOK_MIDDLE);
     /* The upgrade guard must see the request before mod_proxy turns it
      * into the backend URL (query string included). */
     static const char *const before_proxy[] = { "mod_proxy.c", NULL };

@@ -375,3 +375,48 @@ void tm_config_default_sockets(server_rec *s)
         default_shares(conf);
     }
 }
+
+/* WebSockets over HTTP/2 (RFC 8441's extended CONNECT) do not reach
+ * timing-eventd: a browser that may use them opens /admin and /orders/
+ * over HTTP/2, and the channels answer nothing it can use.  With
+ * H2WebSockets off (mod_http2's default) browsers open their sockets over
+ * HTTP/1.1.  The directive is looked for anywhere in the configuration,
+ * virtual hosts included; a warning, since the rest of the server works. */
+static const ap_directive_t *h2_websockets_on(apr_pool_t *ptemp,
+                                              const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        const ap_directive_t *inner;
+
+        if (d->directive && !strcasecmp(d->directive, "H2WebSockets")
+            && d->args) {
+            const char *args = d->args;
+            const char *word = ap_getword_conf(ptemp, &args);
+
+            if (!strcasecmp(word, "on")) {
+                return d;
+            }
+        }
+        if ((inner = h2_websockets_on(ptemp, d->first_child))) {
+            return inner;
+        }
+    }
+    return NULL;
+}
+
+int tm_config_check_h2_websockets(apr_pool_t *pconf, apr_pool_t *plog,
+                                  apr_pool_t *ptemp, server_rec *s)
+{
+    const ap_directive_t *d = h2_websockets_on(ptemp, ap_conftree);
+
+    (void)pconf;
+    (void)plog;
+    if (d) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, TMLOGNO(00005)
+                     "WebSockets over HTTP/2 are not supported by Timing: "
+                     "leave H2WebSockets off so browsers use HTTP/1.1 "
+                     "(H2WebSockets on at %s:%d)",
+                     d->filename ? d->filename : "?", d->line_num);
+    }
+    return OK;
+}

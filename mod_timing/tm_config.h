@@ -74,4 +74,9 @@ int tm_config_check_secrets(server_rec *s);
  * defaults from the MPM's size. */
 void tm_config_default_sockets(server_rec *s);
 
+/* check_config: warns when H2WebSockets is on anywhere (WebSockets over
+ * HTTP/2 are not supported); always OK. */
+int tm_config_check_h2_websockets(apr_pool_t *pconf, apr_pool_t *plog,
+                                  apr_pool_t *ptemp, server_rec *s);
+
 #endif /* TM_CONFIG_H */

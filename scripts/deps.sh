@@ -5,13 +5,16 @@
 # Only the binaries are installed, not Debian's apache2 and mariadb-server
 # service packages: `make run` and the tests start their own private
 # Apache and MariaDB, and no system service is started or changed.
+# apache2-bin brings mod_ssl and mod_http2 too (the TLS stack and the
+# H2WebSockets check of tests/integration/test_tls.py); openssl makes the
+# TLS stack's self-signed certificate.
 set -eu
 
 PACKAGES="
   apache2-bin apache2-dev apache2-utils
   libapr1-dev libaprutil1-dev libaprutil1-dbd-mysql
   mariadb-server-core mariadb-client tzdata
-  libjson-c-dev libjwt-dev libwslay-dev libcunit1-dev libssl-dev
+  libjson-c-dev libjwt-dev libwslay-dev libcunit1-dev libssl-dev openssl
   gcc make pkg-config libc6-dev
   python3 python3-pytest python3-websockets wrk
   chromium fonts-noto-core fonts-noto-color-emoji fonts-thai-tlwg

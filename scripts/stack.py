@@ -11,6 +11,12 @@ in a temporary directory.
 
 Nothing here listens on TCP but Apache: MariaDB runs with
 --skip-networking and the daemon has unix sockets only.
+
+Stack(..., tls=True) serves HTTPS instead of HTTP on its port, with a
+self-signed certificate (openssl) for localhost, 127.0.0.1 and ::1 made in
+its secrets directory: mod_ssl then holds the TLS session, and the
+WebSocket channels (wss://) go through mod_proxy_wstunnel as on a server
+that serves them over HTTPS.
 """
 
 import getpass
@@ -22,6 +28,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -117,7 +124,7 @@ class Stack:
     def __init__(self, state_dir, run_dir, port, listen_hosts=("127.0.0.1",),
                  eventd_bin=None, console=False, demo=True,
                  admin_email=None, admin_password=None, defines=None,
-                 eventd_args=()):
+                 eventd_args=(), tls=False):
         self.state_dir = os.path.abspath(state_dir)
         self.run_dir = os.path.abspath(run_dir)
         self.port = port
@@ -135,6 +142,7 @@ class Stack:
         # Extra Define lines for the template (e.g. TIMING_ORDER_RATE_LIMIT).
         self.defines = dict(defines or {})
         self.eventd_args = list(eventd_args)    # e.g. a small --max-queue
+        self.tls = tls          # HTTPS on the port (mod_ssl), not HTTP
 
         self.db_dir = os.path.join(self.state_dir, "db")
         self.secrets_dir = os.path.join(self.state_dir, "secrets")
@@ -144,7 +152,12 @@ class Stack:
         self.ws_socket = os.path.join(self.run_dir, "ws.sock")
         self.event_socket = os.path.join(self.run_dir, "events.sock")
         self.httpd_conf = os.path.join(self.server_root, "httpd.conf")
-        self.base_url = "http://127.0.0.1:%d" % port
+        self.tls_cert = os.path.join(self.secrets_dir, "tls.crt")
+        self.tls_key = os.path.join(self.secrets_dir, "tls.key")
+        self.scheme = "https" if tls else "http"
+        self.ws_scheme = "wss" if tls else "ws"
+        self.base_url = "%s://127.0.0.1:%d" % (self.scheme, port)
+        self._ssl_context = None
         self.procs = {}
         self.logs = {}
 
@@ -195,6 +208,41 @@ class Stack:
         with os.fdopen(fd, "w") as f:
             f.write(value + "\n")
         return value
+
+    def make_tls_cert(self):
+        """A self-signed certificate and its key for the names a client on
+        this machine uses (localhost, 127.0.0.1, ::1); made once, like the
+        secrets.  The key is the owner's alone: Apache's parent reads it
+        (as root when started by root) before its children drop to
+        Apache's user."""
+        if os.path.exists(self.tls_cert) and os.path.exists(self.tls_key):
+            return
+        res = subprocess.run(
+            [program("openssl"), "req", "-x509", "-newkey", "ec",
+             "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", self.tls_key, "-out", self.tls_cert,
+             "-days", "30", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+             "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
+             "-addext", "extendedKeyUsage=serverAuth"],
+            capture_output=True, text=True)
+        if res.returncode != 0:
+            for path in (self.tls_cert, self.tls_key):
+                if os.path.exists(path):
+                    os.unlink(path)
+            raise StackError("openssl could not make the certificate:\n"
+                             + res.stderr)
+        os.chmod(self.tls_key, 0o600)
+
+    def ssl_context(self):
+        """A client context that trusts this stack's certificate (and
+        checks the name, as a browser does); None for a plain stack."""
+        if not self.tls:
+            return None
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context(
+                cafile=self.tls_cert)
+        return self._ssl_context
 
     def log_path(self, part):
         return os.path.join(self.logs_dir, part + ".log")
@@ -440,6 +488,10 @@ class Stack:
                                                       self.port)
         if self.is_root:
             defines["TIMING_USER"], defines["TIMING_GROUP"] = apache_user()
+        if self.tls:
+            self.make_tls_cert()
+            defines["TIMING_TLS_CERT"] = self.tls_cert
+            defines["TIMING_TLS_KEY"] = self.tls_key
         core_dir = os.environ.get("TIMING_CORE_DIR")
         if core_dir:
             defines["TIMING_CORE_DIR"] = core_dir
@@ -461,10 +513,17 @@ class Stack:
 
     def _http_answers(self):
         try:
-            urllib.request.urlopen(self.base_url + "/api/health", timeout=2)
+            urllib.request.urlopen(self.base_url + "/api/health", timeout=2,
+                                   context=self.ssl_context())
             return True
         except urllib.error.HTTPError:
             return True     # any HTTP answer means Apache serves
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, ssl.SSLCertVerificationError):
+                raise StackError("Apache's certificate is not the one made "
+                                 "for it (%s): %s" % (self.tls_cert,
+                                                      e.reason))
+            return False
         except OSError:
             return False
 

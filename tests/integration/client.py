@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Small HTTP and WebSocket helpers for the integration tests, on the
-standard library and python3-websockets."""
+standard library and python3-websockets.  On a stack started with
+tls=True they speak HTTPS and wss://, trusting the stack's certificate."""
 
 import asyncio
 import base64
@@ -38,9 +39,14 @@ def request(stack, method, path, body=None, headers=None, host=None,
     source: the loopback address to send from; by default a random
     127.x.y.z, so per-address limits of one test never reach another."""
     source = source or random_loopback()
-    conn = http.client.HTTPConnection(
-        host or "127.0.0.1", stack.port, timeout=30,
-        source_address=(source, 0) if source else None)
+    options = dict(timeout=30, source_address=(source, 0) if source else None)
+    if getattr(stack, "tls", False):
+        conn = http.client.HTTPSConnection(
+            host or "127.0.0.1", stack.port, context=stack.ssl_context(),
+            **options)
+    else:
+        conn = http.client.HTTPConnection(host or "127.0.0.1", stack.port,
+                                          **options)
     try:
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
@@ -128,9 +134,11 @@ def jwt_secret(stack):
 
 
 async def ws_open(stack, path, headers=None, subprotocols=None):
+    tls = getattr(stack, "tls", False)
     return await websockets.connect(
-        "ws://127.0.0.1:%d%s" % (stack.port, path),
+        "%s://127.0.0.1:%d%s" % ("wss" if tls else "ws", stack.port, path),
         extra_headers=headers or {}, subprotocols=subprotocols,
+        ssl=stack.ssl_context() if tls else None,
         open_timeout=15, close_timeout=5)
 
 
