@@ -321,14 +321,16 @@ static inline size_t tp_handoff_encode(char *out, size_t cap, const char *id,
 {
     size_t i, n = TP_HANDOFF_ID_LEN + 1 + head_len + extra_len;
 
+    if (strnlen(id, TP_HANDOFF_ID_LEN + 1) != TP_HANDOFF_ID_LEN || n > cap
+        || n > TP_MAX_BODY || extra_len > TP_HANDOFF_MAX_EXTRA) {
+        return 0;
+    }
     for (i = 0; i < TP_HANDOFF_ID_LEN; i++) {
-        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) {
+        char c = id[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
             return 0;
         }
-    }
-    if (id[TP_HANDOFF_ID_LEN] != '\0' || n > cap || n > TP_MAX_BODY
-        || extra_len > TP_HANDOFF_MAX_EXTRA) {
-        return 0;
     }
     memcpy(out, id, TP_HANDOFF_ID_LEN);
     out[TP_HANDOFF_ID_LEN] = '\n';
