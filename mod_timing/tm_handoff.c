@@ -29,6 +29,7 @@
  */
 #include "mod_timing.h"
 #include "tm_handoff.h"
+#include "tm_json.h"
 #include "tm_notify.h"
 #include "tm_upgrade.h"
 #include "timing_proto.h"
@@ -187,12 +188,17 @@ static int take_ack(const char *answer, size_t n, void *baton)
     return mine;
 }
 
+/* 503 with Retry-After and the API's envelope; the connection ends
+ * there (the client may have sent frames after its upgrade). */
 static int unavailable(request_rec *r, apr_status_t rv, const char *why)
 {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, TMLOGNO(00601)
                   "WebSocket upgrade not handed off: %s", why);
-    apr_table_setn(r->err_headers_out, "Retry-After", "10");
-    return HTTP_SERVICE_UNAVAILABLE;
+    r->connection->keepalive = AP_CONN_CLOSE;
+    apr_table_setn(r->headers_out, "Retry-After", "10");
+    tm_fail(r, HTTP_SERVICE_UNAVAILABLE, "events_unavailable",
+            "The WebSocket service is not answering.");
+    return DONE;
 }
 
 /* The daemon owns the socket now: Apache writes nothing more to it and

@@ -13,9 +13,10 @@
  * ack.  DONE: the daemon answered the client and owns the socket (r is
  * logged with the daemon's status, nothing more is written); DECLINED:
  * this connection keeps the tunnel (TimingWebSocketHandoff off, TLS, an
- * HTTP/2 stream, a filter that changes bytes, too much read ahead);
- * HTTP_SERVICE_UNAVAILABLE with Retry-After: the daemon is down or did
- * not answer in time. */
+ * HTTP/2 stream, a filter that changes bytes, too much read ahead).
+ * When the daemon is down, does not answer in time or does not take the
+ * socket, r is answered 503 with Retry-After and the API's envelope, and
+ * DONE returned too. */
 int tm_handoff(request_rec *r, const tm_srv_conf *conf);
 
 /* post_config: when Apache's parent exits for good (a stop, not a

@@ -94,6 +94,22 @@ def admin_token(stack):
 
 
 @pytest.fixture(scope="session")
+def tunnel_stack(tmp_root):
+    """A stack that tunnels every WebSocket through Apache
+    (TimingWebSocketHandoff off): for what only the tunnel does, such as
+    recycling an old Apache generation's sockets."""
+    with running_stack(tmp_root, "tunnel",
+                       defines={"TIMING_WEBSOCKET_HANDOFF": "off"}) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def tunnel_token(tunnel_stack):
+    from client import admin_login
+    return admin_login(tunnel_stack)
+
+
+@pytest.fixture(scope="session")
 def web_stack(tmp_root):
     """A second stack for the SDK and browser tests: they restart its
     daemon, and place many orders, register and log in many times from one
