@@ -91,6 +91,14 @@ static const char *keeps_tunnel(request_rec *r, const tm_srv_conf *conf)
     if (r->proto_num != HTTP_VERSION(1, 1) || r->main || r->prev) {
         return "not a plain HTTP/1.1 request";
     }
+    /* The message carries a GET's head: anything else, or a body, is the
+     * daemon's to refuse through the tunnel as before. */
+    if (strcmp(r->method, "GET") || r->header_only
+        || apr_table_get(r->headers_in, "Transfer-Encoding")
+        || (apr_table_get(r->headers_in, "Content-Length")
+            && strcmp(apr_table_get(r->headers_in, "Content-Length"), "0"))) {
+        return "not a GET without a body";
+    }
     if ((f = changing_filter(c->input_filters)) != NULL
         || (f = changing_filter(c->output_filters)) != NULL) {
         return apr_pstrcat(r->pool, "the connection filter ", f, NULL);
