@@ -80,7 +80,10 @@ def test_more_sockets_than_workers_stay_live_and_rest_answers(small, token):
                                          "/api/health")
         rest_s = time.monotonic() - t0
         figures = await asyncio.to_thread(stats, small, token)
-        order = await asyncio.to_thread(place_order, small)
+        metrics = await asyncio.to_thread(
+            request, small, "GET", "/api/admin/metrics",
+            headers=auth(token))
+        await asyncio.to_thread(place_order, small)
         got = []
         for ws in socks:
             while True:
@@ -93,12 +96,15 @@ def test_more_sockets_than_workers_stay_live_and_rest_answers(small, token):
         pongs = [await ws_next(ws) for ws in socks]
         for ws in socks:
             await ws.close()
-        return health, rest_s, figures, order, got, pongs
+        return health, rest_s, figures, metrics, got, pongs
 
-    health, rest_s, figures, order, got, pongs = run(scenario())
+    health, rest_s, figures, metrics, got, pongs = run(scenario())
     assert health.status == 200 and rest_s < 5
     assert figures["sockets"]["handoff"] >= SOCKETS, figures
     assert figures["handoffs"] >= before["handoffs"] + SOCKETS
+    m = re.search(rb'^timing_eventd_sockets\{path="handoff"\} (\d+)$',
+                  metrics.body, re.M)
+    assert m and int(m.group(1)) >= SOCKETS, metrics
     assert len(got) == SOCKETS
     assert all(p == {"type": "pong"} for p in pongs)
 
