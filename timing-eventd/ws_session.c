@@ -744,11 +744,6 @@ int ws_session_adopt(ws_session *s, const char *bytes, size_t n)
     return s->answered;
 }
 
-int ws_session_handed_off(const ws_session *s)
-{
-    return s->handoff;
-}
-
 void ws_session_io(ws_session *s, int mask)
 {
     switch (s->state) {

@@ -60,8 +60,6 @@ void ws_session_free(ws_session *s);
  * is closed), or 0 when nothing was answered: the session is closed
  * without a shutdown and Apache still owns the connection. */
 int ws_session_adopt(ws_session *s, const char *bytes, size_t n);
-/* Was it handed off (rather than tunnelled)? */
-int ws_session_handed_off(const ws_session *s);
 
 /* Closes the fd and leaves the hub now; the owner frees it later. */
 void ws_session_close(ws_session *s, const char *why);
