@@ -17,6 +17,15 @@
  *       trusted ones below, sealed by X-Timing-Seal; the daemon believes
  *       only those, and only when the seal verifies.
  *
+ *   The hand-off (TP_HANDOFF, on the event socket): instead of tunnelling
+ *       a plaintext HTTP/1.1 upgrade, mod_timing passes the client's TCP
+ *       socket itself (SCM_RIGHTS) with the same request head the tunnel
+ *       would have forwarded, sealed headers and all, and any bytes the
+ *       client sent after it.  The daemon decides on it exactly as on the
+ *       tunnel, answers the client on its socket and owns it from then on;
+ *       it acknowledges with TP_HANDOFF_ACK to the sender's autobound
+ *       address, and the Apache worker lets the connection go.
+ *
  * File permissions keep strangers off both sockets, but every process of
  * the web server's user (a PHP-FPM pool, a CGI script) passes them.  So
  * every message from mod_timing carries a seal: HMAC-SHA256 under a
@@ -62,12 +71,35 @@ enum tp_type {
     TP_STATS_REQUEST  = 2,  /* module -> daemon: empty body, answer wanted */
     TP_STATS_ANSWER   = 3,  /* daemon -> module: JSON figures */
     TP_GENERATION     = 4,  /* module -> daemon: Apache generation changed */
-    TP_REVOKE         = 5   /* module -> daemon: {"user_id": "N",
+    TP_REVOKE         = 5,  /* module -> daemon: {"user_id": "N",
                              * "event_id": M, "epoch": E, "failed_sends":
                              * F}, close that user's sockets; M is the
                              * revoke's outbox row, watched for gaps like
                              * an event's id but never shown */
+    TP_HANDOFF        = 6,  /* module -> daemon, with one fd (SCM_RIGHTS):
+                             * the body of tp_handoff_encode; answer
+                             * wanted */
+    TP_HANDOFF_ACK    = 7,  /* daemon -> module: {"id": "<hex>", "status":
+                             * S}: S is what the daemon answered the
+                             * client (101, 400, 429, 503...) and the
+                             * socket is the daemon's; 0: not taken, the
+                             * module still owns it and answers itself */
+    TP_APACHE_STOPPED = 8   /* module (Apache's parent, stopping for good,
+                             * not a reload) -> daemon: {"generation": G};
+                             * the handed-off sockets are told
+                             * "disconnect" "shutdown" and closed */
 };
+
+/* A hand-off's body: TP_HANDOFF_ID_LEN hex digits naming it (random, the
+ * ack repeats them), a newline, then the bytes the tunnel would have
+ * forwarded: the request head up to its blank line, then whatever the
+ * client sent after it that Apache had already read.  The daemon finds
+ * the end of the head as it does on the tunnel. */
+#define TP_HANDOFF_ID_LEN   32
+/* What Apache may have read past the head and still hand off. */
+#define TP_HANDOFF_MAX_EXTRA (16 * 1024)
+/* How long the module waits for the daemon's ack. */
+#define TP_HANDOFF_ACK_MS   2000
 
 /* Trusted headers set by mod_timing on a WebSocket upgrade. */
 #define TP_HDR_PREFIX       "X-Timing-"
@@ -278,6 +310,61 @@ static inline int tp_seal_upgrade(const unsigned char *secret,
     return tp_mac(secret, secret_len, scratch, used, mac) == 0
            && OPENSSL_buf2hexstr_ex(hex, TP_SEAL_HEX_LEN + 1, NULL, mac,
                                     TP_SEAL_LEN, '\0') == 1 ? 0 : -1;
+}
+
+/* Writes a hand-off's body -- id, newline, head, extra -- into
+ * out[cap]: its length, or 0 when it does not fit or id is not
+ * TP_HANDOFF_ID_LEN lowercase hex digits. */
+static inline size_t tp_handoff_encode(char *out, size_t cap, const char *id,
+                                       const char *head, size_t head_len,
+                                       const char *extra, size_t extra_len)
+{
+    size_t i, n = TP_HANDOFF_ID_LEN + 1 + head_len + extra_len;
+
+    if (strnlen(id, TP_HANDOFF_ID_LEN + 1) != TP_HANDOFF_ID_LEN || n > cap
+        || n > TP_MAX_BODY || extra_len > TP_HANDOFF_MAX_EXTRA) {
+        return 0;
+    }
+    for (i = 0; i < TP_HANDOFF_ID_LEN; i++) {
+        char c = id[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return 0;
+        }
+    }
+    memcpy(out, id, TP_HANDOFF_ID_LEN);
+    out[TP_HANDOFF_ID_LEN] = '\n';
+    memcpy(out + TP_HANDOFF_ID_LEN + 1, head, head_len);
+    if (extra_len) {
+        memcpy(out + TP_HANDOFF_ID_LEN + 1 + head_len, extra, extra_len);
+    }
+    return n;
+}
+
+/* Splits a hand-off's body of len bytes: id[TP_HANDOFF_ID_LEN + 1] gets
+ * the id, *bytes and *nbytes the head and what follows it (inside body).
+ * 0, or -1 when the body is not a hand-off's. */
+static inline int tp_handoff_decode(const char *body, size_t len,
+                                    char id[TP_HANDOFF_ID_LEN + 1],
+                                    const char **bytes, size_t *nbytes)
+{
+    size_t i;
+
+    if (len <= TP_HANDOFF_ID_LEN + 1 || body[TP_HANDOFF_ID_LEN] != '\n') {
+        return -1;
+    }
+    for (i = 0; i < TP_HANDOFF_ID_LEN; i++) {
+        char c = body[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return -1;
+        }
+        id[i] = c;
+    }
+    id[TP_HANDOFF_ID_LEN] = '\0';
+    *bytes = body + TP_HANDOFF_ID_LEN + 1;
+    *nbytes = len - TP_HANDOFF_ID_LEN - 1;
+    return 0;
 }
 
 #endif /* TIMING_PROTO_H */

@@ -27,6 +27,7 @@
 #include "tm_counters.h"
 #include "tm_db.h"
 #include "tm_events.h"
+#include "tm_handoff.h"
 #include "tm_health.h"
 #include "tm_menu.h"
 #include "tm_metrics.h"
@@ -68,6 +69,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->staff_sockets = -1;
     conf->order_sockets = -1;
     conf->address_sockets = -1;
+    conf->ws_handoff = TM_HANDOFF_AUTO;
     return conf;
 }
 
@@ -97,6 +99,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TM_MERGE(idem_retention);
     TM_MERGE(personal_retention);
     TM_MERGE(eventd_secret);
+    TM_MERGE(ws_handoff);
 #undef TM_MERGE
 #define TM_MERGE_COUNT(field) \
     do { \
@@ -263,6 +266,16 @@ static const command_rec timing_cmds[] = {
             .error = "TimingPersonalDataRetention must be 0 (keep) or at "
                      "least 1 day (a number of days, or with s, min, h or d: "
                      "90d)"),
+    /* Each proxied WebSocket holds an Apache worker for its life; a
+     * handed-off one holds none (tm_handoff.c). */
+    TM_KIND("TimingWebSocketHandoff", tm_set_choice,
+            "auto: hand accepted plaintext HTTP/1.1 WebSocket upgrades "
+            "to timing-eventd with their socket; off: tunnel every one "
+            "(default auto)",
+            TM_PARAM(ws_handoff),
+            .words = (const char *const[]){ "off", "auto", NULL },
+            .min = TM_HANDOFF_OFF, .max = TM_HANDOFF_AUTO,
+            .error = "TimingWebSocketHandoff must be 'auto' or 'off'"),
     AP_INIT_TAKE1("TimingWebSocket", tm_set_websocket, NULL, ACCESS_CONF,
                   "Guard this location's WebSocket upgrade: admin, order "
                   "or off"),
@@ -312,14 +325,21 @@ static int api_handler(request_rec *r)
 static int timing_fixups(request_rec *r)
 {
     tm_dir_conf *dir = ap_get_module_config(r->per_dir_config, &timing_module);
+    const tm_srv_conf *conf;
+    int status;
 
     if (!dir || (dir->ws_channel != TM_WS_ADMIN
                  && dir->ws_channel != TM_WS_ORDER)) {
         return DECLINED;
     }
-    return tm_upgrade_guard(r, ap_get_module_config(
-                                     r->server->module_config,
-                                     &timing_module), dir->ws_channel);
+    conf = ap_get_module_config(r->server->module_config, &timing_module);
+    status = tm_upgrade_guard(r, conf, dir->ws_channel);
+    /* Accepted: hand the socket to the daemon, or leave it to the tunnel
+     * (DECLINED) */
+    if (status == OK && (status = tm_handoff(r, conf)) == DECLINED) {
+        status = OK;
+    }
+    return status;
 }
 
 /* TRACE is refused before any <Location> applies, so Apache's own 405
@@ -340,7 +360,6 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     const char *missing = tm_db_init();
     apr_status_t rv;
 
-    (void)pconf;
     (void)plog;
     (void)ptemp;
     if (missing) {
@@ -354,6 +373,7 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     tm_db_register_statements(s);
     tm_config_default_sockets(s);
     tm_metrics_label_routes(routes, N_ROUTES);
+    tm_handoff_watch_stop(pconf, s);
     rv = tm_counters_init(s, N_ROUTES);
     if (rv != APR_SUCCESS) {
         /* The API works without figures; say why they are missing. */

@@ -47,6 +47,7 @@ typedef struct tm_srv_conf {
     apr_int64_t event_retention;
     apr_int64_t idem_retention;
     apr_int64_t personal_retention; /* 0: personal data kept */
+    int ws_handoff;                 /* TimingWebSocketHandoff: tm_handoff */
     unsigned char jwt_secret_set;
     unsigned char jwt_prev_secret_set;
     unsigned char jwt_issuer_set;
@@ -64,7 +65,15 @@ typedef struct tm_srv_conf {
     unsigned char event_retention_set;
     unsigned char idem_retention_set;
     unsigned char personal_retention_set;
+    unsigned char ws_handoff_set;
 } tm_srv_conf;
+
+/* TimingWebSocketHandoff: hand accepted plaintext upgrades' sockets to
+ * timing-eventd (auto), or tunnel them all (off). */
+typedef enum {
+    TM_HANDOFF_OFF = 0,
+    TM_HANDOFF_AUTO = 1
+} tm_handoff_mode;
 
 #define TM_DEFAULT_ISSUER          "timing"
 #define TM_DEFAULT_TOKEN_LIFETIME  apr_time_from_sec(12 * 3600)

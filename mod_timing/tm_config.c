@@ -106,6 +106,20 @@ const char *tm_set_retention(cmd_parms *cmd, void *dummy, const char *arg)
     return store(cmd, cmd->info, parse_retention(arg));
 }
 
+const char *tm_set_choice(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const tm_param *spec = cmd->info;
+    apr_int64_t i;
+
+    (void)dummy;
+    for (i = 0; spec->words[i]; i++) {
+        if (!strcasecmp(arg, spec->words[i])) {
+            return store(cmd, spec, i);
+        }
+    }
+    return spec->error;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Secrets                                                                */
 

@@ -21,6 +21,8 @@ typedef struct tm_param {
     int zero_ok;                /* 0 ("no limit", "keep") though below min */
     int digits;                 /* counts: no sign, no space before */
     const char *unit;           /* durations: a bare number's unit */
+    const char *const *words;   /* choices: the words, NULL-terminated;
+                                 * the value is a word's index */
     const char *error;          /* the message for any bad value */
 } tm_param;
 
@@ -40,6 +42,8 @@ const char *tm_set_count(cmd_parms *cmd, void *dummy, const char *arg);
 const char *tm_set_duration(cmd_parms *cmd, void *dummy, const char *arg);
 /* A number of days, or with s, min, h or d; stored in seconds. */
 const char *tm_set_retention(cmd_parms *cmd, void *dummy, const char *arg);
+/* One of the spec's words (any case); stored as its index. */
+const char *tm_set_choice(cmd_parms *cmd, void *dummy, const char *arg);
 
 /* Which secret a directive sets, and what it must be. */
 typedef struct tm_secret {

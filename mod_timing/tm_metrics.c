@@ -176,8 +176,10 @@ static void render_daemon(request_rec *r, const tm_srv_conf *conf)
         { "refused_share", "timing_eventd_refused_share_total",
           "Upgrades refused with 429: an order's or an address's share "
           "taken." },
+        { "handoffs", "timing_eventd_handoffs_total",
+          "Client sockets Apache handed to timing-eventd, answered." },
     };
-    json_object *stats = NULL, *conn = NULL;
+    json_object *stats = NULL, *conn = NULL, *paths = NULL;
     int up;
     size_t i;
 
@@ -185,6 +187,7 @@ static void render_daemon(request_rec *r, const tm_srv_conf *conf)
          == APR_SUCCESS;
     if (up) {
         json_object_object_get_ex(stats, "connections", &conn);
+        json_object_object_get_ex(stats, "sockets", &paths);
     }
     help(r, "timing_eventd_up", "gauge",
          "1 when timing-eventd answered this scrape's stats request.");
@@ -195,6 +198,13 @@ static void render_daemon(request_rec *r, const tm_srv_conf *conf)
                APR_UINT64_T_FMT "\n", stat_int(conn, "admin"));
     ap_rprintf(r, "timing_eventd_connections{channel=\"order\"} %"
                APR_UINT64_T_FMT "\n", stat_int(conn, "order"));
+    help(r, "timing_eventd_sockets", "gauge",
+         "Sockets timing-eventd holds, by how they came: handed off by "
+         "Apache (no worker held) or tunnelled through it.");
+    ap_rprintf(r, "timing_eventd_sockets{path=\"handoff\"} %"
+               APR_UINT64_T_FMT "\n", stat_int(paths, "handoff"));
+    ap_rprintf(r, "timing_eventd_sockets{path=\"tunnel\"} %"
+               APR_UINT64_T_FMT "\n", stat_int(paths, "tunnel"));
     help(r, "timing_eventd_peak_connections", "gauge",
          "Most WebSockets open at once since timing-eventd started.");
     ap_rprintf(r, "timing_eventd_peak_connections %" APR_UINT64_T_FMT "\n",

@@ -4,7 +4,8 @@
  * and the seal of an upgrade's trusted headers.
  *
  * Every send is non-blocking: a daemon that is down or behind must never
- * hold an Apache worker.  A request that wants an answer binds its own
+ * hold an Apache worker.  One may carry a descriptor (a hand-off,
+ * tm_handoff.c).  A request that wants an answer binds its own
  * socket with Linux autobind so the daemon can reply to it alone, and
  * believes only an answer sealed with the same secret: another process
  * of the web server's user could send to that address too.
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -72,14 +74,37 @@ static int socket_address(const char *path, struct sockaddr_un *sun)
  * that, but never long.  A daemon that is down refuses at once. */
 #define TM_NOTIFY_WAIT_MS 200
 
-static int send_waiting(int fd, const void *buf, size_t len,
+/* pass: a descriptor to send along (SCM_RIGHTS), or -1. */
+static int send_waiting(int fd, const void *buf, size_t len, int pass,
                         apr_time_t deadline)
 {
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct iovec iov = { (void *)buf, len };
+    struct msghdr msg;
+
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (pass != -1) {
+        struct cmsghdr *cm;
+
+        memset(&control, 0, sizeof control);
+        msg.msg_control = control.buf;
+        msg.msg_controllen = sizeof control.buf;
+        cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &pass, sizeof pass);
+    }
     for (;;) {
         struct pollfd pfd = { fd, POLLOUT, 0 };
         apr_interval_time_t left;
 
-        if (send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len) {
+        if (sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)len) {
             return 0;
         }
         if (errno != EAGAIN && errno != EINTR) {
@@ -99,42 +124,45 @@ static apr_int64_t wall_ms(void)
     return apr_time_as_msec(apr_time_now());
 }
 
-apr_status_t tm_notify_stats(request_rec *r, const tm_srv_conf *conf,
-                             apr_interval_time_t timeout,
-                             json_object **answer)
+apr_status_t tm_notify_ask(apr_pool_t *p, const tm_srv_conf *conf,
+                           uint16_t type, const char *body, size_t len,
+                           int pass, uint16_t answer_type,
+                           apr_interval_time_t timeout,
+                           int (*take)(const char *answer, size_t n,
+                                       void *baton),
+                           void *baton)
 {
-    unsigned char request[TP_OVERHEAD];
+    unsigned char *request = apr_palloc(p, TP_OVERHEAD + len);
     size_t request_len;
     unsigned char *buf;
     struct sockaddr_un daemon;
     struct pollfd pfd;
     sa_family_t autobind = AF_UNIX;
     apr_time_t deadline = apr_time_now() + timeout;
-    int fd = dgram_socket(r->pool);
+    int fd = dgram_socket(p);
 
     if (fd < 0 || socket_address(conf->event_socket, &daemon) != 0
         || bind(fd, (struct sockaddr *)&autobind, sizeof autobind) != 0) {
         return APR_EGENERAL;
     }
-    request_len = tp_encode(request, TP_STATS_REQUEST, NULL, 0, wall_ms(),
+    request_len = tp_encode(request, type, body, len, wall_ms(),
                             conf->eventd_secret, conf->eventd_secret_len);
     if (request_len == 0) {
         return APR_EGENERAL;
     }
     if (connect(fd, (struct sockaddr *)&daemon, sizeof daemon) != 0
-        || send_waiting(fd, request, request_len, deadline) != 0) {
+        || send_waiting(fd, request, request_len, pass, deadline) != 0) {
         return APR_FROM_OS_ERROR(errno);
     }
 
-    buf = apr_palloc(r->pool, STATS_ANSWER_MAX);
+    buf = apr_palloc(p, STATS_ANSWER_MAX);
     pfd.fd = fd;
     pfd.events = POLLIN;
     for (;;) {
         apr_interval_time_t left = deadline - apr_time_now();
         tp_header h;
-        const char *body;
+        const char *answer;
         ssize_t n;
-        json_object *o;
 
         if (left <= 0) {
             return APR_TIMEUP;
@@ -150,19 +178,49 @@ apr_status_t tm_notify_stats(request_rec *r, const tm_srv_conf *conf,
             return APR_FROM_OS_ERROR(errno);
         }
         if (tp_decode(buf, (size_t)n, conf->eventd_secret,
-                      conf->eventd_secret_len, wall_ms(), &h, &body) != TP_OK
-            || h.type != TP_STATS_ANSWER) {
+                      conf->eventd_secret_len, wall_ms(), &h, &answer)
+            != TP_OK || h.type != answer_type) {
             continue;   /* not the daemon's answer: keep waiting */
         }
-        o = json_tokener_parse(apr_pstrmemdup(r->pool, body, h.len));
-        if (!o || !json_object_is_type(o, json_type_object)) {
-            json_object_put(o);
-            return APR_EGENERAL;
+        if (take(answer, h.len, baton)) {
+            return APR_SUCCESS;
         }
-        tm_json_put_cleanup(r->pool, o);
-        *answer = o;
-        return APR_SUCCESS;
     }
+}
+
+/* The stats answer, parsed: the first sealed one is it. */
+typedef struct stats_wait {
+    apr_pool_t *p;
+    json_object *o;
+} stats_wait;
+
+static int take_stats(const char *answer, size_t n, void *baton)
+{
+    stats_wait *w = baton;
+
+    w->o = json_tokener_parse(apr_pstrmemdup(w->p, answer, n));
+    return 1;
+}
+
+apr_status_t tm_notify_stats(request_rec *r, const tm_srv_conf *conf,
+                             apr_interval_time_t timeout,
+                             json_object **answer)
+{
+    stats_wait w = { r->pool, NULL };
+    apr_status_t rv = tm_notify_ask(r->pool, conf, TP_STATS_REQUEST, NULL, 0,
+                                    -1, TP_STATS_ANSWER, timeout, take_stats,
+                                    &w);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!w.o || !json_object_is_type(w.o, json_type_object)) {
+        json_object_put(w.o);
+        return APR_EGENERAL;
+    }
+    tm_json_put_cleanup(r->pool, w.o);
+    *answer = w.o;
+    return APR_SUCCESS;
 }
 
 /* Sends one sealed datagram of `type` with body to the daemon, waiting
@@ -184,7 +242,7 @@ static int send_datagram(apr_pool_t *p, const tm_srv_conf *conf,
     fd = dgram_socket(p);
     if (fd < 0 || socket_address(conf->event_socket, &daemon) != 0
         || connect(fd, (struct sockaddr *)&daemon, sizeof daemon) != 0
-        || send_waiting(fd, datagram, n,
+        || send_waiting(fd, datagram, n, -1,
                         apr_time_now()
                         + apr_time_from_msec(TM_NOTIFY_WAIT_MS)) != 0) {
         return -1;
@@ -266,6 +324,34 @@ void tm_notify_generation(server_rec *s, apr_pool_t *p,
                      "timing-eventd at %s not told of generation %"
                      APR_INT64_T_FMT, conf->event_socket, generation);
     }
+}
+
+void tm_notify_apache_stopped(const tm_srv_conf *conf,
+                              apr_int64_t generation)
+{
+    unsigned char datagram[TP_OVERHEAD + 64];
+    char body[64];
+    struct sockaddr_un daemon;
+    int n = snprintf(body, sizeof body, "{\"generation\":%" APR_INT64_T_FMT
+                     "}", generation);
+    size_t len;
+    int fd;
+
+    if (n < 0 || (size_t)n >= sizeof body
+        || socket_address(conf->event_socket, &daemon) != 0) {
+        return;
+    }
+    len = tp_encode(datagram, TP_APACHE_STOPPED, body, (size_t)n, wall_ms(),
+                    conf->eventd_secret, conf->eventd_secret_len);
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return;
+    }
+    if (len && connect(fd, (struct sockaddr *)&daemon, sizeof daemon) == 0) {
+        send_waiting(fd, datagram, len, -1,
+                     apr_time_now() + apr_time_from_msec(TM_NOTIFY_WAIT_MS));
+    }
+    close(fd);
 }
 
 void tm_notify_revoke(request_rec *r, const tm_srv_conf *conf,

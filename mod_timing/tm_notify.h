@@ -9,6 +9,21 @@
 
 #include "mod_timing.h"
 #include <json.h>
+#include <stdint.h>
+
+/* Sends one sealed datagram of `type` with body (and the descriptor pass
+ * by SCM_RIGHTS, unless it is -1) from a socket of its own in p, then
+ * waits up to `timeout` for a sealed answer of answer_type that take()
+ * accepts (returns nonzero; it gets the answer's n body bytes, not
+ * NUL-terminated).  APR_SUCCESS, APR_TIMEUP, or the error of the send
+ * (the daemon is down: ECONNREFUSED, ENOENT). */
+apr_status_t tm_notify_ask(apr_pool_t *p, const tm_srv_conf *conf,
+                           uint16_t type, const char *body, size_t len,
+                           int pass, uint16_t answer_type,
+                           apr_interval_time_t timeout,
+                           int (*take)(const char *answer, size_t n,
+                                       void *baton),
+                           void *baton);
 
 /* Asks the daemon for its figures and waits up to `timeout` for them.
  * On success *answer is the parsed JSON object, tied to r->pool.
@@ -30,6 +45,12 @@ void tm_notify_event(request_rec *r, const tm_srv_conf *conf,
  * generation are to be recycled (the daemon sends them `reconnect`). */
 void tm_notify_generation(server_rec *s, apr_pool_t *p,
                           const tm_srv_conf *conf, apr_int64_t generation);
+
+/* From Apache's parent as it exits for good (not a reload): the daemon
+ * says goodbye to the sockets handed off to it.  Allocates nothing (the
+ * pools are going). */
+void tm_notify_apache_stopped(const tm_srv_conf *conf,
+                              apr_int64_t generation);
 
 /* A user's tokens were revoked (disabled, new password or role): their
  * open sockets end with `auth`.  Sent after COMMIT for the outbox row

@@ -25,18 +25,23 @@
  * reconnect, spread out (ws_server.c), and mod_timing checks the token
  * and its version again at the new upgrade.  Sessions
  * and subscriptions are ws_session.c's and the hub's, the replay itself
- * ws_resume.c's and ws_session.c's.
+ * ws_resume.c's and ws_session.c's.  TP_HANDOFF comes with a client's
+ * socket (SCM_RIGHTS): it is received here, close-on-exec, and handed
+ * with the message to handoff.c, which takes it; a descriptor with any
+ * other datagram, or one that does not verify, is closed at once.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "events.h"
 #include "gapwatch.h"
+#include "handoff.h"
 #include "log.h"
 #include "messages.h"
 #include "stats.h"
@@ -380,13 +385,16 @@ static void handle_revoke(events *ev, const char *body, size_t len)
 
 static void handle_datagram(events *ev, const unsigned char *buf, size_t n,
                             const struct sockaddr_un *from,
-                            socklen_t fromlen)
+                            socklen_t fromlen, int fd)
 {
     tp_header h;
     const char *body;
     int rc = tp_decode(buf, n, ev->secret, ev->secret_len,
                        loop_wall_ms(), &h, &body);
 
+    if (fd != -1 && (rc != TP_OK || h.type != TP_HANDOFF)) {
+        close(fd);
+    }
     if (rc == TP_ERR_SEAL || rc == TP_ERR_STALE) {
         stats_note_unverified(rc == TP_ERR_SEAL ? "a datagram"
                                                 : "an out-of-date datagram");
@@ -405,6 +413,8 @@ static void handle_datagram(events *ev, const unsigned char *buf, size_t n,
     case TP_STATS_REQUEST:
         stats_answer(ev->fd, (const struct sockaddr *)from, fromlen,
                      hub_count_admin(ev->hub), hub_count_order(ev->hub),
+                     ws_server_handoffs(ev->ws),
+                     ws_server_sessions(ev->ws) - ws_server_handoffs(ev->ws),
                      ev->secret, ev->secret_len);
         break;
     case TP_GENERATION:
@@ -413,12 +423,51 @@ static void handle_datagram(events *ev, const unsigned char *buf, size_t n,
     case TP_REVOKE:
         handle_revoke(ev, body, h.len);
         break;
+    case TP_HANDOFF:
+        handoff_take(ev->ws, ev->fd, fd, body, h.len,
+                     (const struct sockaddr *)from, fromlen, ev->secret,
+                     ev->secret_len);
+        break;
+    case TP_APACHE_STOPPED:
+        handoff_apache_stopped(ev->ws);
+        break;
     default:
         stats.bad_datagrams++;
         log_msg(LOG_DEBUG, "datagram of unexpected type %u, dropped",
                 (unsigned)h.type);
         break;
     }
+}
+
+/* The first descriptor that came with a datagram (-1: none); any more
+ * are closed.  A control message the kernel cut (MSG_CTRUNC) loses the
+ * datagram: what did arrive is closed. */
+static int received_fd(struct msghdr *msg, int *cut)
+{
+    struct cmsghdr *cm;
+    int fd = -1;
+
+    for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+        size_t i, nfds;
+
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (i = 0; i < nfds; i++) {
+            int one;
+
+            memcpy(&one, CMSG_DATA(cm) + i * sizeof(int), sizeof one);
+            if (fd == -1 && !(msg->msg_flags & MSG_CTRUNC)) {
+                fd = one;
+            }
+            else {
+                close(one);
+            }
+        }
+    }
+    *cut = (msg->msg_flags & MSG_CTRUNC) != 0;
+    return fd;
 }
 
 static void on_readable(loop *l, int fd, void *data, int mask)
@@ -430,13 +479,25 @@ static void on_readable(loop *l, int fd, void *data, int mask)
     (void)mask;
     for (i = 0; i < DATAGRAMS_PER_WAKEUP; i++) {
         struct sockaddr_un from;
-        socklen_t fromlen = sizeof from;
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(4 * sizeof(int))];
+        } control;
+        struct iovec iov = { ev->buf, ev->cap };
+        struct msghdr msg;
         ssize_t n;
+        int passed, cut;
 
-        /* MSG_TRUNC makes recvfrom report the datagram's real length, so
+        memset(&msg, 0, sizeof msg);
+        msg.msg_name = &from;
+        msg.msg_namelen = sizeof from;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.buf;
+        msg.msg_controllen = sizeof control.buf;
+        /* MSG_TRUNC makes recvmsg report the datagram's real length, so
          * an oversized one is recognised rather than parsed cut short. */
-        n = recvfrom(fd, ev->buf, ev->cap, MSG_TRUNC,
-                     (struct sockaddr *)&from, &fromlen);
+        n = recvmsg(fd, &msg, MSG_TRUNC | MSG_CMSG_CLOEXEC);
         if (n == -1) {
             if (errno == EINTR) {
                 continue;
@@ -447,13 +508,18 @@ static void on_readable(loop *l, int fd, void *data, int mask)
             }
             return;
         }
-        if ((size_t)n > ev->cap) {
+        passed = received_fd(&msg, &cut);
+        if ((size_t)n > ev->cap || cut) {
+            if (passed != -1) {
+                close(passed);
+            }
             stats.bad_datagrams++;
-            log_msg(LOG_DEBUG, "datagram of %zd bytes is over the limit, "
-                    "dropped", n);
+            log_msg(LOG_DEBUG, "datagram of %zd bytes is over the limit or "
+                    "came with too many descriptors, dropped", n);
             continue;
         }
-        handle_datagram(ev, ev->buf, (size_t)n, &from, fromlen);
+        handle_datagram(ev, ev->buf, (size_t)n, &from, msg.msg_namelen,
+                        passed);
     }
 }
 
@@ -461,7 +527,7 @@ void events_handle_datagram(events *ev, const void *buf, size_t len,
                             const struct sockaddr_un *from,
                             socklen_t fromlen)
 {
-    handle_datagram(ev, buf, len, from, fromlen);
+    handle_datagram(ev, buf, len, from, fromlen, -1);
 }
 
 events *events_create(loop *l, hub *h, ring *r, ws_server *ws,

@@ -69,17 +69,19 @@ static int add_int(json_object *o, const char *key, uint64_t v)
     return 0;
 }
 
-char *stats_json(size_t admin, size_t order)
+char *stats_json(size_t admin, size_t order, size_t handoff, size_t tunnel)
 {
     json_object *root = json_object_new_object();
     json_object *conn = json_object_new_object();
+    json_object *paths = json_object_new_object();
     const char *text;
     char *out = NULL;
     long long up = (loop_now_ms() - stats.started_ms) / 1000;
 
-    if (!root || !conn) {
+    if (!root || !conn || !paths) {
         json_object_put(root);
         json_object_put(conn);
+        json_object_put(paths);
         return NULL;
     }
     if (add_int(conn, "admin", admin) || add_int(conn, "order", order)
@@ -87,9 +89,17 @@ char *stats_json(size_t admin, size_t order)
         || json_object_object_add(root, "connections", conn) != 0) {
         json_object_put(conn);
         json_object_put(root);
+        json_object_put(paths);
         return NULL;
     }
     /* root owns conn from here on */
+    if (add_int(paths, "handoff", handoff) || add_int(paths, "tunnel", tunnel)
+        || json_object_object_add(root, "sockets", paths) != 0) {
+        json_object_put(paths);
+        json_object_put(root);
+        return NULL;
+    }
+    /* and paths */
     if (add_int(root, "peak_connections", stats.peak_connections)
         || add_int(root, "events_received", stats.events_received)
         || add_int(root, "messages_sent", stats.messages_sent)
@@ -102,6 +112,7 @@ char *stats_json(size_t admin, size_t order)
         || add_int(root, "unverified", stats.unverified)
         || add_int(root, "refused_full", stats.refused_full)
         || add_int(root, "refused_share", stats.refused_share)
+        || add_int(root, "handoffs", stats.handoffs)
         || add_int(root, "uptime_seconds", up > 0 ? (uint64_t)up : 0)) {
         json_object_put(root);
         return NULL;
@@ -115,8 +126,8 @@ char *stats_json(size_t admin, size_t order)
 }
 
 int stats_answer(int fd, const struct sockaddr *to, socklen_t tolen,
-                 size_t admin, size_t order, const unsigned char *secret,
-                 size_t secret_len)
+                 size_t admin, size_t order, size_t handoff, size_t tunnel,
+                 const unsigned char *secret, size_t secret_len)
 {
     unsigned char *dgram;
     char *body;
@@ -128,7 +139,7 @@ int stats_answer(int fd, const struct sockaddr *to, socklen_t tolen,
         log_msg(LOG_DEBUG, "stats request from an unbound socket, dropped");
         return -1;
     }
-    body = stats_json(admin, order);
+    body = stats_json(admin, order, handoff, tunnel);
     if (!body) {
         log_msg(LOG_WARN, "cannot build the stats answer: out of memory");
         return -1;

@@ -28,6 +28,8 @@ typedef struct stats_counters {
     uint64_t unverified;            /* dropped: the seal did not verify */
     uint64_t refused_full;          /* upgrades refused: capacity (503) */
     uint64_t refused_share;         /* upgrades refused: a share (429) */
+    uint64_t handoffs;              /* sockets handed off by Apache and
+                                     * answered */
     size_t peak_connections;
     long long started_ms;           /* loop_now_ms() at start */
 } stats_counters;
@@ -39,8 +41,11 @@ void stats_init(void);
 /* Call when the number of subscribed sessions may have grown. */
 void stats_note_connections(size_t total);
 
-/* The answer body: a malloc'd JSON text the caller frees, or NULL. */
-char *stats_json(size_t admin, size_t order);
+/* The answer body: a malloc'd JSON text the caller frees, or NULL.
+ * admin and order are the subscribed sessions by channel; handoff and
+ * tunnel every socket held, by how it came (handed off by Apache, or
+ * tunnelled through it). */
+char *stats_json(size_t admin, size_t order, size_t handoff, size_t tunnel);
 
 /* Counts a message dropped because its seal did not verify, and says so
  * in the log -- what it was, never what it held -- at most every few
@@ -51,7 +56,8 @@ void stats_note_unverified(const char *what);
  * or -1.  A requester that did not bind (no address to answer to) gets
  * nothing. */
 int stats_answer(int fd, const struct sockaddr *to, socklen_t tolen,
-                 size_t admin, size_t order, const unsigned char *secret,
+                 size_t admin, size_t order, size_t handoff, size_t tunnel,
+                 const unsigned char *secret,
                  size_t secret_len);
 
 #endif /* TIMING_STATS_H */

@@ -36,6 +36,7 @@ struct conn {
     ws_server *srv;
     ws_session *s;
     admit_ticket ticket;        /* its place, while admitted */
+    int handoff;                /* handed off by Apache, not tunnelled */
     conn *prev, *next;          /* every session not yet closed */
     conn *dirty_prev, *dirty_next;
     int dirty;
@@ -72,6 +73,7 @@ struct ws_server {
     admit *admit;               /* ours */
     long long last_emfile_log;
     size_t count;
+    size_t handoffs;            /* of count, handed off */
     conn *sessions;
     conn *dirty;
     conn *dead;
@@ -163,6 +165,9 @@ static void session_closed(void *baton)
     }
     c->prev = c->next = NULL;
     srv->count--;
+    if (c->handoff) {
+        srv->handoffs--;
+    }
     c->dead_next = srv->dead;
     srv->dead = c;
 }
@@ -210,6 +215,16 @@ static void pause_accepting(ws_server *srv, int err)
     loop_del_file(srv->loop, srv->listen_fd, LOOP_READABLE);
 }
 
+static void link_session(ws_server *srv, conn *c)
+{
+    c->next = srv->sessions;
+    if (srv->sessions) {
+        srv->sessions->prev = c;
+    }
+    srv->sessions = c;
+    srv->count++;
+}
+
 static void on_accept(loop *l, int lfd, void *data, int mask)
 {
     ws_server *srv = data;
@@ -247,13 +262,32 @@ static void on_accept(loop *l, int lfd, void *data, int mask)
             log_msg(LOG_WARN, "cannot take a connection: out of memory");
             continue;
         }
-        c->next = srv->sessions;
-        if (srv->sessions) {
-            srv->sessions->prev = c;
-        }
-        srv->sessions = c;
-        srv->count++;
+        link_session(srv, c);
     }
+}
+
+int ws_server_adopt(ws_server *srv, int fd, const char *bytes, size_t n)
+{
+    conn *c = calloc(1, sizeof *c);
+
+    if (c) {
+        c->srv = srv;
+        c->s = ws_session_new(srv->loop, srv->hub, srv->ring, &srv->cfg,
+                              fd, &session_owner, c);
+    }
+    else {
+        close(fd);
+    }
+    if (!c || !c->s) {
+        free(c);
+        log_msg(LOG_WARN, "cannot take a handed-off connection: out of "
+                "memory");
+        return 0;
+    }
+    c->handoff = 1;
+    link_session(srv, c);
+    srv->handoffs++;
+    return ws_session_adopt(c->s, bytes, n);
 }
 
 void ws_server_accept(ws_server *srv)
@@ -534,6 +568,26 @@ void ws_server_shutdown(ws_server *srv, long long grace_ms)
 size_t ws_server_sessions(const ws_server *srv)
 {
     return srv->count;
+}
+
+size_t ws_server_handoffs(const ws_server *srv)
+{
+    return srv->handoffs;
+}
+
+size_t ws_server_stop_handoffs(ws_server *srv, long long grace_ms)
+{
+    conn *c, *next;
+    size_t n = 0;
+
+    for (c = srv->sessions; c; c = next) {
+        next = c->next;
+        if (c->handoff) {
+            ws_session_shutdown(c->s, grace_ms);
+            n++;
+        }
+    }
+    return n;
 }
 
 void ws_server_before_sleep(ws_server *srv)

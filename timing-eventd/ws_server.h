@@ -56,8 +56,21 @@ size_t ws_server_revoke_user(ws_server *srv, const char *user);
  * how many are to go. */
 size_t ws_server_recheck_users(ws_server *srv);
 
-/* Sessions not yet closed, in any state. */
+/* Sessions not yet closed, in any state, and of them those handed off
+ * (the rest are tunnelled). */
 size_t ws_server_sessions(const ws_server *srv);
+size_t ws_server_handoffs(const ws_server *srv);
+
+/* Takes a client's TCP socket Apache handed off (handoff.c), with the n
+ * bytes the tunnel would have forwarded; fd is the server's from then
+ * on, closed (never shut down) when nothing was answered.  Returns the HTTP status answered on
+ * it, or 0 when nothing was (then Apache answers). */
+int ws_server_adopt(ws_server *srv, int fd, const char *bytes, size_t n);
+
+/* Apache stopped for good: every handed-off session is told
+ * {"type":"disconnect","reason":"shutdown"}, closes with 1001 and gets
+ * grace_ms to get it out.  Returns how many. */
+size_t ws_server_stop_handoffs(ws_server *srv, long long grace_ms);
 
 /* Flushes sessions with freshly queued output, then frees the sessions
  * closed since the last call.  Called from the loop's before-sleep hook,

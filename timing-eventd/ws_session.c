@@ -79,6 +79,9 @@ struct ws_session {
     char client_id[MSG_CLIENT_ID_LEN + 1];
     int64_t generation;         /* Apache generation that tunnels it */
     char *user;                 /* X-Timing-User, NULL when none */
+    int handoff;                /* the client's own TCP socket, handed off
+                                 * by Apache (handoff.c), not a tunnel */
+    int answered;               /* the HTTP status answered, 0: none */
 };
 
 static void on_io(loop *l, int fd, void *data, int mask);
@@ -94,6 +97,12 @@ void ws_session_close(ws_session *s, const char *why)
             s->client_id[0] ? s->client_id : "(handshake)", why);
     hub_forget(s->hub, &s->member);
     loop_del_file(s->loop, s->fd, LOOP_READABLE | LOOP_WRITABLE);
+    /* A handed-off socket's open file may still be Apache's too, for a
+     * moment: close() alone would not end the connection then.  One not
+     * answered was never taken: Apache answers on it. */
+    if (s->handoff && s->answered) {
+        shutdown(s->fd, SHUT_RDWR);
+    }
     close(s->fd);
     s->fd = -1;
     s->state = WS_DEAD;
@@ -556,6 +565,7 @@ static void open_session(ws_session *s, const char *extra, size_t nextra)
         return;
     }
     s->raw_len = (size_t)n;
+    s->answered = hs->status;
     if (nextra) {
         s->pre = malloc(nextra);
         if (!s->pre) {
@@ -657,6 +667,7 @@ static void refuse_session(ws_session *s)
         return;
     }
     s->raw_len = (size_t)n;
+    s->answered = s->hs->status;
     free(s->hs);
     s->hs = NULL;
     s->state = WS_REFUSING;
@@ -669,14 +680,39 @@ static void refuse_session(ws_session *s)
     }
 }
 
+/* Hands n bytes of the upgrade to the parser and acts once it decides:
+ * 1 when decided (answered, or closed), 0 when it wants more. */
+static int handshake_bytes(ws_session *s, const char *buf, size_t n)
+{
+    size_t used;
+    int rc = hs_feed(s->hs, buf, n, &used);
+
+    if (rc == HS_DONE) {
+        int admitted = s->owner->admit(s->baton, s->hs);
+
+        if (admitted != ADMIT_OK) {
+            hs_refuse_admission(s->hs, admit_status(admitted),
+                                admit_code(admitted),
+                                admit_retry_after(admitted));
+            refuse_session(s);
+            return 1;
+        }
+        open_session(s, buf + used, n - used);
+        return 1;
+    }
+    if (rc == HS_ERROR) {
+        refuse_session(s);
+        return 1;
+    }
+    return 0;
+}
+
 static void read_handshake(ws_session *s)
 {
     char buf[4096];
 
     for (;;) {
         ssize_t n = recv(s->fd, buf, sizeof buf, 0);
-        size_t used;
-        int rc;
 
         if (n == 0) {
             ws_session_close(s, "peer left during the handshake");
@@ -691,25 +727,21 @@ static void read_handshake(ws_session *s)
             }
             return;
         }
-        rc = hs_feed(s->hs, buf, (size_t)n, &used);
-        if (rc == HS_DONE) {
-            int admitted = s->owner->admit(s->baton, s->hs);
-
-            if (admitted != ADMIT_OK) {
-                hs_refuse_admission(s->hs, admit_status(admitted),
-                                    admit_code(admitted),
-                                    admit_retry_after(admitted));
-                refuse_session(s);
-                return;
-            }
-            open_session(s, buf + used, (size_t)n - used);
-            return;
-        }
-        if (rc == HS_ERROR) {
-            refuse_session(s);
+        if (handshake_bytes(s, buf, (size_t)n)) {
             return;
         }
     }
+}
+
+int ws_session_adopt(ws_session *s, const char *bytes, size_t n)
+{
+    s->handoff = 1;
+    if (!handshake_bytes(s, bytes, n)) {
+        /* mod_timing sends the whole head: a part of one is not its. */
+        ws_session_close(s, "handed-off upgrade cut short");
+        return 0;
+    }
+    return s->answered;
 }
 
 void ws_session_io(ws_session *s, int mask)
@@ -819,9 +851,11 @@ void ws_session_shutdown(ws_session *s, long long grace_ms)
 
 /* ---- server-initiated goodbyes ---- */
 
+/* A handed-off socket holds no Apache worker and no Apache process: a
+ * new generation is no reason for it to go. */
 int ws_session_recyclable(const ws_session *s, int64_t generation)
 {
-    return s->state == WS_OPEN && s->generation < generation;
+    return s->state == WS_OPEN && !s->handoff && s->generation < generation;
 }
 
 void ws_session_recycle(ws_session *s)

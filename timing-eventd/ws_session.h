@@ -52,6 +52,15 @@ ws_session *ws_session_new(loop *l, hub *h, const ring *r,
                            const ws_session_owner *owner, void *baton);
 void ws_session_free(ws_session *s);
 
+/* A session made by ws_session_new on a client's own TCP socket that
+ * Apache handed off (handoff.c): the upgrade arrived with it, as the
+ * n bytes the tunnel would have forwarded.  Decides and answers on the
+ * socket at once, as on the tunnel.  Returns the HTTP status answered
+ * (the socket is the session's from then on, and is shut down before it
+ * is closed), or 0 when nothing was answered: the session is closed
+ * without a shutdown and Apache still owns the connection. */
+int ws_session_adopt(ws_session *s, const char *bytes, size_t n);
+
 /* Closes the fd and leaves the hub now; the owner frees it later. */
 void ws_session_close(ws_session *s, const char *why);
 
@@ -64,7 +73,8 @@ void ws_session_tick(ws_session *s, long long now);
 /* Says goodbye for a daemon shutdown (1001) within grace_ms. */
 void ws_session_shutdown(ws_session *s, long long grace_ms);
 
-/* Open and tunnelled by a generation older than `generation`? */
+/* Open, tunnelled (not handed off) by a generation older than
+ * `generation`? */
 int ws_session_recyclable(const ws_session *s, int64_t generation);
 /* Says "reconnect" and closes with 1012 (an old Apache generation). */
 void ws_session_recycle(ws_session *s);

@@ -3,7 +3,9 @@
 under load.  The listening socket stays open across generations, so no
 REST request is refused, lost or answered 5xx; the sockets of the old
 generation are told `reconnect` and resume on the new one without missing
-an event."""
+an event.  Recycling is the tunnel's (handed-off sockets stay through a
+reload, tests/integration/test_handoff.py): this drill's stack has
+TimingWebSocketHandoff off."""
 
 import asyncio
 import time
@@ -14,6 +16,7 @@ from drill_lib import (account, apache_pids, check_orders, close_stack,
 
 def test_graceful_restart_under_load(tmp_root):
     stack = open_stack(tmp_root, "drill-graceful",
+                       defines={"TIMING_WEBSOCKET_HANDOFF": "off"},
                        eventd_args=["--recycle-spread-ms", "2000"])
     try:
         async def fault():

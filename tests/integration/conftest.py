@@ -94,6 +94,25 @@ def admin_token(stack):
 
 
 @pytest.fixture(scope="session")
+def tunnel_stack(tmp_root):
+    """A stack that tunnels every WebSocket through Apache
+    (TimingWebSocketHandoff off): for what only the tunnel does, such as
+    recycling an old Apache generation's sockets.  The SDK's restart test
+    runs on it too, so its per-address limits are lifted as web_stack's."""
+    with running_stack(tmp_root, "tunnel", defines={
+            "TIMING_WEBSOCKET_HANDOFF": "off",
+            "TIMING_ORDER_RATE_LIMIT": "0", "TIMING_REGISTER_RATE_LIMIT": "0",
+            "TIMING_LOGIN_RATE_LIMIT": "0"}) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def tunnel_token(tunnel_stack):
+    from client import admin_login
+    return admin_login(tunnel_stack)
+
+
+@pytest.fixture(scope="session")
 def web_stack(tmp_root):
     """A second stack for the SDK and browser tests: they restart its
     daemon, and place many orders, register and log in many times from one

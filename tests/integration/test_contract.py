@@ -653,7 +653,8 @@ def test_event_log_reads_are_monotonic_under_concurrent_writers(
 STATS_KEYS = {"connections", "peak_connections", "events_received",
               "messages_sent", "replays", "resyncs", "slow_clients_dropped",
               "uptime_seconds", "recycled", "revoked", "aged",
-              "unverified", "refused_full", "refused_share"}
+              "unverified", "refused_full", "refused_share", "handoffs",
+              "sockets"}
 
 
 def ws_stats(stack, token):
@@ -663,7 +664,8 @@ def ws_stats(stack, token):
     stats = ans.json["data"]
     assert set(stats) == STATS_KEYS, stats
     assert set(stats["connections"]) == {"admin", "order", "total"}
-    for key in STATS_KEYS - {"connections"}:
+    assert set(stats["sockets"]) == {"handoff", "tunnel"}
+    for key in STATS_KEYS - {"connections", "sockets"}:
         assert isinstance(stats[key], (int, float)) and stats[key] >= 0, key
     conns = stats["connections"]
     assert conns["total"] == conns["admin"] + conns["order"]

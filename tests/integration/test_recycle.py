@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Server-initiated closes that mod_timing asks for: a disabled user's
 sockets end with `auth` (1008), and after Apache's graceful restart the
-old generation's sockets are recycled with `reconnect` (1012) so the old
-processes can exit."""
+old generation's tunnelled sockets are recycled with `reconnect` (1012) so
+the old processes can exit.  Handed-off sockets belong to no Apache
+process and stay (test_handoff.py); the recycling tests run on a stack
+with TimingWebSocketHandoff off."""
 
 import asyncio
 import random
@@ -50,7 +52,9 @@ def test_disabling_a_user_ends_their_sockets(stack, admin_token):
     assert still == {"type": "pong"}        # others are untouched
 
 
-def test_graceful_restart_recycles_old_sockets(stack, admin_token):
+def test_graceful_restart_recycles_old_sockets(tunnel_stack, tunnel_token):
+    stack, admin_token = tunnel_stack, tunnel_token
+
     async def scenario():
         ws = await ws_open(stack, "/admin?token=" + admin_token)
         await ws_next(ws)
@@ -68,11 +72,12 @@ def test_graceful_restart_recycles_old_sockets(stack, admin_token):
 
 
 def test_recycling_still_works_after_apache_is_stopped_and_started(
-        stack, admin_token):
+        tunnel_stack, tunnel_token):
     """Apache's generation starts again at 0 after a full restart; the
     daemon must still recycle that instance's sockets on its graceful
     restarts (the generation mod_timing reports carries the start time)."""
+    stack = tunnel_stack
     stack.apache_graceful()             # the daemon has seen a generation
     stack.stop_apache()
     stack.start_apache()
-    test_graceful_restart_recycles_old_sockets(stack, admin_token)
+    test_graceful_restart_recycles_old_sockets(stack, tunnel_token)

@@ -5,6 +5,8 @@ sockets open and orders flowing.  Every client is told `reconnect`
 window, resumes with last_event_id and epoch, and ends with every event
 it may see exactly once (or a `resync`, then the REST catch-up); no
 request is answered 5xx; no old-generation Apache process is left.
+Recycling is the tunnel's: this stack has TimingWebSocketHandoff off
+(handed-off sockets stay through reloads, test_handoff.py).
 
 The figures go to build/results/reload.txt (and the test's output)."""
 
@@ -31,7 +33,8 @@ FIGURES = os.path.join(CHECKOUT, "build", "results", "reload.txt")
 @pytest.fixture(scope="module")
 def reload_stack(tmp_root):
     with running_stack(tmp_root, "reload",
-                       defines={"TIMING_ORDER_RATE_LIMIT": "0"},
+                       defines={"TIMING_ORDER_RATE_LIMIT": "0",
+                                "TIMING_WEBSOCKET_HANDOFF": "off"},
                        eventd_args=["--recycle-spread-ms",
                                     str(SPREAD_MS)]) as s:
         yield s

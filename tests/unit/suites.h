@@ -3,6 +3,7 @@
  * A test file tests/unit/test_<name>.c defines `int add_<name>_suite(void)`
  * that adds its suite and returns 0 (or -1 when CUnit fails). */
 SUITE(proto)
+SUITE(handoff)
 SUITE(module_pure)
 SUITE(handshake)
 SUITE(hub)
