@@ -200,7 +200,7 @@ static int take_ack(const char *answer, size_t n, void *baton)
  * there (the client may have sent frames after its upgrade). */
 static int unavailable(request_rec *r, apr_status_t rv, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, TMLOGNO(00601)
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, TMLOGNO(00801)
                   "WebSocket upgrade not handed off: %s", why);
     r->connection->keepalive = AP_CONN_CLOSE;
     apr_table_setn(r->headers_out, "Retry-After", "10");
@@ -220,7 +220,7 @@ static int let_go(request_rec *r, int status)
 
     if (rv != APR_SUCCESS) {
         /* The daemon has answered: all Apache may do is stop. */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, TMLOGNO(00602)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, TMLOGNO(00802)
                       "no dummy socket for a handed-off connection: it "
                       "may be shut down under the daemon");
     }
@@ -246,12 +246,12 @@ int tm_handoff(request_rec *r, const tm_srv_conf *conf)
     apr_status_t rv;
 
     if (why) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TMLOGNO(00603)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TMLOGNO(00803)
                       "WebSocket upgrade tunnelled: %s", why);
         return DECLINED;
     }
     if ((rv = read_ahead(r, &extra, &extra_len)) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, TMLOGNO(00604)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, TMLOGNO(00804)
                       "WebSocket upgrade tunnelled: cannot hand over what "
                       "was read past the request");
         return DECLINED;
@@ -269,7 +269,7 @@ int tm_handoff(request_rec *r, const tm_srv_conf *conf)
     body = apr_palloc(r->pool, cap);
     len = tp_handoff_encode(body, cap, id, head, head_len, extra, extra_len);
     if (len == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TMLOGNO(00605)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, TMLOGNO(00805)
                       "WebSocket upgrade tunnelled: its head is too long "
                       "for a hand-off");
         return DECLINED;
