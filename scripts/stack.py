@@ -642,6 +642,20 @@ class Stack:
             os.killpg(proc.pid, signal.SIGKILL)
             return proc.wait()
 
+    def config_test(self, extra=""):
+        """`apache2 -t` on this stack's configuration plus extra lines."""
+        path = self.httpd_conf + ".check"
+        with open(self.httpd_conf) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text + "\n" + extra + "\n")
+        try:
+            return subprocess.run([program("apache2"), "-d", self.server_root,
+                                   "-f", path, "-t"],
+                                  capture_output=True, text=True)
+        finally:
+            os.unlink(path)
+
     def stop(self):
         """Apache first (no new requests), then the daemon, then MariaDB."""
         errors = []

@@ -166,21 +166,6 @@ def test_admin_account_is_provisioned_with_a_bcrypt_hash(stack):
     assert stack.admin_password not in rows[0][2]
 
 
-def config_check(stack, extra):
-    """apachectl -t on the stack's configuration plus extra lines."""
-    path = stack.httpd_conf + ".check"
-    with open(stack.httpd_conf) as f:
-        text = f.read()
-    with open(path, "w") as f:
-        f.write(text + "\n" + extra + "\n")
-    try:
-        return subprocess.run([stackmod.program("apache2"), "-d",
-                               stack.server_root, "-f", path, "-t"],
-                              capture_output=True, text=True)
-    finally:
-        os.unlink(path)
-
-
 @pytest.mark.parametrize("line, message", [
     ("<VirtualHost *:1>\nTimingJWTSecret short\n</VirtualHost>",
      "at least 32 bytes"),
@@ -198,14 +183,14 @@ def config_check(stack, extra):
     ("TimingSocketLifetime 8d", "0 (no limit) or from 1s to 7 days"),
 ])
 def test_bad_directives_fail_the_config_check(stack, line, message):
-    res = config_check(stack, line)
+    res = stack.config_test(line)
     assert res.returncode != 0
     assert message in res.stderr, res.stderr
 
 
 def test_good_configuration_passes_the_check(stack):
-    res = config_check(stack, "TimingTokenLifetime 8h\nTimingBodyLimit 32768"
-                       "\nTimingSocketLifetime 90min")
+    res = stack.config_test("TimingTokenLifetime 8h\nTimingBodyLimit 32768"
+                            "\nTimingSocketLifetime 90min")
     assert res.returncode == 0, res.stderr
     assert "Syntax OK" in res.stderr
 
@@ -246,7 +231,7 @@ def test_a_normal_users_path_is_enough(tmp_root, monkeypatch):
         ans = request(s, "GET", "/api/health")
         assert ans.status == 200, ans
         assert ans.json["data"]["events"] == "up", ans
-        assert config_check(s, "").returncode == 0
+        assert s.config_test("").returncode == 0
     finally:
         s.stop()
 

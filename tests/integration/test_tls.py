@@ -14,7 +14,6 @@ import http.client
 import os
 import random
 import re
-import subprocess
 
 import pytest
 
@@ -227,19 +226,9 @@ H2_WARNING = "WebSockets over HTTP/2 are not supported by Timing"
 def config_check(stack, extra):
     """apache2 -t on the stack's configuration with mod_http2 loaded,
     HTTP/2 offered, and the extra lines."""
-    path = stack.httpd_conf + ".h2"
-    with open(stack.httpd_conf) as f:
-        text = f.read()
-    with open(path, "w") as f:
-        f.write(text + '\nLoadModule http2_module "%s/mod_http2.so"\n'
-                "Protocols h2 http/1.1\n%s\n"
-                % (stackmod.apxs_query("LIBEXECDIR"), extra))
-    try:
-        return subprocess.run([stackmod.program("apache2"), "-d",
-                               stack.server_root, "-f", path, "-t"],
-                              capture_output=True, text=True)
-    finally:
-        os.unlink(path)
+    return stack.config_test('LoadModule http2_module "%s/mod_http2.so"\n'
+                             "Protocols h2 http/1.1\n%s"
+                             % (stackmod.apxs_query("LIBEXECDIR"), extra))
 
 
 @pytest.mark.parametrize("extra", [
