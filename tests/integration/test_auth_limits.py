@@ -14,7 +14,6 @@ import pytest
 
 from client import random_loopback, request
 from conftest import running_stack
-from test_stack import config_check
 
 REGISTER_LIMIT = 20         # mod_timing.h's defaults
 LOGIN_LIMIT = 30
@@ -102,14 +101,14 @@ def test_failed_logins_keep_their_own_limit(stack):
     ("TimingLoginRateLimit 10/min", "TimingLoginRateLimit must be"),
 ])
 def test_bad_limits_fail_the_config_check(stack, line, message):
-    res = config_check(stack, line)
+    res = stack.config_test(line)
     assert res.returncode != 0
     assert message in res.stderr, res.stderr
 
 
 def test_good_limits_pass_the_config_check(stack):
-    res = config_check(stack, "TimingRegisterRateLimit 0\n"
-                       "TimingLoginRateLimit 100")
+    res = stack.config_test("TimingRegisterRateLimit 0\n"
+                            "TimingLoginRateLimit 100")
     assert res.returncode == 0, res.stderr
 
 

@@ -15,7 +15,6 @@ import pytest
 from client import (admin_login as login, auth, make_jwt, request, run,
                     ws_next, ws_open)
 from conftest import running_stack
-from test_stack import config_check
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +110,7 @@ def test_a_bad_previous_key_fails_the_config_check(rotating, tmp_path,
     path = os.path.join(str(tmp_path), "previous.secret")
     if content is not None:
         write_secret(path, content)
-    res = config_check(rotating, "TimingJWTPreviousSecretFile " + path)
+    res = rotating.config_test("TimingJWTPreviousSecretFile " + path)
     assert res.returncode != 0
     assert "TimingJWTPreviousSecretFile" in res.stderr
     assert message in res.stderr, res.stderr

@@ -13,7 +13,6 @@ import pytest
 
 from client import admin_login, auth, place_order, post_order, request
 from conftest import running_stack
-from test_stack import config_check
 
 PDPA_DAYS = 60
 
@@ -109,7 +108,7 @@ def test_the_command_reads_the_directives_of_the_configuration(kept):
     ("TimingPersonalDataRetention soon", "0 (keep) or at least 1 day"),
 ])
 def test_bad_retention_fails_the_config_check(kept, line, message):
-    res = config_check(kept, line)
+    res = kept.config_test(line)
     assert res.returncode != 0
     assert message in res.stderr, res.stderr
 
