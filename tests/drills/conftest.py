@@ -21,6 +21,8 @@ sys.modules["integration_conftest"] = it
 _spec.loader.exec_module(it)
 
 tmp_root = it.tmp_root          # the session's temporary directory
+# Every drill runs on both WebSocket paths: handed off, then tunnelled.
+ws_path = it.ws_path
 
 import drill_lib  # noqa: E402
 

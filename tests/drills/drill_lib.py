@@ -16,8 +16,8 @@ import uuid
 import websockets
 
 from client import admin_login, auth, place_order, random_loopback, request
-from integration_conftest import (CHECKOUT, crash_reports, make_stack,
-                                  sanitizer_reports)
+from integration_conftest import (CHECKOUT, HANDOFF_SETTING, crash_reports,
+                                  make_stack, sanitizer_reports)
 
 FIGURES = os.path.join(CHECKOUT, "build", "results", "drills.txt")
 RELEASE_EVENTD = os.path.join(CHECKOUT, "build", "timing-eventd")
@@ -27,12 +27,15 @@ SETTLE = HORIZON + 0.5  # a second read of the log after each catch-up
 
 # -- stacks ------------------------------------------------------------------
 
-def open_stack(tmp_root, name, release=False, defines=None, **kw):
-    """A stack with the order limit lifted; release=True runs the daemon's
-    optimised build (memory figures without AddressSanitizer's quarantine)."""
-    d = {"TIMING_ORDER_RATE_LIMIT": "0"}
+def open_stack(tmp_root, name, ws_path, release=False, defines=None, **kw):
+    """A stack with the order limit lifted, whose WebSockets take ws_path
+    ("handoff" or "tunnel"); release=True runs the daemon's optimised
+    build (memory figures without AddressSanitizer's quarantine)."""
+    d = {"TIMING_ORDER_RATE_LIMIT": "0",
+         "TIMING_WEBSOCKET_HANDOFF": HANDOFF_SETTING[ws_path]}
     d.update(defines or {})
-    s = make_stack(os.path.join(tmp_root, name), defines=d, **kw)
+    s = make_stack(os.path.join(tmp_root, "%s-%s" % (name, ws_path)),
+                   defines=d, **kw)
     if release:
         s.eventd_bin = RELEASE_EVENTD
     s.start()
@@ -348,7 +351,8 @@ class Client:
             except websockets.ConnectionClosed:
                 pass
             self.is_open = False
-            self.closes.append((ws.close_code, reason))
+            if not self.stopping:       # the server's doing, not ours
+                self.closes.append((ws.close_code, reason))
             await ws.close()
             if reason != "reconnect" and not self.stopping:
                 await asyncio.sleep(0.2 + random.random() * 0.3)

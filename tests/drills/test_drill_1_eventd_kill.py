@@ -14,8 +14,8 @@ from drill_lib import (account, check_orders, close_stack, open_stack,
 DOWN = 3.0          # seconds without a daemon
 
 
-def test_daemon_killed_and_restarted_under_load(tmp_root):
-    stack = open_stack(tmp_root, "drill-kill")
+def test_daemon_killed_and_restarted_under_load(tmp_root, ws_path):
+    stack = open_stack(tmp_root, "drill-kill", ws_path)
     try:
         async def fault():
             killed = time.monotonic()
@@ -31,7 +31,7 @@ def test_daemon_killed_and_restarted_under_load(tmp_root):
         events, delivered, lost, duplicated, problems = account(stack,
                                                                 clients)
         while_down = load.statuses(fig["window"])
-        write_figures("1 eventd SIGKILL", summary(
+        write_figures("1 eventd SIGKILL (%s)" % ws_path, summary(
             load, clients, acked, events, lost, duplicated, seconds)
             + ", daemon down %.1f s, REST while down %s, slowest answer "
             "%.3f s, %s" % (fig["down"], while_down, load.slowest(),

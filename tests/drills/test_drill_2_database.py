@@ -16,8 +16,8 @@ DOWN = 4.0          # seconds without a database
 QUICK = 5.0         # the slowest answer allowed while it is down
 
 
-def test_database_stopped_and_started_under_load(tmp_root):
-    stack = open_stack(tmp_root, "drill-db")
+def test_database_stopped_and_started_under_load(tmp_root, ws_path):
+    stack = open_stack(tmp_root, "drill-db", ws_path)
     try:
         apache_before = apache_pids(stack)[0]
 
@@ -48,7 +48,7 @@ def test_database_stopped_and_started_under_load(tmp_root):
         # pool to have replaced its dead connections.
         settled = (fig["started"] + fig["recovered"] + 2.0, float("inf"))
         after = load.statuses(settled)
-        write_figures("2 MariaDB stop/start", summary(
+        write_figures("2 MariaDB stop/start (%s)" % ws_path, summary(
             load, clients, acked, events, lost, duplicated, seconds)
             + ", database down %.1f s, REST while down %s, slowest answer "
             "while down %.3f s, recovered %.2f s after start, REST after "

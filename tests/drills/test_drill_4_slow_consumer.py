@@ -91,8 +91,8 @@ def stats(stack, token):
     return get_ok(stack, "/api/admin/websocket/stats", token)["data"]
 
 
-def test_slow_consumer_is_cut_off_alone(tmp_root):
-    stack = open_stack(tmp_root, "drill-slow", release=True,
+def test_slow_consumer_is_cut_off_alone(tmp_root, ws_path):
+    stack = open_stack(tmp_root, "drill-slow", ws_path, release=True,
                        eventd_args=["--max-queue", str(MAX_QUEUE),
                                     "--ring-size", str(RING)])
     try:
@@ -165,7 +165,7 @@ def test_slow_consumer_is_cut_off_alone(tmp_root):
         final = stats(stack, token)
         with open(stack.log_path("eventd"), errors="replace") as f:
             logged = "dropping a slow client" in f.read()
-        write_figures("4 slow consumer", (
+        write_figures("4 slow consumer (%s)" % ws_path, (
             "max-queue %d KiB, cut off %.1f s after it stopped reading "
             "(%d requests meanwhile); reading again it found %.1f MB: %d "
             "messages, then %s and close %s; slow_clients_dropped %d; "

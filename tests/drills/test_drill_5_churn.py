@@ -73,11 +73,12 @@ def settle(stack, token, pid):
         time.sleep(1)
 
 
-def test_ten_thousand_connects_leave_nothing_behind(tmp_root):
+def test_ten_thousand_connects_leave_nothing_behind(tmp_root, ws_path):
     # Each wave opens 50 customer sockets on one order from one address:
     # churn, not a customer taking every socket, so those shares are
     # lifted (test_admission.py shows them).
-    stack = open_stack(tmp_root, "drill-churn", release=True, defines={
+    stack = open_stack(tmp_root, "drill-churn", ws_path, release=True,
+                       defines={
         "TIMING_MAX_WORKERS": "512", "TIMING_SERVER_LIMIT": "16",
         "TIMING_MAX_SOCKETS": "400", "TIMING_START_SERVERS": "8",
         "TIMING_ORDER_SOCKETS": "0", "TIMING_ADDRESS_SOCKETS": "0"})
@@ -96,7 +97,7 @@ def test_ten_thousand_connects_leave_nothing_behind(tmp_root):
         settle(stack, token, pid)
         d_rss1, d_fd1 = rss_kb(pid), fd_count(pid)
         a_n1, a_rss1, a_fd1 = apache_figures(stack)
-        write_figures("5 connection churn", (
+        write_figures("5 connection churn (%s)" % ws_path, (
             "%d connects and disconnects in waves of %d in %.1f s (%.0f a "
             "second), failures %d; daemon RSS %d -> %d KiB, fds %d -> %d; "
             "Apache %d -> %d processes, RSS %d -> %d KiB, fds %d -> %d" % (

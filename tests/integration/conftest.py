@@ -81,16 +81,28 @@ def running_stack(tmp_root, name, **kw):
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_root):
+def handoff_stack(tmp_root):
+    """The shared stack, as shipped: plaintext upgrades are handed off to
+    timing-eventd (TimingWebSocketHandoff auto)."""
     with running_stack(tmp_root, "main") as s:
         yield s
 
 
 @pytest.fixture(scope="session")
-def admin_token(stack):
+def stack(handoff_stack):
+    return handoff_stack
+
+
+@pytest.fixture(scope="session")
+def handoff_token(handoff_stack):
     """A token from POST /api/auth/login with the provisioned admin."""
     from client import admin_login
-    return admin_login(stack)
+    return admin_login(handoff_stack)
+
+
+@pytest.fixture(scope="session")
+def admin_token(handoff_token):
+    return handoff_token
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +122,31 @@ def tunnel_stack(tmp_root):
 def tunnel_token(tunnel_stack):
     from client import admin_login
     return admin_login(tunnel_stack)
+
+
+# Both WebSocket paths.  A module whose tests must hold on each overrides
+# its `stack` and `admin_token` with path_stack and path_token: every test
+# then runs on the hand-off stack, then on the tunnel stack (test ids end
+# in [handoff] and [tunnel]).
+WS_PATHS = ("handoff", "tunnel")
+# TimingWebSocketHandoff for each, for modules that start stacks of their
+# own.
+HANDOFF_SETTING = {"handoff": "auto", "tunnel": "off"}
+
+
+@pytest.fixture(scope="module", params=WS_PATHS)
+def ws_path(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def path_stack(request, ws_path):
+    return request.getfixturevalue(ws_path + "_stack")
+
+
+@pytest.fixture(scope="module")
+def path_token(request, ws_path):
+    return request.getfixturevalue(ws_path + "_token")
 
 
 @pytest.fixture(scope="session")

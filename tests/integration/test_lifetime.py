@@ -11,15 +11,18 @@ import pytest
 
 from client import (admin_login as login, auth, place_order, request, run,
                     until_closed, ws_next, ws_open)
-from conftest import running_stack
+from conftest import HANDOFF_SETTING, running_stack
 
 LIFETIME_S = 3
 
 
 @pytest.fixture(scope="module")
-def short_lived(tmp_root):
-    with running_stack(tmp_root, "lifetime", defines={
+def short_lived(tmp_root, ws_path):
+    """On each WebSocket path: the lifetime holds for handed-off sockets
+    as for tunnelled ones."""
+    with running_stack(tmp_root, "lifetime-" + ws_path, defines={
             "TIMING_SOCKET_LIFETIME": "%ds" % LIFETIME_S,
+            "TIMING_WEBSOCKET_HANDOFF": HANDOFF_SETTING[ws_path],
             "TIMING_ORDER_RATE_LIMIT": "0"}) as s:
         yield s
 

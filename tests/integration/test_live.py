@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The live channels through Apache: the customer's /orders/:id with each
 credential form and each refusal, what each channel receives, ordering
-without duplicates under concurrent orders, and the cap on live sockets."""
+without duplicates under concurrent orders, and the cap on live sockets.
+Every test runs on both WebSocket paths: handed off to timing-eventd, and
+tunnelled through Apache (conftest.py's path_stack)."""
 
 import asyncio
 import os
@@ -14,7 +16,18 @@ import websockets
 
 from client import (admin_login, auth, place_order, put_status, request, run,
                     upgrade_status, ws_next, ws_open)
-from conftest import make_stack
+from conftest import HANDOFF_SETTING, make_stack
+
+
+@pytest.fixture(scope="module")
+def stack(path_stack):
+    return path_stack
+
+
+@pytest.fixture(scope="module")
+def admin_token(path_token):
+    return path_token
+
 
 def place(stack, token=None):
     return place_order(stack, "Live", phone="0812345678", token=token)
@@ -118,9 +131,11 @@ def test_twenty_concurrent_orders_arrive_once_each(stack, admin_token):
     assert len(set(ids)) == 20
 
 
-def test_sockets_past_the_cap_get_503(tmp_root):
-    capped = make_stack(os.path.join(tmp_root, "capped"),
-                        defines={"TIMING_MAX_SOCKETS": "3"})
+def test_sockets_past_the_cap_get_503(tmp_root, ws_path):
+    capped = make_stack(os.path.join(tmp_root, "capped-" + ws_path),
+                        defines={"TIMING_MAX_SOCKETS": "3",
+                                 "TIMING_WEBSOCKET_HANDOFF":
+                                 HANDOFF_SETTING[ws_path]})
     capped.start()
     try:
         token = admin_login(capped)
@@ -161,14 +176,16 @@ def test_customer_channel_paths_that_are_not_an_order(stack, path):
     assert upgrade_status(stack, path + "?tracking_token=x") == 404
 
 
-def test_a_slow_consumer_is_cut_off_and_others_are_not(tmp_root):
+def test_a_slow_consumer_is_cut_off_and_others_are_not(tmp_root, ws_path):
     """A client that stops reading is closed at the output cap with a
     `slow_client` disconnect; a reading client gets every event.  The
     events are large (50 lines with notes, ~15 KB) so that the kernel's
     and Apache's buffers fill and the daemon's own queue grows."""
     big = [{"menu_id": 1 + i % 9, "quantity": 1, "note": "n" * 200}
            for i in range(50)]
-    small = make_stack(os.path.join(tmp_root, "slow"),
+    small = make_stack(os.path.join(tmp_root, "slow-" + ws_path),
+                       defines={"TIMING_WEBSOCKET_HANDOFF":
+                                HANDOFF_SETTING[ws_path]},
                        eventd_args=["--max-queue", "16384"])
     small.start()
     try:

@@ -1,12 +1,26 @@
 # SPDX-License-Identifier: Apache-2.0
 """Resuming a live channel: replay of missed events in order, and resync
-when replay cannot be trusted (daemon restarted, another epoch)."""
+when replay cannot be trusted (daemon restarted, another epoch).  Every
+test runs on both WebSocket paths (conftest.py's path_stack)."""
 
 import asyncio
 import os
 
+import pytest
+
 from client import admin_login, place_order, run, ws_next, ws_open
-from conftest import make_stack
+from conftest import HANDOFF_SETTING, make_stack
+
+
+@pytest.fixture(scope="module")
+def stack(path_stack):
+    return path_stack
+
+
+@pytest.fixture(scope="module")
+def admin_token(path_token):
+    return path_token
+
 
 async def quiet(ws, seconds=0.7):
     """The next message within `seconds`, or None."""
@@ -90,13 +104,15 @@ def test_resync_for_another_epoch(stack, admin_token):
 
 
 def test_staff_channel_names_the_databases_newest_event_after_a_restart(
-        tmp_root):
+        tmp_root, ws_path):
     """An order placed while the daemon was down: after it restarts, the
     staff channel's `connection` names that order's event (not 0), and a
     resume from 0, the start of history, gets resync, not silence.  A
     stack of its own: the failed send makes the next event of that Apache
     process announce a loss (resync) to every staff socket."""
-    stack = make_stack(os.path.join(tmp_root, "newest"))
+    stack = make_stack(os.path.join(tmp_root, "newest-" + ws_path),
+                       defines={"TIMING_WEBSOCKET_HANDOFF":
+                                HANDOFF_SETTING[ws_path]})
     stack.start()
     try:
         admin_token = admin_login(stack)
