@@ -181,6 +181,9 @@ def test_admin_account_is_provisioned_with_a_bcrypt_hash(stack):
     ("TimingJWTIssuer " + "i" * 201, "1 to 200 characters"),
     ("TimingSocketLifetime 500ms", "0 (no limit) or from 1s to 7 days"),
     ("TimingSocketLifetime 8d", "0 (no limit) or from 1s to 7 days"),
+    ("TimingTunnelSockets 0", "TimingTunnelSockets must be a number of "
+     "WebSockets from 1"),
+    ("TimingTunnelSockets many", "TimingTunnelSockets must be"),
 ])
 def test_bad_directives_fail_the_config_check(stack, line, message):
     res = stack.config_test(line)
@@ -190,7 +193,8 @@ def test_bad_directives_fail_the_config_check(stack, line, message):
 
 def test_good_configuration_passes_the_check(stack):
     res = stack.config_test("TimingTokenLifetime 8h\nTimingBodyLimit 32768"
-                            "\nTimingSocketLifetime 90min")
+                            "\nTimingSocketLifetime 90min"
+                            "\nTimingTunnelSockets 100")
     assert res.returncode == 0, res.stderr
     assert "Syntax OK" in res.stderr
 
