@@ -100,6 +100,10 @@ enum tp_type {
 #define TP_HANDOFF_MAX_EXTRA (16 * 1024)
 /* How long the module waits for the daemon's ack. */
 #define TP_HANDOFF_ACK_MS   2000
+/* How old a hand-off the daemon still takes: well inside the module's
+ * wait, so that a daemon that was too busy never takes a client Apache
+ * has already answered 503 (the late hand-off is closed unanswered). */
+#define TP_HANDOFF_TAKE_MS  (TP_HANDOFF_ACK_MS / 2)
 
 /* Trusted headers set by mod_timing on a WebSocket upgrade. */
 #define TP_HDR_PREFIX       "X-Timing-"
@@ -127,10 +131,10 @@ enum tp_type {
                                                    * module); 0: no limit */
 #define TP_HDR_CLIENT       "X-Timing-Client"      /* the client's address
                                                    * (after mod_remoteip) */
-#define TP_HDR_LIMITS       "X-Timing-Limits"      /* admission: "S T O A":
-                                                   * sockets, kept for
+#define TP_HDR_LIMITS       "X-Timing-Limits"      /* admission: "S T O A
+                                                   * U": sockets, kept for
                                                    * staff, per order, per
-                                                   * address */
+                                                   * address, tunnelled */
 #define TP_HDR_SENT         "X-Timing-Sent"        /* ms since the epoch */
 #define TP_HDR_SEAL         "X-Timing-Seal"        /* hex HMAC of the rest */
 #define TP_SUBPROTOCOL      "timing.v1"

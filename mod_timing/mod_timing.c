@@ -66,6 +66,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     conf->idem_retention = TM_DEFAULT_IDEM_RETENTION;
     conf->personal_retention = TM_DEFAULT_PERSONAL_RETENTION;
     conf->cors_origins = apr_array_make(p, 2, sizeof(const char *));
+    conf->tunnel_sockets = -1;
     conf->staff_sockets = -1;
     conf->order_sockets = -1;
     conf->address_sockets = -1;
@@ -105,6 +106,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     do { \
         conf->field = add->field != -1 ? add->field : base->field; \
     } while (0)
+    TM_MERGE_COUNT(tunnel_sockets);
     TM_MERGE_COUNT(staff_sockets);
     TM_MERGE_COUNT(order_sockets);
     TM_MERGE_COUNT(address_sockets);
@@ -228,11 +230,19 @@ static const command_rec timing_cmds[] = {
             .error = "TimingSocketLifetime must be 0 (no limit) or from 1s "
                      "to 7 days (a number is seconds; or 90min, 3h)"),
     TM_KIND("TimingMaxSockets", tm_set_count,
-            "Live WebSockets allowed at once, below MaxRequestWorkers "
-            "(default: 60% of it)",
+            "Live WebSockets allowed at once (default 10000 with "
+            "TimingWebSocketHandoff auto; with off, TimingTunnelSockets')",
             TM_PARAM(max_sockets), .min = 1, .max = 1000000,
             .error = "TimingMaxSockets must be a number of WebSockets from 1 "
                      "to 1000000"),
+    TM_KIND("TimingTunnelSockets", tm_set_count,
+            "Of TimingMaxSockets, how many may be tunnelled through Apache, "
+            "each holding a worker thread (default: 60% of "
+            "MaxRequestWorkers)",
+            TM_PARAM_FIELD(tunnel_sockets), .set_flag = TM_NO_FLAG,
+            .min = 1, .max = 1000000,
+            .error = "TimingTunnelSockets must be a number of WebSockets "
+                     "from 1 to 1000000"),
     TM_SHARE("TimingStaffSockets", staff_sockets, "Of TimingMaxSockets, "
              "how many only staff may take (default a tenth)"),
     TM_SHARE("TimingOrderSockets", order_sockets, "Customer WebSockets one "

@@ -35,6 +35,8 @@ typedef struct tm_srv_conf {
     apr_interval_time_t event_horizon;
     apr_array_header_t *cors_origins;   /* of const char *; "*" wildcards */
     int max_sockets;                /* live WebSockets at most */
+    int tunnel_sockets;             /* of them tunnelled, each holding a
+                                     * worker (-1: unset) */
     /* Admission by timing-eventd (-1: unset, then the defaults below). */
     int staff_sockets;              /* of max_sockets, kept for staff */
     int order_sockets;              /* per order; 0: no cap */
@@ -84,6 +86,9 @@ typedef enum {
  * few tabs; more than that on one order is a client gone wrong, or one
  * trying to take every socket with a single tracking token. */
 #define TM_DEFAULT_ORDER_SOCKETS   5
+/* TimingMaxSockets when sockets are handed off: the daemon's capacity
+ * (about 10 KiB and one descriptor each), not Apache's workers. */
+#define TM_DEFAULT_HANDOFF_SOCKETS 10000
 /* Each registration and each login costs a bcrypt (about 60 ms of a
  * core), so one address may not ask for them without end.  An address is
  * often a whole shop's Wi-Fi or a mobile carrier's NAT, so the limits are

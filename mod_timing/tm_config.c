@@ -365,26 +365,40 @@ static void default_shares(tm_srv_conf *conf)
     }
 }
 
-/* Every proxied WebSocket holds a worker thread for its life; when all
- * hold one, Apache answers nothing else.  Unless told otherwise, leave 40%
- * of MaxRequestWorkers to REST. */
+/* A tunnelled WebSocket holds a worker thread for its life; when all hold
+ * one, Apache answers nothing else.  Unless told otherwise, tunnels may
+ * take 60% of MaxRequestWorkers and leave the rest to REST.  A handed-off
+ * socket holds no worker: with the hand-off on, the whole capacity is the
+ * daemon's (TM_DEFAULT_HANDOFF_SOCKETS); with it off, every socket is a
+ * tunnel.  The tunnels' share never exceeds the whole. */
 void tm_config_default_sockets(server_rec *s)
 {
-    int daemons = 0, threads = 0;
+    int daemons = 0, threads = 0, workers_share;
     server_rec *sp;
 
     ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons);
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    workers_share = daemons > 0 && threads > 0 ? daemons * threads * 6 / 10
+                                               : 100;
+    if (workers_share < 1) {
+        workers_share = 1;
+    }
     for (sp = s; sp; sp = sp->next) {
         tm_srv_conf *conf = ap_get_module_config(sp->module_config,
                                                  &timing_module);
 
+        if (conf->tunnel_sockets == -1) {
+            conf->tunnel_sockets = conf->ws_handoff == TM_HANDOFF_OFF
+                                   && conf->max_sockets_set
+                                   ? conf->max_sockets : workers_share;
+        }
         if (!conf->max_sockets_set) {
-            conf->max_sockets = daemons > 0 && threads > 0
-                                ? daemons * threads * 6 / 10 : 100;
-            if (conf->max_sockets < 1) {
-                conf->max_sockets = 1;
-            }
+            conf->max_sockets = conf->ws_handoff == TM_HANDOFF_OFF
+                                ? conf->tunnel_sockets
+                                : TM_DEFAULT_HANDOFF_SOCKETS;
+        }
+        if (conf->tunnel_sockets > conf->max_sockets) {
+            conf->tunnel_sockets = conf->max_sockets;
         }
         default_shares(conf);
     }

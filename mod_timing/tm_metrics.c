@@ -178,6 +178,9 @@ static void render_daemon(request_rec *r, const tm_srv_conf *conf)
           "taken." },
         { "handoffs", "timing_eventd_handoffs_total",
           "Client sockets Apache handed to timing-eventd, answered." },
+        { "late_handoffs", "timing_eventd_late_handoffs_total",
+          "Hand-offs timing-eventd read after Apache had stopped waiting "
+          "(Apache answered 503)." },
     };
     json_object *stats = NULL, *conn = NULL, *paths = NULL;
     int up;

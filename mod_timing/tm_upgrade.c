@@ -343,9 +343,9 @@ static int guard(request_rec *r, const tm_srv_conf *conf,
      * by (the daemon counts; httpd.conf says how many). */
     apr_table_set(r->headers_in, TP_HDR_CLIENT, r->useragent_ip);
     apr_table_set(r->headers_in, TP_HDR_LIMITS,
-                  apr_psprintf(r->pool, "%d %d %d %d", conf->max_sockets,
+                  apr_psprintf(r->pool, "%d %d %d %d %d", conf->max_sockets,
                                conf->staff_sockets, conf->order_sockets,
-                               conf->address_sockets));
+                               conf->address_sockets, conf->tunnel_sockets));
     if (tm_notify_seal_upgrade(r, conf) != APR_SUCCESS) {
         return refuse(r, HTTP_SERVICE_UNAVAILABLE, "cannot seal the upgrade");
     }

@@ -8,7 +8,9 @@
  * order, nor more than per_address from one address (generous: a food
  * court shares one NAT address; the per-order cap is the real guard).
  * Staff are limited only by the whole capacity, and are not counted in an
- * order's or an address's share.  Addresses and orders are counted in
+ * order's or an address's share.  A tunnelled socket holds one of
+ * Apache's worker threads: tunnels have a cap of their own, whoever asks,
+ * so that sockets never take the workers REST needs.  Addresses and orders are counted in
  * tsearch(3) trees: libc's, with deletion, and no pool to keep.
  */
 #include <arpa/inet.h>
@@ -30,7 +32,7 @@ typedef struct order_count {
 } order_count;
 
 struct admit {
-    size_t total, customers;
+    size_t total, customers, tunnelled;
     void *addresses;            /* tsearch root of address_count */
     void *orders;               /* tsearch root of order_count */
 };
@@ -138,6 +140,9 @@ int admit_take(admit *a, const admit_request *req, admit_ticket *t)
     if ((int64_t)a->total >= req->sockets) {
         return ADMIT_FULL;
     }
+    if (req->tunnelled && (int64_t)a->tunnelled >= req->tunnels) {
+        return ADMIT_TUNNELS_FULL;
+    }
     if (!req->staff) {
         if ((int64_t)a->customers >= req->sockets - req->staff_reserve) {
             return ADMIT_CUSTOMERS_FULL;
@@ -176,6 +181,10 @@ int admit_take(admit *a, const admit_request *req, admit_ticket *t)
         a->customers++;
     }
     a->total++;
+    if (req->tunnelled) {
+        a->tunnelled++;
+        t->tunnelled = 1;
+    }
     t->held = 1;
     t->staff = req->staff;
     t->order_id = req->order_id;
@@ -189,6 +198,9 @@ void admit_release(admit *a, admit_ticket *t)
     }
     t->held = 0;
     a->total--;
+    if (t->tunnelled) {
+        a->tunnelled--;
+    }
     if (!t->staff) {
         address_count *ac = find_address(a, t->address);
         order_count *oc = t->order_id > 0 ? find_order(a, t->order_id)
@@ -214,6 +226,11 @@ size_t admit_count(const admit *a)
 size_t admit_count_customers(const admit *a)
 {
     return a->customers;
+}
+
+size_t admit_count_tunnelled(const admit *a)
+{
+    return a->tunnelled;
 }
 
 int admit_status(int result)

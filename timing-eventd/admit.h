@@ -23,18 +23,20 @@ typedef struct admit admit;
 typedef struct admit_ticket {
     int held;
     int staff;
+    int tunnelled;              /* counted among the tunnels */
     int64_t order_id;           /* 0: the admin channel */
     char address[ADMIT_KEY_LEN];/* the client's bucket, customers only */
 } admit_ticket;
 
 /* What an upgrade asks for, and the limits it came with (handshake.h's
- * X-Timing-Limits: sockets, kept for staff, per order, per address; 0 for
- * the last two means no cap). */
+ * X-Timing-Limits: sockets, kept for staff, per order, per address, the
+ * tunnels' share; 0 for per order and per address means no cap). */
 typedef struct admit_request {
     int staff;                  /* role staff or admin */
+    int tunnelled;              /* through Apache, holding a worker */
     int64_t order_id;
     const char *client;         /* the client's address, as Apache saw it */
-    int64_t sockets, staff_reserve, per_order, per_address;
+    int64_t sockets, staff_reserve, per_order, per_address, tunnels;
 } admit_request;
 
 enum admit_result {
@@ -42,7 +44,8 @@ enum admit_result {
     ADMIT_FULL,                 /* every socket taken: 503 */
     ADMIT_CUSTOMERS_FULL,       /* all but the staff's share taken: 503 */
     ADMIT_ORDER,                /* the order's cap: 429 */
-    ADMIT_ADDRESS               /* the address's cap: 429 */
+    ADMIT_ADDRESS,              /* the address's cap: 429 */
+    ADMIT_TUNNELS_FULL          /* every tunnel Apache may hold taken: 503 */
 };
 
 admit *admit_create(void);
@@ -55,6 +58,7 @@ void admit_release(admit *a, admit_ticket *t);
 
 size_t admit_count(const admit *a);             /* sockets admitted */
 size_t admit_count_customers(const admit *a);
+size_t admit_count_tunnelled(const admit *a);
 
 /* The bucket a client address counts in: "4:" and the IPv4 address, "6:"
  * and the /64 of an IPv6 one (one subscriber's network), an IPv4-mapped

@@ -424,7 +424,7 @@ static void handle_datagram(events *ev, const unsigned char *buf, size_t n,
         handle_revoke(ev, body, h.len);
         break;
     case TP_HANDOFF:
-        handoff_take(ev->ws, ev->fd, fd, body, h.len,
+        handoff_take(ev->ws, ev->fd, fd, h.sent_ms, body, h.len,
                      (const struct sockaddr *)from, fromlen, ev->secret,
                      ev->secret_len);
         break;

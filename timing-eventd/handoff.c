@@ -65,7 +65,8 @@ static int usable(int fd)
            ? -1 : 0;
 }
 
-void handoff_take(ws_server *ws, int sock, int fd, const char *body,
+void handoff_take(ws_server *ws, int sock, int fd, int64_t sent_ms,
+                  const char *body,
                   size_t len, const struct sockaddr *from, socklen_t fromlen,
                   const unsigned char *secret, size_t secret_len)
 {
@@ -80,6 +81,14 @@ void handoff_take(ws_server *ws, int sock, int fd, const char *body,
         if (fd != -1) {
             close(fd);
         }
+        return;
+    }
+    if (fd != -1 && loop_wall_ms() - sent_ms > TP_HANDOFF_TAKE_MS) {
+        stats.late_handoffs++;
+        log_msg(LOG_WARN, "hand-off %s came %lld ms after it was sent: "
+                "Apache answers it", id, (long long)(loop_wall_ms() - sent_ms));
+        close(fd);
+        ack(sock, from, fromlen, id, 0, secret, secret_len);
         return;
     }
     if (fd == -1 || usable(fd) != 0) {

@@ -17,12 +17,14 @@
 /* How long handed-off sessions get for their goodbye when Apache stops. */
 #define HANDOFF_STOP_GRACE_MS 2000
 
-/* A sealed TP_HANDOFF body of len bytes came with fd (the client's TCP
- * socket; -1 when none came).  fd is always taken: adopted by the
- * WebSocket server, or closed -- never shut down, Apache answers on it
- * then.  The ack goes (sealed, with secret) from the events socket
- * sock to the sender at from[fromlen]. */
-void handoff_take(ws_server *ws, int sock, int fd, const char *body,
+/* A sealed TP_HANDOFF body of len bytes, sealed at sent_ms, came with fd
+ * (the client's TCP socket; -1 when none came).  fd is always taken:
+ * adopted by the WebSocket server, or closed -- never shut down, Apache
+ * answers on it then; one older than TP_HANDOFF_TAKE_MS is closed.  The
+ * ack goes (sealed, with secret) from the events socket sock to the
+ * sender at from[fromlen]. */
+void handoff_take(ws_server *ws, int sock, int fd, int64_t sent_ms,
+                  const char *body,
                   size_t len, const struct sockaddr *from, socklen_t fromlen,
                   const unsigned char *secret, size_t secret_len);
 

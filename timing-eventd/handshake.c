@@ -224,10 +224,11 @@ static int take_header(hs_request *r, hs_seen *seen, const char *name,
     return HS_NEED_MORE;
 }
 
-/* "S T O A": four numbers separated by spaces. */
-static int parse_limits(const char *s, int64_t out[4])
+/* "S T O A U": five numbers separated by spaces.  Four, from a module of
+ * the release before, leave the tunnels' share the whole. */
+static int parse_limits(const char *s, int64_t out[HS_LIMITS])
 {
-    char buf[80];
+    char buf[100];
     char *field, *state = NULL;
     size_t n = strlen(s);
     int i = 0;
@@ -238,12 +239,16 @@ static int parse_limits(const char *s, int64_t out[4])
     memcpy(buf, s, n + 1);
     for (field = strtok_r(buf, " ", &state); field;
          field = strtok_r(NULL, " ", &state)) {
-        if (i == 4 || parse_id(field, &out[i])) {
+        if (i == HS_LIMITS || parse_id(field, &out[i])) {
             return -1;
         }
         i++;
     }
-    return i == 4 ? 0 : -1;
+    if (i == HS_LIMITS - 1) {
+        out[HS_LIMIT_TUNNEL] = out[HS_LIMIT_SOCKETS];
+        return 0;
+    }
+    return i == HS_LIMITS ? 0 : -1;
 }
 
 /* Believes the trusted headers only when mod_timing sealed them, lately,

@@ -32,6 +32,7 @@ enum hs_limit {
     HS_LIMIT_STAFF,     /* of those, kept for staff */
     HS_LIMIT_ORDER,     /* per order (customers); 0: none */
     HS_LIMIT_ADDRESS,   /* per client address (customers); 0: none */
+    HS_LIMIT_TUNNEL,    /* of all, tunnelled through Apache's workers */
     HS_LIMITS
 };
 

@@ -113,6 +113,7 @@ char *stats_json(size_t admin, size_t order, size_t handoff, size_t tunnel)
         || add_int(root, "refused_full", stats.refused_full)
         || add_int(root, "refused_share", stats.refused_share)
         || add_int(root, "handoffs", stats.handoffs)
+        || add_int(root, "late_handoffs", stats.late_handoffs)
         || add_int(root, "uptime_seconds", up > 0 ? (uint64_t)up : 0)) {
         json_object_put(root);
         return NULL;

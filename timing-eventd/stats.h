@@ -30,6 +30,7 @@ typedef struct stats_counters {
     uint64_t refused_share;         /* upgrades refused: a share (429) */
     uint64_t handoffs;              /* sockets handed off by Apache and
                                      * answered */
+    uint64_t late_handoffs;         /* closed unanswered: came too late */
     size_t peak_connections;
     long long started_ms;           /* loop_now_ms() at start */
 } stats_counters;

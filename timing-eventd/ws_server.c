@@ -131,6 +131,8 @@ static int admit_session(void *baton, const hs_request *hs)
     req.staff_reserve = hs->limits[HS_LIMIT_STAFF];
     req.per_order = hs->limits[HS_LIMIT_ORDER];
     req.per_address = hs->limits[HS_LIMIT_ADDRESS];
+    req.tunnelled = !c->handoff;
+    req.tunnels = hs->limits[HS_LIMIT_TUNNEL];
     rc = admit_take(srv->admit, &req, &c->ticket);
     if (rc == ADMIT_OK) {
         return ADMIT_OK;
@@ -142,8 +144,10 @@ static int admit_session(void *baton, const hs_request *hs)
         stats.refused_full++;
     }
     log_msg(LOG_INFO, "upgrade refused with %d: %s (%zu sockets, %zu of "
-            "them customers')", admit_status(rc), admit_code(rc),
-            admit_count(srv->admit), admit_count_customers(srv->admit));
+            "them customers', %zu tunnelled)", admit_status(rc),
+            admit_code(rc), admit_count(srv->admit),
+            admit_count_customers(srv->admit),
+            admit_count_tunnelled(srv->admit));
     return rc;
 }
 

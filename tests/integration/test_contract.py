@@ -654,7 +654,7 @@ STATS_KEYS = {"connections", "peak_connections", "events_received",
               "messages_sent", "replays", "resyncs", "slow_clients_dropped",
               "uptime_seconds", "recycled", "revoked", "aged",
               "unverified", "refused_full", "refused_share", "handoffs",
-              "sockets"}
+              "late_handoffs", "sockets"}
 
 
 def ws_stats(stack, token):

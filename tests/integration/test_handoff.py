@@ -10,6 +10,8 @@ auto, the default), and the daemon holds it.
 - Apache stopped for good: every handed-off client is told `disconnect`
   `shutdown`;
 - the daemon down: 503 with Retry-After and the JSON envelope;
+- the daemon too busy to take it in time: Apache's 503 alone, never a
+  101 after it;
 - TimingWebSocketHandoff off: the tunnel, as before.
 
 The stack is small on purpose: MaxRequestWorkers 8."""
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -44,6 +47,9 @@ def small(tmp_root):
             "TIMING_START_SERVERS": "2",
             "TIMING_SERVER_LIMIT": "8",
             "TIMING_MAX_SOCKETS": "200",
+            # Handed-off sockets are not tunnels: one tunnel allowed, and
+            # SOCKETS of them still open.
+            "TIMING_TUNNEL_SOCKETS": "1",
             "TIMING_ORDER_RATE_LIMIT": "0"}) as s:
         yield s
 
@@ -323,6 +329,35 @@ def test_daemon_down_is_503_with_retry_after(small, token):
     assert head.startswith(b"HTTP/1.1 503"), data
     assert re.search(rb"\r\nRetry-After: \d+", head), head
     assert json.loads(body)["error"]["code"] == "events_unavailable", body
+
+
+def test_a_late_hand_off_is_not_answered_twice(small, token):
+    """A daemon too busy to take a hand-off within Apache's wait: Apache
+    answers 503 itself, and the daemon, reading it later, closes the
+    socket without a word -- never a 101 after the 503."""
+    daemon = small.procs["eventd"].pid
+    before = stats(small, token)["late_handoffs"]
+    os.kill(daemon, signal.SIGSTOP)
+    try:
+        s = raw_upgrade(small, admin_path(token))
+        s.settimeout(10)
+        reader = Reader(s)
+        head = reader.head()
+    finally:
+        os.kill(daemon, signal.SIGCONT)
+    assert head.startswith("HTTP/1.1 503"), head
+    length = int(re.search(r"\r\nContent-Length: (\d+)", head).group(1))
+    rest = reader.buf
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    s.close()
+    assert json.loads(rest[:length])["error"]["code"] == \
+        "events_unavailable", rest
+    assert rest[length:] == b"", rest
+    assert stats(small, token)["late_handoffs"] == before + 1
 
 
 def test_apache_stopped_for_good_says_shutdown(small, token):

@@ -258,3 +258,33 @@ def test_no_warning_without_h2websockets_on(tls_stack, extra):
     assert res.returncode == 0, res.stderr
     assert "Syntax OK" in res.stderr
     assert H2_WARNING not in res.stderr
+
+
+def test_tunnels_stop_at_their_share(tmp_root):
+    """TimingTunnelSockets: wss:// sockets hold a worker each, so they have
+    a cap of their own (here 2) below TimingMaxSockets; the next is 503
+    sockets_full, and a place comes back when one closes."""
+    with running_stack(tmp_root, "tls-tunnels", tls=True, defines={
+            "TIMING_TUNNEL_SOCKETS": "2",
+            "TIMING_MAX_SOCKETS": "50"}) as capped:
+        ans = request(capped, "POST", "/api/auth/login", body={
+            "email": capped.admin_email, "password": capped.admin_password})
+        assert ans.status == 200, ans
+        path = "/admin?token=" + ans.json["data"]["token"]
+
+        async def scenario():
+            held = [await ws_open(capped, path) for _ in range(2)]
+            for ws in held:
+                await ws_next(ws)
+            third = await asyncio.to_thread(upgrade_status, capped, path)
+            await held[0].close()
+            await asyncio.sleep(0.5)
+            again = await ws_open(capped, path)
+            welcome = await ws_next(again)
+            for ws in held[1:] + [again]:
+                await ws.close()
+            return third, welcome
+
+        third, welcome = run(scenario())
+        assert third == 503
+        assert welcome["type"] == "connection"

@@ -251,6 +251,48 @@ static void test_release(void)
     admit_destroy(NULL);
 }
 
+/* U=2 of S=5: the third tunnel is refused, staff or not, while handed-off
+ * sockets go on to S; a tunnel given back frees a tunnel's place. */
+static void test_tunnels(void)
+{
+    admit *a = new_admit();
+    admit_ticket t[8];
+    admit_request tunnel = ask(1, 0, "192.0.2.1", 5, 1, 0, 0);
+    admit_request handed = ask(1, 0, "192.0.2.1", 5, 1, 0, 0);
+    int i;
+
+    tunnel.tunnelled = 1;
+    tunnel.tunnels = 2;
+    handed.tunnels = 2;
+    for (i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(admit_take(a, &tunnel, &t[i]), ADMIT_OK);
+        CU_ASSERT_TRUE(t[i].tunnelled);
+    }
+    CU_ASSERT_EQUAL(admit_take(a, &tunnel, &t[2]), ADMIT_TUNNELS_FULL);
+    CU_ASSERT_FALSE(t[2].held);
+    CU_ASSERT_EQUAL(admit_count_tunnelled(a), 2);
+    for (i = 2; i < 5; i++) {
+        CU_ASSERT_EQUAL(admit_take(a, &handed, &t[i]), ADMIT_OK);
+        CU_ASSERT_FALSE(t[i].tunnelled);
+    }
+    CU_ASSERT_EQUAL(admit_take(a, &handed, &t[5]), ADMIT_FULL);
+    CU_ASSERT_EQUAL(admit_count(a), 5);
+    admit_release(a, &t[0]);
+    admit_release(a, &t[0]);
+    CU_ASSERT_EQUAL(admit_count_tunnelled(a), 1);
+    CU_ASSERT_EQUAL(admit_take(a, &tunnel, &t[0]), ADMIT_OK);
+    CU_ASSERT_EQUAL(admit_count_tunnelled(a), 2);
+    CU_ASSERT_EQUAL(admit_status(ADMIT_TUNNELS_FULL), 503);
+    CU_ASSERT_STRING_EQUAL(admit_code(ADMIT_TUNNELS_FULL), "sockets_full");
+    CU_ASSERT_EQUAL(admit_retry_after(ADMIT_TUNNELS_FULL), 10);
+    for (i = 0; i < 5; i++) {
+        admit_release(a, &t[i]);
+    }
+    CU_ASSERT_EQUAL(admit_count(a), 0);
+    CU_ASSERT_EQUAL(admit_count_tunnelled(a), 0);
+    admit_destroy(a);
+}
+
 static void test_answers(void)
 {
     CU_ASSERT_EQUAL(admit_status(ADMIT_ORDER), 429);
@@ -283,6 +325,7 @@ int add_admit_suite(void)
         || !CU_add_test(s, "address buckets", test_address_key)
         || !CU_add_test(s, "release gives places back, harmlessly",
                         test_release)
+        || !CU_add_test(s, "tunnels' own cap", test_tunnels)
         || !CU_add_test(s, "status, code and Retry-After", test_answers)) {
         return -1;
     }

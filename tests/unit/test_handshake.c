@@ -34,7 +34,7 @@
 
 /* What seal() adds when the head does not set it. */
 #define CLIENT  "203.0.113.7"
-#define LIMITS  "100 10 5 20"
+#define LIMITS  "100 10 5 20 60"
 
 static const unsigned char secret[] =
     "unit-test secret, fixed, of more than 32 bytes";
@@ -221,6 +221,7 @@ static void test_good_request(void)
     CU_ASSERT_EQUAL(r->limits[HS_LIMIT_STAFF], 10);
     CU_ASSERT_EQUAL(r->limits[HS_LIMIT_ORDER], 5);
     CU_ASSERT_EQUAL(r->limits[HS_LIMIT_ADDRESS], 20);
+    CU_ASSERT_EQUAL(r->limits[HS_LIMIT_TUNNEL], 60);
     CU_ASSERT_STRING_EQUAL(r->accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     CU_ASSERT_FALSE(r->subprotocol);
     n = hs_response(r, out, sizeof out);
@@ -534,7 +535,7 @@ static void test_client_and_limits(void)
                             "X-Timing-Limits: 0 0 0 0\r\n" END);
     size_t used, i;
     static const char *const bad_limits[] = {
-        "", "1 2 3", "1 2 3 4 5", "a b c d", "-1 2 3 4", "1 2 3 4x",
+        "", "1 2 3", "1 2 3 4 5 6", "a b c d", "-1 2 3 4", "1 2 3 4x",
         "1,2,3,4", "1 2 3 1234567890123456789",
     };
 
@@ -543,6 +544,15 @@ static void test_client_and_limits(void)
     for (i = 0; i < HS_LIMITS; i++) {
         CU_ASSERT_EQUAL(r->limits[i], 0);
     }
+    free(r);
+    /* four numbers (a module of the release before): the tunnels may
+     * take the whole */
+    r = new_req();
+    text = seal(LINE UPG CONN KEY VER CHAN "X-Timing-Limits: 7 1 2 3\r\n"
+                END);
+    CU_ASSERT_EQUAL(hs_feed(r, text, strlen(text), &used), HS_DONE);
+    CU_ASSERT_EQUAL(r->limits[HS_LIMIT_SOCKETS], 7);
+    CU_ASSERT_EQUAL(r->limits[HS_LIMIT_TUNNEL], 7);
     free(r);
 
     for (i = 0; i < sizeof bad_limits / sizeof *bad_limits; i++) {
