@@ -127,12 +127,12 @@ def env_int(name, default):
 
 
 def env_words(name, default, allowed=None):
-    words = os.environ.get(name, default).split()
-    for w in words:
+    out = os.environ.get(name, default).split()
+    for w in out:
         if allowed is not None and w not in allowed:
             raise SystemExit("fanout: %s: '%s' is none of %s"
                              % (name, w, ", ".join(allowed)))
-    return words
+    return out
 
 
 def hard_nofile():
@@ -434,8 +434,8 @@ def run_one(path, label, n, rest_paths):
             "TIMING_START_SERVERS": str(servers),
             "TIMING_THREADS_PER_CHILD": str(threads),
             "TIMING_MAX_WORKERS": str(servers * threads),
-            # The cap on tunnelled sockets (once mod_timing has it; a
-            # Define nothing reads is harmless before).
+            # The cap on tunnelled sockets, said outright (with the
+            # hand-off off it follows TimingMaxSockets).
             "TIMING_TUNNEL_SOCKETS": str(n + 100),
             # Many processes: few database connections each.
             "TIMING_DBD_MAX": "6"})
