@@ -6,7 +6,8 @@
 // stdin/stdout, one JSON object a line:
 //
 //   in   {"url", "count", "addresses": [...], "first", "concurrency",
-//         "timeout_ms"}                    open `count` sockets
+//         "timeout_ms"}                    open `count` sockets, socket i
+//                                          from addresses[(first + i) % len]
 //   out  {"type": "ready", ...}            handshake times, refusals
 //   in   {"type": "orders", "orders": [[id, sent_ms], ...]}
 //   out  {"type": "delivered", ...}        every socket has every order
@@ -86,7 +87,10 @@ function connectOne(cfg, n) {
       skipUTF8Validation: true,
       handshakeTimeout: cfg.timeout_ms,
     };
-    if (cfg.addresses.length > 1) {
+    // A source address given is bound even when it is the only one: the
+    // orchestrator hands each run fresh addresses, so the ports an earlier
+    // run left in TIME_WAIT on another address are no obstacle.
+    if (cfg.addresses.length > 0) {
       opts.localAddress = cfg.addresses[(cfg.first + n) % cfg.addresses.length];
     }
     const ws = new WebSocket(cfg.url, opts);

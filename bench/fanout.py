@@ -1,40 +1,100 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""fanout.py -- WebSocket fan-out through Apache, part of `make bench`.
+"""fanout.py -- WebSocket fan-out on both of Timing's socket paths, part
+of `make bench`.
 
-For each N in BENCH_FANOUT (default "1000 10000"): a private stack with
-Apache sized for N proxied sockets, N idle /admin sockets with a staff
-token held by Node workers (bench/fanout-client.mjs, the ws package from
-tests/node), then orders posted at 10 a second for BENCH_FANOUT_SECONDS.
-This script starts the stack, the workers and the orders and prints the
-figures; the sockets, their receiving and the timestamps are the workers'.
-Prints, per N: handshake time (p50, p99), sockets connected and refused
-(by status), latency from each POST's send to receipt on every socket
-(p50, p99, max; one clock, CLOCK_MONOTONIC, on both sides) and per
-order to its first and its last socket, messages
-missing and duplicated, memory per idle socket for the daemon and for
-Apache (RSS after minus before, over N), and the CPU each side used while
-connecting and while the orders went out.  Figures, not asserts.
+An accepted plaintext upgrade takes one of two paths: hand-off (the
+default, `TimingWebSocketHandoff auto`: mod_timing passes the socket to
+timing-eventd and no Apache worker holds it) or tunnel
+(`TimingWebSocketHandoff off`, or TLS: mod_proxy_wstunnel holds one
+Apache worker thread per socket).  For each size N in BENCH_FANOUT and
+each path in BENCH_FANOUT_PATHS this starts a private stack
+(scripts/stack.py), opens N idle /admin sockets with a staff token held by
+Node workers (bench/fanout-client.mjs, the ws package from tests/node),
+then posts orders at 10 a second for BENCH_FANOUT_SECONDS.  The sockets,
+their receiving and the timestamps are the workers'; this script starts
+the stack, the workers and the orders and prints the figures.
+
+  hand-off  Apache with the development defaults of conf/httpd.conf.in
+            (64 threads a process, MaxRequestWorkers 256): not sized for
+            the sockets, which is the point; TimingMaxSockets N + 100
+            (its default with the hand-off on is 10,000).
+  tunnel    Apache sized for N proxied sockets (every process started
+            before the sockets, 250 threads each, MaxRequestWorkers past
+            N), TimingWebSocketHandoff off, TimingMaxSockets (and
+            TimingTunnelSockets) N + 100.
+
+Both lift the per-address order limit (TimingOrderRateLimit 0).  Printed
+per run: how long until all sockets were held and the handshake time
+(p50, p99); sockets connected, refused (by status) and failed, and the
+daemon's own count by path (stats endpoint); latency from each POST's
+send to receipt on every socket (p50, p99, max; one clock,
+CLOCK_MONOTONIC, on both sides) and per order to its first and its last
+socket; messages missing and duplicated; memory per idle socket for
+Apache and timing-eventd apart and their sum (RSS after minus before,
+over the sockets connected; Apache's processes before and after are
+printed too: on the hand-off path wrk first sends more requests at once
+than MaxRequestWorkers, so every process, worker thread and database
+connection is in use before the memory is read, and what Apache grows
+by after is what the sockets keep, bar the few MiB the first handshakes
+in each process touch once); the CPU each side used while connecting and
+while the orders went out, and the generator's CPU over the servers'
+(with "else on the machine": what other processes and interrupts took of
+the cores meanwhile, next to nothing on a quiet machine).  On the paths
+in BENCH_FANOUT_REST (default the hand-off's) REST is measured on the
+same stack: wrk on `GET /api/orders/:id/status` (a real order, its
+tracking token) at 32 connections, once before any socket is opened and
+once while the N sockets are held (idle: no orders while wrk runs), and
+the ratio of the two (the aim: within 10 %), each with the CPU every
+part used meanwhile.  At the end one table has a row per (path, size).
+Figures, not asserts.  On a machine that runs anything else the REST
+ratio and the latencies are that machine's load as much as Timing's.
+
+Then, unless BENCH_MAKE_RUN_SOCKETS is 0, the `make run` step: a stack
+configured exactly as `make run` configures it (scripts/stack.py run: no
+sizing defines, both loopback addresses) with that many idle /admin
+sockets opened through the same Node workers; printed are the sockets
+connected, refused and failed, and from the stats endpoint the sockets
+by path: a tunnelled socket holds one of Apache's workers, a handed-off
+one none (mod_status is not loaded).  Sockets past TimingMaxSockets (its
+default: 10,000 with the hand-off on) are refused with 503.
 
   BENCH_FANOUT="1000" BENCH_FANOUT_SECONDS=10 bench/fanout.py
+  BENCH_FANOUT="10000 max" BENCH_FANOUT_PATHS=handoff bench/fanout.py
 
+BENCH_FANOUT             sizes (default "1000 10000"); the word `max` is as
+                         many as the daemon's open-file hard limit allows,
+                         less a margin of 500 (hand-off only: the tunnel
+                         cannot hold that many threads on one box)
+BENCH_FANOUT_PATHS       paths (default "handoff tunnel")
+BENCH_FANOUT_SECONDS     seconds of orders per run (default 10)
+BENCH_FANOUT_REST        paths with the REST figures (default "handoff";
+                         "" for none)
+BENCH_FANOUT_REST_SECONDS  seconds of each wrk run (default 5, after 1 s
+                         of warm-up)
+BENCH_MAKE_RUN_SOCKETS   sockets of the `make run` step (default 2000;
+                         0 skips it)
 BENCH_FANOUT_WORKERS     Node worker processes (default: one a core, more
                          so that none holds over 10,000 sockets)
-BENCH_FANOUT_ADDRESSES   source addresses 127.0.0.1, .2, ... the sockets
-                         are spread over (default: one per 20,000 sockets;
-                         one address has about 28,000 ephemeral ports)
+BENCH_FANOUT_ADDRESSES   source addresses per run (default: one per 5,000
+                         sockets).  Each run binds its sockets to addresses
+                         of its own, 127.0.0.2 to .254 in turn, so the
+                         ports an earlier run left in TIME_WAIT are on
+                         other addresses
 BENCH_FANOUT_CONCURRENCY handshakes in flight per worker (default 100)
 """
 
 import json
 import math
 import os
+import re
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,17 +103,20 @@ sys.path.insert(0, os.path.join(CHECKOUT, "scripts"))
 sys.path.insert(0, os.path.join(CHECKOUT, "tests", "integration"))
 
 import stack as stackmod  # noqa: E402
-from procstat import apache_pids, cpu_seconds, rss_kib  # noqa: E402
+from procstat import (apache_pids, box_busy_seconds, cpu_seconds,  # noqa
+                      rss_kib)
+from run import WRK_LUA  # noqa: E402
 from conftest import free_port  # noqa: E402
 
 CLIENT = os.path.join(HERE, "fanout-client.mjs")
 WS_PACKAGE = os.path.join(CHECKOUT, "tests", "node", "node_modules", "ws")
-SIZES = [int(n) for n in os.environ.get("BENCH_FANOUT",
-                                        "1000 10000").split()]
+PATHS = ("handoff", "tunnel")
 SECONDS = int(os.environ.get("BENCH_FANOUT_SECONDS", "10"))
 RATE = 10                       # orders a second
 PER_WORKER_MAX = 10000          # sockets a worker holds at most
-PER_ADDRESS = 20000             # sockets a source address carries
+PER_ADDRESS = 5000              # sockets a source address carries
+MAX_MARGIN = 500                # `max`: descriptors left to the daemon
+REST_CONNECTIONS = 32
 ORDER = json.dumps({"customer_info": {"name": "Fan-out"},
                     "items": [{"menu_id": 1, "quantity": 1}]}).encode()
 
@@ -63,10 +126,42 @@ def env_int(name, default):
     return int(value) if value else default
 
 
+def env_words(name, default, allowed=None):
+    out = os.environ.get(name, default).split()
+    for w in out:
+        if allowed is not None and w not in allowed:
+            raise SystemExit("fanout: %s: '%s' is none of %s"
+                             % (name, w, ", ".join(allowed)))
+    return out
+
+
+def hard_nofile():
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+
+def sizes():
+    """(label, sockets) for each word of BENCH_FANOUT."""
+    out = []
+    for word in env_words("BENCH_FANOUT", "1000 10000"):
+        if word == "max":
+            hard = hard_nofile()
+            if hard == resource.RLIM_INFINITY or hard - MAX_MARGIN < 1:
+                raise SystemExit("fanout: `max` needs a finite open-file "
+                                 "hard limit above %d (ulimit -Hn: %s); "
+                                 "give a number" % (MAX_MARGIN, hard))
+            out.append(("max", hard - MAX_MARGIN))
+        elif word.isdigit() and int(word) > 0:
+            out.append((word, int(word)))
+        else:
+            raise SystemExit("fanout: BENCH_FANOUT: '%s' is neither a "
+                             "number of sockets nor `max`" % word)
+    return out
+
+
 def shares(n):
     """Sockets per worker: one worker a core, more if a share would need
     more descriptors than a process may have."""
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    hard = hard_nofile()
     per_max = PER_WORKER_MAX
     if hard != resource.RLIM_INFINITY:
         per_max = min(per_max, hard - 200)
@@ -80,6 +175,38 @@ def shares(n):
                          "file limit (%s); raise BENCH_FANOUT_WORKERS"
                          % (max(out), hard))
     return out
+
+
+class Addresses:
+    """Source addresses 127.0.0.2 to .254, handed out in turn: a run binds
+    its sockets to addresses no run before it used lately, so the ports in
+    TIME_WAIT from the last run (its sockets' ends here, closed first)
+    leave this one's free.  One address carries PER_ADDRESS sockets, well
+    inside its ephemeral ports (ip_local_port_range)."""
+
+    FIRST, LAST = 2, 254
+
+    def __init__(self):
+        self.next = self.FIRST
+        try:
+            with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+                lo, hi = (int(x) for x in f.read().split())
+            self.per_address = max(1, min(PER_ADDRESS, (hi - lo + 1) // 3))
+        except (OSError, ValueError):
+            self.per_address = PER_ADDRESS
+
+    def take(self, n):
+        count = env_int("BENCH_FANOUT_ADDRESSES",
+                        max(1, math.ceil(n / self.per_address)))
+        count = min(count, self.LAST - self.FIRST + 1)
+        if self.next + count - 1 > self.LAST:
+            self.next = self.FIRST
+        out = ["127.0.0.%d" % (self.next + i) for i in range(count)]
+        self.next += count
+        return out
+
+
+ADDRESSES = Addresses()
 
 
 def raise_nofile():
@@ -118,13 +245,123 @@ class Worker:
         self.proc.wait()
 
 
-def post(stack, path, body, token=None):
+def open_sockets(stack, token, n):
+    """Starts the workers that open n /admin sockets, each worker its
+    share, in parallel; returns the workers, their 'ready' reports, the
+    seconds until all sockets were held and the source addresses."""
+    addresses = ADDRESSES.take(n)
+    config = {"url": "ws://127.0.0.1:%d/admin?token=%s" % (stack.port,
+                                                           token),
+              "addresses": addresses,
+              "concurrency": env_int("BENCH_FANOUT_CONCURRENCY", 100),
+              "timeout_ms": 120000}
+    workers, first = [], 0
+    started = time.monotonic()
+    try:
+        for count in shares(n):
+            workers.append(Worker(dict(config, count=count, first=first)))
+            first += count
+        ready = [w.hear("ready") for w in workers]
+    except BaseException:
+        for w in workers:
+            w.stop()
+        raise
+    return workers, ready, time.monotonic() - started, addresses
+
+
+def request(stack, method, path, body=None, token=None):
     req = urllib.request.Request(stack.base_url + path, data=body,
-                                 method="POST")
+                                 method=method)
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", "Bearer " + token)
     return json.loads(urllib.request.urlopen(req, timeout=30).read())
+
+
+def post(stack, path, body, token=None):
+    return request(stack, "POST", path, body, token)
+
+
+def login(stack):
+    return post(stack, "/api/auth/login", json.dumps({
+        "email": stack.admin_email,
+        "password": stack.admin_password}).encode())["data"]["token"]
+
+
+def ws_stats(stack, token):
+    return request(stack, "GET", "/api/admin/websocket/stats",
+                   token=token)["data"]
+
+
+def start_stack(tag, tries=3, **kw):
+    """A started Stack in a temporary directory, and the directory.  A
+    start that fails (a port another run took after free_port chose it)
+    is tried again on another port."""
+    for attempt in range(1, tries + 1):
+        tmp = tempfile.mkdtemp(prefix="timing-%s-" % tag, dir="/tmp")
+        os.chmod(tmp, 0o711)
+        stack = stackmod.Stack(os.path.join(tmp, "state"),
+                               os.path.join(tmp, "run"), free_port(), **kw)
+        try:
+            stack.start()
+            return stack, tmp
+        except stackmod.StackError as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if attempt == tries:
+                raise
+            print("  (the stack did not start: %s; again on another port)"
+                  % str(e).splitlines()[0])
+
+
+def wrk(url, script, connections, seconds):
+    """wrk's figures (bench/run.py's script): p50 and p99 in ms,
+    requests/s, answers other than 2xx and socket errors."""
+    res = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d",
+                          "%ds" % seconds, "-s", script, url],
+                         capture_output=True, text=True,
+                         env=dict(os.environ, BENCH_METHOD="GET",
+                                  BENCH_BODY="", BENCH_AUTH=""))
+    m = re.search(r"BENCH p50=([\d.]+) p99=([\d.]+) rps=([\d.]+) "
+                  r"bad=(\d+) errors=(\d+)", res.stdout)
+    if res.returncode != 0 or not m:
+        raise RuntimeError("wrk failed (%d): %s" % (res.returncode,
+                                                   res.stderr.strip()))
+    return {"p50": float(m.group(1)), "p99": float(m.group(2)),
+            "rps": float(m.group(3)),
+            "non2xx": int(m.group(4)) + int(m.group(5))}
+
+
+def cpu_now(stack, workers):
+    """CPU seconds so far of each part, and of the whole machine."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"Apache": cpu_seconds(apache_pids(stack)),
+            "timing-eventd": cpu_seconds([stack.procs["eventd"].pid]),
+            "MariaDB": cpu_seconds([stack.procs["mariadb"].pid]),
+            "generator": cpu_seconds([w.pid for w in workers]),
+            "orchestrator": sum(os.times()[:2]),
+            # Children that have exited: wrk (and pgrep, a trifle).
+            "wrk": children.ru_utime + children.ru_stime,
+            "box": box_busy_seconds()}
+
+
+def cpu_since(cpu0, cpu1):
+    """Each part's CPU between two cpu_now()s, and what the machine's
+    cores did besides (other processes, interrupts): on a quiet machine
+    next to nothing."""
+    out = {k: v - cpu0.get(k, 0.0) for k, v in cpu1.items() if k != "box"}
+    out["else"] = max(0.0, cpu1["box"] - cpu0["box"] - sum(out.values()))
+    return out
+
+
+def rest(url, script, seconds, cpu):
+    """wrk at REST_CONNECTIONS after a second of warm-up; with the CPU
+    each part used meanwhile (cpu: a cpu_now())."""
+    wrk(url, script, REST_CONNECTIONS, 1)       # warm pools and workers
+    cpu0, t0 = cpu(), time.monotonic()
+    out = wrk(url, script, REST_CONNECTIONS, seconds)
+    out["cpu"] = cpu_since(cpu0, cpu())
+    out["wall"] = time.monotonic() - t0
+    return out
 
 
 def merge(lists):
@@ -146,88 +383,132 @@ def counted(tables):
     for table in tables:
         for key, value in table.items():
             total[key] = total.get(key, 0) + value
+    return total
+
+
+def words(total):
     return ", ".join("%s: %d" % kv for kv in sorted(total.items())) or "none"
 
 
 def cpu_line(cpu, wall):
-    return ", ".join("%s %.2f s (%.0f%%)" % (k, v, 100 * v / wall)
-                     for k, v in cpu.items())
+    """Each part's CPU, in seconds and in % of one core; "else" is the
+    rest of the machine (other processes, interrupts)."""
+    return ", ".join("%s %.2f s (%.0f%%)" % (
+        "else on the machine" if k == "else" else k, v, 100 * v / wall)
+        for k, v in cpu.items())
 
 
-def run_size(n):
-    tmp = tempfile.mkdtemp(prefix="timing-fanout-", dir="/tmp")
-    os.chmod(tmp, 0o711)
-    threads = 250
-    servers = n // threads + 3
-    stack = stackmod.Stack(
-        os.path.join(tmp, "state"), os.path.join(tmp, "run"), free_port(),
-        # All of Apache's processes from the start, so the memory figure is
-        # the sockets' and not the cost of starting processes.
-        defines={"TIMING_SERVER_LIMIT": str(servers),
-                 "TIMING_START_SERVERS": str(servers),
-                 "TIMING_THREADS_PER_CHILD": str(threads),
-                 "TIMING_MAX_WORKERS": str(servers * threads),
-                 "TIMING_MAX_SOCKETS": str(n + 100),
-                 # Many processes: few database connections each.
-                 "TIMING_DBD_MAX": "6",
-                 "TIMING_ORDER_RATE_LIMIT": "0"})
-    workers = []
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+SERVERS = ("Apache", "timing-eventd", "MariaDB")
+
+
+def server_sum(cpu):
+    return sum(cpu[k] for k in SERVERS)
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def held_words(stats):
+    """The stats endpoint's sockets by path, and its refusals."""
+    return ("hand-off %d, tunnel %d (refused: full %d, share %d; hand-offs "
+            "too late for the daemon, left to Apache: %s)"
+            % (stats["sockets"]["handoff"], stats["sockets"]["tunnel"],
+               stats["refused_full"], stats["refused_share"],
+               stats.get("late_handoffs", "-")))
+
+
+def run_one(path, label, n, rest_paths):
+    """One stack, one path, n sockets; prints the run's figures and
+    returns its row of the summary."""
+    defines = {"TIMING_MAX_SOCKETS": str(n + 100),
+               "TIMING_ORDER_RATE_LIMIT": "0"}
+    if path == "tunnel":
+        threads = 250
+        servers = n // threads + 3
+        defines.update({
+            "TIMING_WEBSOCKET_HANDOFF": "off",
+            # All of Apache's processes from the start, so the memory
+            # figure is the sockets' and not the cost of starting processes.
+            "TIMING_SERVER_LIMIT": str(servers),
+            "TIMING_START_SERVERS": str(servers),
+            "TIMING_THREADS_PER_CHILD": str(threads),
+            "TIMING_MAX_WORKERS": str(servers * threads),
+            # The cap on tunnelled sockets, said outright (with the
+            # hand-off off it follows TimingMaxSockets).
+            "TIMING_TUNNEL_SOCKETS": str(n + 100),
+            # Many processes: few database connections each.
+            "TIMING_DBD_MAX": "6"})
+        sizing = ("Apache %d processes x %d threads (MaxRequestWorkers %d)"
+                  % (servers, threads, servers * threads))
+    else:
+        sizing = ("Apache with the development defaults (MaxRequestWorkers "
+                  "%s)" % template_default("TIMING_MAX_WORKERS"))
+    print("\n== %s, %d sockets%s; %s" % (
+        path, n, " (max: the open-file hard limit %d less %d)"
+        % (hard_nofile(), MAX_MARGIN) if label == "max" else "", sizing))
+    hard = hard_nofile()
     if hard != resource.RLIM_INFINITY and n + 100 > hard:
-        print("note: timing-eventd holds a descriptor per socket and may "
+        print("  note: timing-eventd holds a descriptor per socket and may "
               "open %d (the hard limit); sockets past it are refused" % hard)
+    row = {"path": path, "n": n}
+    workers = []
+    stack, tmp = start_stack("fanout", defines=defines)
     try:
-        stack.start()
-        token = post(stack, "/api/auth/login", json.dumps({
-            "email": stack.admin_email,
-            "password": stack.admin_password}).encode())["data"]["token"]
+        token = login(stack)
         daemon = [stack.procs["eventd"].pid]
-        mariadb = [stack.procs["mariadb"].pid]
+
+        # REST before any socket: a real order's status, as a customer's
+        # tracking page asks for it.
+        script = os.path.join(tmp, "bench.lua")
+        with open(script, "w") as f:
+            f.write(WRK_LUA)
+        order = post(stack, "/api/orders", ORDER)["data"]
+        status_url = "%s/api/orders/%d/status?tracking_token=%s" % (
+            stack.base_url, order["id"], order["tracking_token"])
+        if path == "handoff":
+            # Every worker thread serves a request, every process starts
+            # and every database connection opens before the memory is
+            # read (more requests in flight than MaxRequestWorkers), so
+            # Apache's figure is what idle sockets keep and not the first
+            # use of the threads a burst of handshakes reaches; and the
+            # REST figures before and while the sockets are held are of
+            # the same warm server.
+            wrk(status_url, script,
+                int(template_default("TIMING_MAX_WORKERS")) + 32, 3)
+        rest_seconds = env_int("BENCH_FANOUT_REST_SECONDS", 5)
+        idle_rest = None
+
+        def cpu():
+            return cpu_now(stack, workers)
+
+        if path in rest_paths:
+            idle_rest = rest(status_url, script, rest_seconds, cpu)
+
         time.sleep(1)
-        before = rss_kib(daemon), rss_kib(apache_pids(stack))
+        apache0 = apache_pids(stack)
+        before = rss_kib(daemon), rss_kib(apache0)
 
-        addresses = ["127.0.0.%d" % (1 + i) for i in range(env_int(
-            "BENCH_FANOUT_ADDRESSES", max(1, math.ceil(n / PER_ADDRESS))))]
-        split = shares(n)
-        config = {"url": "ws://127.0.0.1:%d/admin?token=%s"
-                         % (stack.port, token),
-                  "addresses": addresses,
-                  "concurrency": env_int("BENCH_FANOUT_CONCURRENCY", 100),
-                  "timeout_ms": 120000}
-
-        def servers_cpu():
-            return {"Apache": cpu_seconds(apache_pids(stack)),
-                    "timing-eventd": cpu_seconds(daemon),
-                    "MariaDB": cpu_seconds(mariadb)}
-
-        def all_cpu():
-            cpu = servers_cpu()
-            cpu["generator"] = cpu_seconds([w.pid for w in workers])
-            cpu["orchestrator"] = sum(os.times()[:2])
-            return cpu
-
-        def since(cpu0):
-            return {k: v - cpu0[k] for k, v in all_cpu().items()}
-
-        # Connect: each worker opens its share, in parallel.
-        first = 0
-        workers_cpu0 = servers_cpu()
-        workers_cpu0["generator"] = 0.0
-        workers_cpu0["orchestrator"] = sum(os.times()[:2])
-        started = time.monotonic()
-        for count in split:
-            workers.append(Worker(dict(config, count=count, first=first)))
-            first += count
-        ready = [w.hear("ready") for w in workers]
-        held = time.monotonic() - started
-        connect_cpu = since(workers_cpu0)
+        # Connect: each worker opens its share, in parallel (the
+        # generator's CPU from 0: its processes start here).
+        connect_cpu0 = cpu()
+        workers, ready, held, addresses = open_sockets(stack, token, n)
+        connect_cpu = cpu_since(connect_cpu0, cpu())
         time.sleep(1)
-        after = rss_kib(daemon), rss_kib(apache_pids(stack))
+        apache1 = apache_pids(stack)
+        after = rss_kib(daemon), rss_kib(apache1)
         gen_rss = sum(r["rss_kib"] for r in ready)
         connected = sum(r["connected"] for r in ready)
+        refused = counted(r["refused"] for r in ready)
+        failed = counted(r["errors"] for r in ready)
+        stats = ws_stats(stack, token)
+
+        held_rest = None
+        if path in rest_paths:
+            held_rest = rest(status_url, script, rest_seconds, cpu)
 
         # Orders: the send time of each POST, CLOCK_MONOTONIC in ms.
-        cpu0 = all_cpu()
+        cpu0 = cpu()
         each0 = [cpu_seconds([w.pid]) for w in workers]
         began = time.monotonic()
         orders, answer_ms = [], []
@@ -242,7 +523,7 @@ def run_size(n):
             w.tell({"type": "orders", "orders": orders})
         delivered = [w.hear("delivered") for w in workers]
         window = time.monotonic() - began
-        cpu = since(cpu0)
+        fan_cpu = cpu_since(cpu0, cpu())
         busiest = max(cpu_seconds([w.pid]) - c0
                       for w, c0 in zip(workers, each0))
         for w in workers:
@@ -254,25 +535,43 @@ def run_size(n):
         lat = merge(r["latency"] for r in results)
         answer_ms.sort()
         expected = connected * len(orders)
-        print("\n%d sockets wanted, %d workers, source addresses %s; "
-              "Apache %d processes x %d threads (MaxRequestWorkers %d)"
-              % (n, len(workers), ", ".join(addresses), servers, threads,
-                 servers * threads))
+        missing = sum(r["missing"] for r in results)
+        duplicated = sum(r["duplicated"] for r in results)
+        per = max(connected, 1)
+        kib = {"Apache": (after[1] - before[1]) / per,
+               "timing-eventd": (after[0] - before[0]) / per}
+        kib["sum"] = kib["Apache"] + kib["timing-eventd"]
+
+        print("  %d workers, source addresses %s" % (
+            len(workers), addresses[0] if len(addresses) == 1 else
+            "%s to %s" % (addresses[0], addresses[-1])))
         print("  connected %d in %.1f s; refused by status: %s; "
-              "failed: %s" % (connected, held,
-                              counted(r["refused"] for r in ready),
-                              counted(r["errors"] for r in ready)))
+              "failed: %s" % (connected, held, words(refused),
+                              words(failed)))
+        print("  the daemon holds: " + held_words(stats))
         print("  handshake (connect to 101)  p50 %.1f ms   p99 %.1f ms;  "
               "to first message p50 %.1f ms   p99 %.1f ms"
               % (pct(handshake, .5), pct(handshake, .99),
                  pct(welcome, .5), pct(welcome, .99)))
         print("  CPU while connecting (%.1f s): %s"
               % (held, cpu_line(connect_cpu, held)))
-        print("  memory per idle socket: timing-eventd %.1f KiB, Apache "
-              "%.1f KiB (the generator's workers: %.0f MiB in all)"
-              % ((after[0] - before[0]) / max(connected, 1),
-                 (after[1] - before[1]) / max(connected, 1),
-                 gen_rss / 1024))
+        print("  memory per idle socket: Apache %.1f KiB + timing-eventd "
+              "%.1f KiB = %.1f KiB (Apache's processes %d before, %d "
+              "after; the generator's workers: %.0f MiB in all)"
+              % (kib["Apache"], kib["timing-eventd"], kib["sum"],
+                 len(apache0), len(apache1), gen_rss / 1024))
+        if idle_rest:
+            print("  GET /api/orders/:id/status, wrk %d connections %d s:"
+                  % (REST_CONNECTIONS, rest_seconds))
+            for what, r in (("no sockets", idle_rest),
+                            ("%d sockets held" % connected, held_rest)):
+                print("    %-18s %8.0f req/s   p50 %.2f ms   p99 %.2f ms   "
+                      "non-2xx %d" % (what, r["rps"], r["p50"], r["p99"],
+                                      r["non2xx"]))
+                print("      CPU meanwhile: " + cpu_line(r["cpu"],
+                                                         r["wall"]))
+            print("    held / none: %.0f%% of the requests/s"
+                  % (100 * ratio(held_rest["rps"], idle_rest["rps"])))
         print("  %d orders at %d/s; POST answered p50 %.1f ms   p99 %.1f ms"
               % (len(orders), RATE, pct(answer_ms, .5),
                  pct(answer_ms, .99)))
@@ -282,8 +581,7 @@ def run_size(n):
                  float("nan")))
         print("  messages missing %d, duplicated %d (of %d); other "
               "orders' events %d; all delivered: %s"
-              % (sum(r["missing"] for r in results),
-                 sum(r["duplicated"] for r in results), expected,
+              % (missing, duplicated, expected,
                  sum(r["unknown"] for r in results),
                  "yes" if all(d["complete"] for d in delivered) else "no"))
         # Per order: when its first socket and its last socket had it.
@@ -296,16 +594,36 @@ def run_size(n):
         print("  per order, POST sent to its first socket p50 %.1f ms, to "
               "its last socket p50 %.1f ms   p99 %.1f ms"
               % (pct(firsts, .5), pct(lasts, .5), pct(lasts, .99)))
-        closed = counted(r["closed_early"] for r in results)
+        closed = words(counted(r["closed_early"] for r in results))
         if closed != "none":
             print("  sockets closed by the server, by code: " + closed)
         print("  CPU from first POST to last delivery (%.1f s; %% of one "
-              "core): %s" % (window, cpu_line(cpu, window)))
-        server = sum(v for k, v in cpu.items()
-                     if k not in ("generator", "orchestrator"))
+              "core): %s" % (window, cpu_line(fan_cpu, window)))
+        server = server_sum(fan_cpu)
         print("  generator CPU / server CPU: %.2f; busiest worker %.0f%% "
-              "of its core" % (cpu["generator"] / server if server
-                               else float("nan"), 100 * busiest / window))
+              "of its core" % (ratio(fan_cpu["generator"], server),
+                               100 * busiest / window))
+        row.update({
+            "connected": connected,
+            "refused": sum(refused.values()) + sum(failed.values()),
+            "held": held, "hs50": pct(handshake, .5),
+            "hs99": pct(handshake, .99), "lat50": pct(lat, .5),
+            "lat99": pct(lat, .99),
+            "latmax": lat[-1] if lat else float("nan"),
+            "missing": missing, "duplicated": duplicated,
+            "kib_apache": kib["Apache"], "kib_eventd": kib["timing-eventd"],
+            "kib_sum": kib["sum"], "cpu_server": server,
+            "cpu_gen": fan_cpu["generator"],
+            "rest_idle": idle_rest, "rest_held": held_rest,
+            # The most of a core the rest of the machine took in any
+            # window measured (of a second or more: CPU time is counted
+            # in ticks): a quiet machine's is near 0.
+            "else": max([100 * c["else"] / wall for c, wall in
+                         [(connect_cpu, held), (fan_cpu, window)]
+                         + [(r["cpu"], r["wall"])
+                            for r in (idle_rest, held_rest) if r]
+                         if wall >= 1] or [float("nan")])})
+        return row
     finally:
         for w in workers:
             w.stop()
@@ -313,11 +631,164 @@ def run_size(n):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-if __name__ == "__main__":
+def template_default(name):
+    """The default conf/httpd.conf.in gives a define when none is set."""
+    with open(os.path.join(CHECKOUT, "conf", "httpd.conf.in")) as f:
+        m = re.search(r"<IfDefine !%s>\s*Define %s (\S+)" % (name, name),
+                      f.read())
+    return m.group(1) if m else "?"
+
+
+def make_run_step(n):
+    """`make run`'s stack (scripts/stack.py run: the same Stack arguments
+    but for the console and where its state lives) holding n idle /admin
+    sockets."""
+    hosts = (("127.0.0.1", "::1") if stackmod.ipv6_loopback_usable()
+             else ("127.0.0.1",))
+    print("\n== `make run`'s configuration holding %d idle /admin sockets "
+          "(no sizing defines: MaxRequestWorkers %s, TimingMaxSockets and "
+          "the path at their defaults)"
+          % (n, template_default("TIMING_MAX_WORKERS")))
+    workers = []
+    stack, tmp = start_stack("makerun", listen_hosts=hosts)
+    try:
+        token = login(stack)
+        workers, ready, held, addresses = open_sockets(stack, token, n)
+        time.sleep(1)
+        stats = ws_stats(stack, token)
+        t0 = time.monotonic()
+        request(stack, "GET", "/api/health")
+        health_ms = (time.monotonic() - t0) * 1000
+        connected = sum(r["connected"] for r in ready)
+        refused = counted(r["refused"] for r in ready)
+        failed = counted(r["errors"] for r in ready)
+        socks = stats["sockets"]
+        print("  connected %d of %d in %.1f s; refused by status: %s; "
+              "failed: %s" % (connected, n, held, words(refused),
+                              words(failed)))
+        print("  the daemon holds: " + held_words(stats))
+        print("  Apache workers the sockets hold: %d of %s (a tunnelled "
+              "socket holds one, a handed-off one none); GET /api/health "
+              "meanwhile %.1f ms" % (socks["tunnel"],
+                                     template_default("TIMING_MAX_WORKERS"),
+                                     health_ms))
+        return {"n": n, "connected": connected,
+                "refused": sum(refused.values()),
+                "failed": sum(failed.values()),
+                "handoff": socks["handoff"], "tunnel": socks["tunnel"]}
+    finally:
+        for w in workers:
+            w.stop()
+        stack.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fmt(value, spec):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return spec % value
+
+
+def summary(rows, make_run):
+    cols = [("path", "%-8s", "path"), ("sockets", "%7s", "n"),
+            ("held", "%7s", "connected"), ("lost", "%5s", "refused"),
+            ("in s", "%6s", "held"), ("hs p50", "%7s", "hs50"),
+            ("hs p99", "%7s", "hs99"), ("fan p50", "%8s", "lat50"),
+            ("fan p99", "%8s", "lat99"), ("fan max", "%8s", "latmax"),
+            ("miss", "%5s", "missing"), ("dup", "%4s", "duplicated"),
+            ("KiB Ap", "%7s", "kib_apache"), ("KiB ev", "%7s", "kib_eventd"),
+            ("KiB sum", "%7s", "kib_sum"), ("CPU srv", "%8s", "cpu_server"),
+            ("CPU gen", "%8s", "cpu_gen"), ("gen/srv", "%7s", "genratio"),
+            ("REST idle", "%9s", "rest0"), ("REST held", "%9s", "rest1"),
+            ("held/idle", "%9s", "restratio"), ("else", "%5s", "else")]
+    specs = {"connected": "%d", "refused": "%d", "held": "%.1f",
+             "hs50": "%.1f", "hs99": "%.1f", "lat50": "%.1f",
+             "lat99": "%.1f", "latmax": "%.1f", "missing": "%d",
+             "duplicated": "%d", "kib_apache": "%.1f", "kib_eventd": "%.1f",
+             "kib_sum": "%.1f", "cpu_server": "%.2f", "cpu_gen": "%.2f",
+             "genratio": "%.2f", "rest0": "%.0f", "rest1": "%.0f",
+             "restratio": "%.0f%%", "else": "%.0f%%", "path": "%s",
+             "n": "%d"}
+    print("\n== Summary (ms for times; KiB per idle socket: Apache, "
+          "timing-eventd, both; CPU s from first POST to last delivery, "
+          "servers and generator; REST: GET /api/orders/:id/status req/s "
+          "at %d connections, no sockets and all held)" % REST_CONNECTIONS)
+    print(" ".join(w % h for h, w, _ in cols))
+    for row in rows:
+        r = dict(row)
+        if "connected" in r:
+            r["genratio"] = ratio(r["cpu_gen"], r["cpu_server"])
+            if r["rest_idle"]:
+                r["rest0"] = r["rest_idle"]["rps"]
+                r["rest1"] = r["rest_held"]["rps"]
+                r["restratio"] = 100 * ratio(r["rest1"], r["rest0"])
+        cells = []
+        for _, width, key in cols:
+            cells.append(width % fmt(r.get(key), specs[key]))
+        line = " ".join(cells)
+        if "error" in r:
+            line = "%-8s %7d failed: %s" % (r["path"], r["n"], r["error"])
+        print(line)
+    print("(held: sockets connected; lost: refused or failed; in s: until "
+          "all were held; hs: handshake; fan: POST sent to receipt on "
+          "every socket; else: the most of one core the rest of the "
+          "machine took in a measured window, near 0 on a quiet machine)")
+    if make_run:
+        if "error" in make_run:
+            print("`make run` holding %d sockets: failed: %s"
+                  % (make_run["n"], make_run["error"]))
+        else:
+            print("`make run` holding %d sockets: %d connected, %d refused, "
+                  "%d failed; hand-off %d, tunnel %d (Apache workers held)"
+                  % (make_run["n"], make_run["connected"],
+                     make_run["refused"], make_run["failed"],
+                     make_run["handoff"], make_run["tunnel"]))
+
+
+def main():
     if not os.path.isdir(WS_PACKAGE):
         raise SystemExit("fanout: no %s; run `make deps` (npm ci in "
                          "tests/node)" % WS_PACKAGE)
-    print("Timing fan-out bench: /admin sockets through Apache held by "
-          "Node workers, orders at %d/s for %d s" % (RATE, SECONDS))
-    for size in SIZES:
-        run_size(size)
+    if not shutil.which("wrk"):
+        raise SystemExit("fanout: no wrk; run `make deps`")
+    paths = env_words("BENCH_FANOUT_PATHS", " ".join(PATHS), PATHS)
+    rest_paths = env_words("BENCH_FANOUT_REST", "handoff", PATHS)
+    runs = []
+    for label, n in sizes():
+        for path in paths:
+            if label == "max" and path == "tunnel":
+                print("note: `max` (%d sockets) is for the hand-off path "
+                      "only: the tunnel holds an Apache thread per socket"
+                      % n)
+                continue
+            runs.append((path, label, n))
+    print("Timing fan-out bench: /admin sockets held by Node workers on "
+          "the %s path%s, orders at %d/s for %d s"
+          % (" and ".join(paths), "s" if len(paths) > 1 else "", RATE,
+             SECONDS))
+    rows, failed = [], False
+    for path, label, n in runs:
+        try:
+            rows.append(run_one(path, label, n, rest_paths))
+        except Exception as e:
+            traceback.print_exc()
+            rows.append({"path": path, "n": n,
+                         "error": str(e).splitlines()[0] if str(e) else
+                         type(e).__name__})
+            failed = True
+    make_run = None
+    sockets = env_int("BENCH_MAKE_RUN_SOCKETS", 2000)
+    if sockets > 0:
+        try:
+            make_run = make_run_step(sockets)
+        except Exception as e:
+            traceback.print_exc()
+            make_run = {"n": sockets, "error": str(e).splitlines()[0]
+                        if str(e) else type(e).__name__}
+            failed = True
+    summary(rows, make_run)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,3 +37,14 @@ def apache_pids(stack):
     out = subprocess.run(["pgrep", "-g", str(stack.procs["apache"].pid)],
                          capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def box_busy_seconds():
+    """CPU time all the machine's cores spent busy since boot (not idle,
+    not waiting for I/O), in seconds: against the processes the bench
+    knows, what else ran meanwhile."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest is in user)
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf(
+        "SC_CLK_TCK")
