@@ -108,6 +108,30 @@ def readable_by_others(path):
     return bool(os.stat(path).st_mode & stat.S_IROTH)
 
 
+def free_port():
+    """A port free on loopback now, below the kernel's ephemeral range: a
+    stack's port is bound again on every restart of Apache, and a port
+    from that range can be taken meanwhile by any client's outgoing
+    connection -- even one to the stopped port itself, which TCP then
+    connects to itself."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    low = 10000 if ephemeral > 11000 else 1024
+    rng = secrets.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(low, max(ephemeral, low + 1))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise StackError("no free port below %d" % ephemeral)
+
+
 def ipv6_loopback_usable():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:

@@ -7,7 +7,6 @@ when tests fail."""
 import contextlib
 import os
 import shutil
-import socket
 import sys
 import tempfile
 
@@ -23,10 +22,7 @@ import stack as stackmod  # noqa: E402
 ASAN_EVENTD = os.path.join(CHECKOUT, "build", "asan", "timing-eventd")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = stackmod.free_port
 
 
 def sanitizer_reports(path):

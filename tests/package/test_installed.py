@@ -61,10 +61,7 @@ def package_files():
     return debs
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = stackmod.free_port
 
 
 class Installed:
