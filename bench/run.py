@@ -210,10 +210,11 @@ def main():
             gaps[len(gaps) // 2], gaps[int(len(gaps) * .99)], gaps[-1]))
 
         daemon_kib, apache_kib = socket_memory(stack, token)
-        print("\n/admin WebSocket memory, %d open sockets:" % SOCKETS)
+        print("\n/admin WebSocket memory, %d open sockets, handed off to "
+              "timing-eventd (bench/fanout.py has both paths):" % SOCKETS)
         print("  timing-eventd  %6.1f KiB per socket" % daemon_kib)
-        print("  Apache         %6.1f KiB per socket (one worker thread "
-              "each)" % apache_kib)
+        print("  Apache         %6.1f KiB per socket (no worker held)"
+              % apache_kib)
     finally:
         stack.stop()
         shutil.rmtree(tmp, ignore_errors=True)
