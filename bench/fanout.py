@@ -536,6 +536,10 @@ def run_one(path, label, n, rest_paths):
         answer_ms.sort()
         expected = connected * len(orders)
         missing = sum(r["missing"] for r in results)
+        # What came besides newOrder after the welcome: a `resync` means
+        # the daemon could not vouch for an event (a datagram it lost).
+        others = counted(r["other"] for r in results)
+        resyncs = others.get("resync", 0)
         duplicated = sum(r["duplicated"] for r in results)
         per = max(connected, 1)
         kib = {"Apache": (after[1] - before[1]) / per,
@@ -584,6 +588,7 @@ def run_one(path, label, n, rest_paths):
               % (missing, duplicated, expected,
                  sum(r["unknown"] for r in results),
                  "yes" if all(d["complete"] for d in delivered) else "no"))
+        print("  other messages, by type: %s" % words(others))
         # Per order: when its first socket and its last socket had it.
         firsts, lasts = {}, {}
         for r in results:
@@ -611,6 +616,7 @@ def run_one(path, label, n, rest_paths):
             "lat99": pct(lat, .99),
             "latmax": lat[-1] if lat else float("nan"),
             "missing": missing, "duplicated": duplicated,
+            "resyncs": resyncs,
             "kib_apache": kib["Apache"], "kib_eventd": kib["timing-eventd"],
             "kib_sum": kib["sum"], "cpu_server": server,
             "cpu_gen": fan_cpu["generator"],
@@ -696,6 +702,7 @@ def summary(rows, make_run):
             ("hs p99", "%7s", "hs99"), ("fan p50", "%8s", "lat50"),
             ("fan p99", "%8s", "lat99"), ("fan max", "%8s", "latmax"),
             ("miss", "%5s", "missing"), ("dup", "%4s", "duplicated"),
+            ("resync", "%6s", "resyncs"),
             ("KiB Ap", "%7s", "kib_apache"), ("KiB ev", "%7s", "kib_eventd"),
             ("KiB sum", "%7s", "kib_sum"), ("CPU srv", "%8s", "cpu_server"),
             ("CPU gen", "%8s", "cpu_gen"), ("gen/srv", "%7s", "genratio"),
@@ -704,6 +711,7 @@ def summary(rows, make_run):
     specs = {"connected": "%d", "refused": "%d", "held": "%.1f",
              "hs50": "%.1f", "hs99": "%.1f", "lat50": "%.1f",
              "lat99": "%.1f", "latmax": "%.1f", "missing": "%d",
+             "resyncs": "%d",
              "duplicated": "%d", "kib_apache": "%.1f", "kib_eventd": "%.1f",
              "kib_sum": "%.1f", "cpu_server": "%.2f", "cpu_gen": "%.2f",
              "genratio": "%.2f", "rest0": "%.0f", "rest1": "%.0f",
@@ -731,7 +739,8 @@ def summary(rows, make_run):
         print(line)
     print("(held: sockets connected; lost: refused or failed; in s: until "
           "all were held; hs: handshake; fan: POST sent to receipt on "
-          "every socket; else: the most of one core the rest of the "
+          "every socket; resync: `resync` messages the sockets got, each "
+          "an event the daemon could not vouch for; else: the most of one core the rest of the "
           "machine took in a measured window, near 0 on a quiet machine)")
     if make_run:
         if "error" in make_run:

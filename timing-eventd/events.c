@@ -523,6 +523,13 @@ static void on_readable(loop *l, int fd, void *data, int mask)
     }
 }
 
+void events_read_first(events *ev)
+{
+    if (ev && ev->fd != -1) {
+        on_readable(ev->loop, ev->fd, ev, LOOP_READABLE);
+    }
+}
+
 void events_handle_datagram(events *ev, const void *buf, size_t len,
                             const struct sockaddr_un *from,
                             socklen_t fromlen)

@@ -35,6 +35,11 @@ events *events_create(loop *l, hub *h, ring *r, ws_server *ws,
 void events_handle_datagram(events *ev, const void *buf, size_t len,
                             const struct sockaddr_un *from,
                             socklen_t fromlen);
+/* Reads what is waiting on the events socket now (a bounded number of
+ * datagrams), before anything else of a loop turn: the kernel queues only
+ * net.unix.max_dgram_qlen datagrams (10 by default), and mod_timing waits
+ * for room only briefly.  Harmless once stopped. */
+void events_read_first(events *ev);
 /* Stops reading (shutdown); safe to call twice. */
 void events_stop(events *ev);
 void events_destroy(events *ev);

@@ -43,6 +43,7 @@ struct loop {
     loop_timer *timers;
     long long next_timer_id;
     int stop;
+    int more_work;          /* poll without sleeping once */
     loop_hook_proc *before_sleep;
     void *before_sleep_data;
     void *apidata;          /* the backend's state */
@@ -261,6 +262,11 @@ int loop_del_timer(loop *l, long long id)
     return -1;
 }
 
+void loop_more_work(loop *l)
+{
+    l->more_work = 1;
+}
+
 void loop_set_before_sleep(loop *l, loop_hook_proc *proc, void *data)
 {
     l->before_sleep = proc;
@@ -343,7 +349,8 @@ int loop_run(loop *l)
                 break;
             }
         }
-        n = loop_api_poll(l, next_timeout(l));
+        n = loop_api_poll(l, l->more_work ? 0 : next_timeout(l));
+        l->more_work = 0;
         if (n == -1) {
             return -1;
         }

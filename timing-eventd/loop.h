@@ -43,6 +43,9 @@ long long loop_add_timer(loop *l, long long ms, loop_timer_proc *proc,
 int loop_del_timer(loop *l, long long id);
 
 void loop_set_before_sleep(loop *l, loop_hook_proc *proc, void *data);
+/* Work is left over (a budget ran out): the next poll does not sleep, so
+ * the before-sleep hook runs again at once, after what is ready. */
+void loop_more_work(loop *l);
 
 /* Runs until loop_stop(); returns 0, or -1 when polling fails for good. */
 int loop_run(loop *l);

@@ -13,6 +13,9 @@
 
 #include <sys/epoll.h>
 
+/* Ready descriptors handled per turn at most. */
+#define LOOP_MAX_BATCH 512
+
 typedef struct loop_api_state {
     int epfd;
     struct epoll_event *events;
@@ -93,7 +96,12 @@ static int loop_api_poll(loop *l, int timeout_ms)
     loop_api_state *state = l->apidata;
     int n, i;
 
-    n = epoll_wait(state->epfd, state->events, l->setsize, timeout_ms);
+    /* A bounded batch keeps a turn short, so the before-sleep hook (which
+     * reads the events socket first) comes round often however many
+     * sockets are ready. */
+    n = epoll_wait(state->epfd, state->events,
+                   l->setsize < LOOP_MAX_BATCH ? l->setsize : LOOP_MAX_BATCH,
+                   timeout_ms);
     if (n == -1) {
         return errno == EINTR ? 0 : -1;
     }

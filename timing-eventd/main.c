@@ -378,6 +378,7 @@ static void before_sleep(loop *l, void *data)
 {
     daemon_state *d = data;
 
+    events_read_first(d->ev);
     ws_server_before_sleep(d->ws);
     if (d->stopping && ws_server_sessions(d->ws) == 0) {
         loop_stop(l);

@@ -28,6 +28,8 @@
 
 #define SWEEP_MS                1000    /* heartbeat resolution */
 #define ACCEPTS_PER_WAKEUP      64
+/* Sessions written per loop turn at most (a few milliseconds of work). */
+#define WS_FLUSH_BUDGET         1000
 #define ACCEPT_PAUSE_MS         100     /* after running out of fds */
 
 /* One session and what the server keeps about it. */
@@ -75,7 +77,7 @@ struct ws_server {
     size_t count;
     size_t handoffs;            /* of count, handed off */
     conn *sessions;
-    conn *dirty;
+    conn *dirty, *dirty_tail;   /* to flush, oldest first */
     conn *dead;
 };
 
@@ -90,12 +92,15 @@ static void mark_dirty(void *baton)
         return;
     }
     c->dirty = 1;
-    c->dirty_prev = NULL;
-    c->dirty_next = srv->dirty;
-    if (srv->dirty) {
-        srv->dirty->dirty_prev = c;
+    c->dirty_next = NULL;
+    c->dirty_prev = srv->dirty_tail;
+    if (srv->dirty_tail) {
+        srv->dirty_tail->dirty_next = c;
     }
-    srv->dirty = c;
+    else {
+        srv->dirty = c;
+    }
+    srv->dirty_tail = c;
 }
 
 static void unmark_dirty(ws_server *srv, conn *c)
@@ -111,6 +116,9 @@ static void unmark_dirty(ws_server *srv, conn *c)
     }
     if (c->dirty_next) {
         c->dirty_next->dirty_prev = c->dirty_prev;
+    }
+    else {
+        srv->dirty_tail = c->dirty_prev;
     }
     c->dirty = 0;
     c->dirty_prev = c->dirty_next = NULL;
@@ -597,12 +605,18 @@ size_t ws_server_stop_handoffs(ws_server *srv, long long grace_ms)
 void ws_server_before_sleep(ws_server *srv)
 {
     conn *c;
+    int budget = WS_FLUSH_BUDGET;
 
-    /* Flushing may close a session: it then moves to the dead list, which
-     * is emptied only after this. */
-    while ((c = srv->dirty) != NULL) {
+    /* Oldest first, and no more than the budget in one turn: an event for
+     * 10,000 sockets is written over several turns, and the events socket
+     * is read between them.  Flushing may close a session: it then moves
+     * to the dead list, which is emptied only after this. */
+    while (budget-- > 0 && (c = srv->dirty) != NULL) {
         unmark_dirty(srv, c);
         ws_session_flush(c->s);
+    }
+    if (srv->dirty) {
+        loop_more_work(srv->loop);
     }
     while ((c = srv->dead) != NULL) {
         srv->dead = c->dead_next;
