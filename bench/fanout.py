@@ -105,7 +105,7 @@ sys.path.insert(0, os.path.join(CHECKOUT, "tests", "integration"))
 import stack as stackmod  # noqa: E402
 from procstat import (apache_pids, box_busy_seconds, cpu_seconds,  # noqa
                       rss_kib)
-from run import WRK_LUA  # noqa: E402
+from run import WRK_LUA, wrk_figures  # noqa: E402
 from conftest import free_port  # noqa: E402
 
 CLIENT = os.path.join(HERE, "fanout-client.mjs")
@@ -321,14 +321,11 @@ def wrk(url, script, connections, seconds):
                          capture_output=True, text=True,
                          env=dict(os.environ, BENCH_METHOD="GET",
                                   BENCH_BODY="", BENCH_AUTH=""))
-    m = re.search(r"BENCH p50=([\d.]+) p99=([\d.]+) rps=([\d.]+) "
-                  r"bad=(\d+) errors=(\d+)", res.stdout)
-    if res.returncode != 0 or not m:
+    figures = wrk_figures(res.stdout)
+    if res.returncode != 0 or not figures:
         raise RuntimeError("wrk failed (%d): %s" % (res.returncode,
                                                    res.stderr.strip()))
-    return {"p50": float(m.group(1)), "p99": float(m.group(2)),
-            "rps": float(m.group(3)),
-            "non2xx": int(m.group(4)) + int(m.group(5))}
+    return figures
 
 
 def cpu_now(stack, workers):
