@@ -366,16 +366,26 @@ apr_int64_t tm_upgrade_generation(void)
  * everything the checks allocate (rows, JSON, buffers) goes into a
  * scratch pool given back before the tunnel starts, so a held socket
  * keeps only the headers set for the daemon (apr_table_set copies them
- * into the request's own pool). */
+ * into the request's own pool).  The scratch pool has an allocator of its
+ * own, destroyed with it: from the connection's allocator its memory
+ * would only go to that allocator's free list (MaxMemFree, 2 MiB by
+ * default), which a tunnel keeps for its whole life. */
 int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
                      tm_ws_channel channel)
 {
     apr_pool_t *request_pool = r->pool, *scratch;
+    apr_allocator_t *allocator;
     int status;
 
-    if (apr_pool_create(&scratch, request_pool) != APR_SUCCESS) {
+    if (apr_allocator_create(&allocator) != APR_SUCCESS) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
+    if (apr_pool_create_ex(&scratch, request_pool, NULL, allocator)
+        != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    apr_allocator_owner_set(allocator, scratch);
     r->pool = scratch;
     status = guard(r, conf, channel);
     r->pool = request_pool;
