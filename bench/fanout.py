@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""fanout.py -- WebSocket fan-out on both of Timing's socket paths, part
-of `make bench`.
+"""fanout.py -- WebSocket fan-out on Timing's socket paths beside nginx +
+nchan, part of `make bench`.
 
 An accepted plaintext upgrade takes one of two paths: hand-off (the
 default, `TimingWebSocketHandoff auto`: mod_timing passes the socket to
@@ -15,19 +15,48 @@ then posts orders at 10 a second for BENCH_FANOUT_SECONDS.  The sockets,
 their receiving and the timestamps are the workers'; this script starts
 the stack, the workers and the orders and prints the figures.
 
+  nchan     the anchor: Debian's nginx with libnginx-mod-nchan (`make
+            bench-deps`), on a private configuration in a temporary
+            directory on a free port (NGINX_CONF: a publisher location
+            /pub, `nchan_publisher http`, and a subscriber location /sub,
+            `nchan_subscriber websocket` with `nchan_subscriber_first_
+            message newest`, on one channel), worker_processes auto (one a
+            core), worker_connections and worker_rlimit_nofile N + 1024.
+            The same generator and load: N idle sockets on /sub, counted
+            held once open (nchan sends nothing before an event; Timing's
+            sockets are held once their `connection` message came), then
+            10 messages a second POSTed to /pub, each
+            {"type":"newOrder","order":{"id":K}} as the generator reads an
+            order's event.  Memory: the RSS growth of nginx's master and
+            workers together, as Apache's is counted; nchan keeps its
+            channels and messages in shared memory, which is in a worker's
+            RSS (RssShmem) only once that worker touched it, and counted in
+            each worker that did: the run's line also gives the growth's
+            anon, shmem and file parts and PSS (a shared page counted
+            once).  Without nginx or the module these rows say "not
+            installed: run `make bench-deps`" and the rest runs.
+  nchan1    the same with worker_processes 1: timing-eventd fans out from
+            one thread, so this is the like-for-like row on a machine of
+            more than one core.
   hand-off  Apache with the development defaults of conf/httpd.conf.in
             (64 threads a process, MaxRequestWorkers 256): not sized for
             the sockets, which is the point; TimingMaxSockets N + 100
             (its default with the hand-off on is 10,000).
+  tls       the stack over HTTPS (Stack(tls=True): mod_ssl with a
+            self-signed certificate): the sockets are wss:// (the workers
+            take the certificate unchecked) and take the tunnel; the
+            orders are POSTed over https (urllib, an unverified context).
+            Apache sized as for the tunnel, the hand-off left at auto.
   tunnel    Apache sized for N proxied sockets (every process started
             before the sockets, 250 threads each, MaxRequestWorkers past
             N), TimingWebSocketHandoff off, TimingMaxSockets (and
             TimingTunnelSockets) N + 100.
 
-Both lift the per-address order limit (TimingOrderRateLimit 0).  Printed
-per run: how long until all sockets were held and the handshake time
-(p50, p99); sockets connected, refused (by status) and failed, and the
-daemon's own count by path (stats endpoint); latency from each POST's
+Timing's stacks lift the per-address order limit (TimingOrderRateLimit
+0).  Printed per run: how long until all sockets were held and the
+handshake time (p50, p99); sockets connected, refused (by status) and
+failed, and the daemon's own count by path (stats endpoint; nchan's
+nchan_stub_status for nginx); latency from each POST's
 send to receipt on every socket (p50, p99, max; one clock,
 CLOCK_MONOTONIC, on both sides) and per order to its first and its last
 socket; messages missing and duplicated; memory per idle socket for
@@ -66,10 +95,11 @@ BENCH_FANOUT             sizes (default "1000 10000"); the word `max` is as
                          many as the daemon's open-file hard limit allows,
                          less a margin of 500 (hand-off only: the tunnel
                          cannot hold that many threads on one box)
-BENCH_FANOUT_PATHS       paths (default "handoff tunnel")
+BENCH_FANOUT_PATHS       paths, of nchan nchan1 handoff tls tunnel (default
+                         "nchan nchan1 handoff tls")
 BENCH_FANOUT_SECONDS     seconds of orders per run (default 10)
 BENCH_FANOUT_REST        paths with the REST figures (default "handoff";
-                         "" for none)
+                         "" for none; Timing's paths only)
 BENCH_FANOUT_REST_SECONDS  seconds of each wrk run (default 5, after 1 s
                          of warm-up)
 BENCH_MAKE_RUN_SOCKETS   sockets of the `make run` step (default 2000;
