@@ -934,7 +934,8 @@ def run_one(path, label, n, rest_paths):
             "lat99": pct(lat, .99),
             "latmax": lat[-1] if lat else float("nan"),
             "missing": missing, "duplicated": duplicated,
-            "resyncs": resyncs,
+            # nchan has no `resync`: its column says "-", not 0.
+            "resyncs": None if nchan else resyncs,
             "kib_apache": kib.get("Apache"),
             "kib_eventd": kib.get("timing-eventd"),
             "kib_sum": kib["sum"], "cpu_server": server,
@@ -1068,7 +1069,7 @@ def summary(rows, make_run):
           "`connection` message; nchan: each was open); hs: handshake; "
           "fan: POST sent to receipt on every socket; resync: `resync` "
           "messages the sockets got, each an event the daemon could not "
-          "vouch for (none on nchan, which has no such message); KiB: RSS "
+          "vouch for (\"-\" on nchan, which has no such message); KiB: RSS "
           "growth over the sockets, nchan's of nginx's master and workers "
           "with the shared memory the workers touched; CPU srv: Apache, "
           "timing-eventd and MariaDB, or nginx; else: the most of one "
