@@ -112,7 +112,8 @@ test: deps build web $(BUILD)/unit-tests
 	exit $$rc
 
 # Figures, not assertions: throughput and latency beside a static-file
-# baseline, and memory per WebSocket.
+# baseline, and memory per WebSocket; WebSocket fan-out beside nginx +
+# nchan (its rows need `make bench-deps`, mk/bench.mk) and over TLS.
 bench: deps build
 	$(PYTHON) bench/run.py
 	$(PYTHON) bench/fanout.py

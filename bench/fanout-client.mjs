@@ -6,8 +6,8 @@
 // stdin/stdout, one JSON object a line:
 //
 //   in   {"url", "count", "addresses": [...], "first", "concurrency",
-//         "timeout_ms"}                    open `count` sockets, socket i
-//                                          from addresses[(first + i) % len]
+//         "timeout_ms", "welcome",         open `count` sockets, socket i
+//         "insecure"}                      from addresses[(first + i) % len]
 //   out  {"type": "ready", ...}            handshake times, refusals
 //   in   {"type": "orders", "orders": [[id, sent_ms], ...]}
 //   out  {"type": "delivered", ...}        every socket has every order
@@ -20,6 +20,11 @@
 // clock, so the orchestrator's send times and these receive times compare
 // directly on one machine.  A message is timestamped on arrival, before it
 // is parsed.  The ws package comes from tests/node (`make deps`).
+//
+// A socket counts as held once its first message (Timing's `connection`)
+// has come; with "welcome": false (nchan, which sends nothing before the
+// first event) once it is open.  "insecure": true takes any certificate
+// on wss:// (the TLS stack's self-signed one).
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import readline from 'node:readline';
@@ -87,6 +92,7 @@ function connectOne(cfg, n) {
       skipUTF8Validation: true,
       handshakeTimeout: cfg.timeout_ms,
     };
+    if (cfg.insecure) opts.rejectUnauthorized = false;
     // A source address given is bound even when it is the only one: the
     // orchestrator hands each run fresh addresses, so the ports an earlier
     // run left in TIME_WAIT on another address are no obstacle.
@@ -113,6 +119,11 @@ function connectOne(cfg, n) {
       handshake.push(now() - start);
       const idx = sockets.length;
       sockets.push(ws);
+      if (cfg.welcome === false) {
+        ws.on('message', (data) => onMessage(idx, data));
+        done();
+        return;
+      }
       ws.once('message', () => {
         welcome.push(now() - start);
         ws.on('message', (data) => onMessage(idx, data));

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""fanout.py -- WebSocket fan-out on both of Timing's socket paths, part
-of `make bench`.
+"""fanout.py -- WebSocket fan-out on Timing's socket paths beside nginx +
+nchan, part of `make bench`.
 
 An accepted plaintext upgrade takes one of two paths: hand-off (the
 default, `TimingWebSocketHandoff auto`: mod_timing passes the socket to
@@ -15,19 +15,48 @@ then posts orders at 10 a second for BENCH_FANOUT_SECONDS.  The sockets,
 their receiving and the timestamps are the workers'; this script starts
 the stack, the workers and the orders and prints the figures.
 
+  nchan     the anchor: Debian's nginx with libnginx-mod-nchan (`make
+            bench-deps`), on a private configuration in a temporary
+            directory on a free port (NGINX_CONF: a publisher location
+            /pub, `nchan_publisher http`, and a subscriber location /sub,
+            `nchan_subscriber websocket` with `nchan_subscriber_first_
+            message newest`, on one channel), worker_processes auto (one a
+            core), worker_connections and worker_rlimit_nofile N + 1024.
+            The same generator and load: N idle sockets on /sub, counted
+            held once open (nchan sends nothing before an event; Timing's
+            sockets are held once their `connection` message came), then
+            10 messages a second POSTed to /pub, each
+            {"type":"newOrder","order":{"id":K}} as the generator reads an
+            order's event.  Memory: the RSS growth of nginx's master and
+            workers together, as Apache's is counted; nchan keeps its
+            channels and messages in shared memory, which is in a worker's
+            RSS (RssShmem) only once that worker touched it, and counted in
+            each worker that did: the run's line also gives the growth's
+            anon, shmem and file parts and PSS (a shared page counted
+            once).  Without nginx or the module these rows say "not
+            installed: run `make bench-deps`" and the rest runs.
+  nchan1    the same with worker_processes 1: timing-eventd fans out from
+            one thread, so this is the like-for-like row on a machine of
+            more than one core.
   hand-off  Apache with the development defaults of conf/httpd.conf.in
             (64 threads a process, MaxRequestWorkers 256): not sized for
             the sockets, which is the point; TimingMaxSockets N + 100
             (its default with the hand-off on is 10,000).
+  tls       the stack over HTTPS (Stack(tls=True): mod_ssl with a
+            self-signed certificate): the sockets are wss:// (the workers
+            take the certificate unchecked) and take the tunnel; the
+            orders are POSTed over https (urllib, an unverified context).
+            Apache sized as for the tunnel, the hand-off left at auto.
   tunnel    Apache sized for N proxied sockets (every process started
             before the sockets, 250 threads each, MaxRequestWorkers past
             N), TimingWebSocketHandoff off, TimingMaxSockets (and
             TimingTunnelSockets) N + 100.
 
-Both lift the per-address order limit (TimingOrderRateLimit 0).  Printed
-per run: how long until all sockets were held and the handshake time
-(p50, p99); sockets connected, refused (by status) and failed, and the
-daemon's own count by path (stats endpoint); latency from each POST's
+Timing's stacks lift the per-address order limit (TimingOrderRateLimit
+0).  Printed per run: how long until all sockets were held and the
+handshake time (p50, p99); sockets connected, refused (by status) and
+failed, and the daemon's own count by path (stats endpoint; nchan's
+nchan_stub_status for nginx); latency from each POST's
 send to receipt on every socket (p50, p99, max; one clock,
 CLOCK_MONOTONIC, on both sides) and per order to its first and its last
 socket; messages missing and duplicated; memory per idle socket for
@@ -66,10 +95,11 @@ BENCH_FANOUT             sizes (default "1000 10000"); the word `max` is as
                          many as the daemon's open-file hard limit allows,
                          less a margin of 500 (hand-off only: the tunnel
                          cannot hold that many threads on one box)
-BENCH_FANOUT_PATHS       paths (default "handoff tunnel")
+BENCH_FANOUT_PATHS       paths, of nchan nchan1 handoff tls tunnel (default
+                         "nchan nchan1 handoff tls")
 BENCH_FANOUT_SECONDS     seconds of orders per run (default 10)
 BENCH_FANOUT_REST        paths with the REST figures (default "handoff";
-                         "" for none)
+                         "" for none; Timing's paths only)
 BENCH_FANOUT_REST_SECONDS  seconds of each wrk run (default 5, after 1 s
                          of warm-up)
 BENCH_MAKE_RUN_SOCKETS   sockets of the `make run` step (default 2000;
@@ -90,6 +120,8 @@ import os
 import re
 import resource
 import shutil
+import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -104,13 +136,14 @@ sys.path.insert(0, os.path.join(CHECKOUT, "tests", "integration"))
 
 import stack as stackmod  # noqa: E402
 from procstat import (apache_pids, box_busy_seconds, cpu_seconds,  # noqa
-                      rss_kib)
+                      group_pids, memory_kib)
 from run import WRK_LUA, wrk_figures  # noqa: E402
 from conftest import free_port  # noqa: E402
 
 CLIENT = os.path.join(HERE, "fanout-client.mjs")
 WS_PACKAGE = os.path.join(CHECKOUT, "tests", "node", "node_modules", "ws")
-PATHS = ("handoff", "tunnel")
+PATHS = ("nchan", "nchan1", "handoff", "tls", "tunnel")
+DEFAULT_PATHS = "nchan nchan1 handoff tls"
 SECONDS = int(os.environ.get("BENCH_FANOUT_SECONDS", "10"))
 RATE = 10                       # orders a second
 PER_WORKER_MAX = 10000          # sockets a worker holds at most
@@ -245,16 +278,20 @@ class Worker:
         self.proc.wait()
 
 
-def open_sockets(stack, token, n):
-    """Starts the workers that open n /admin sockets, each worker its
+def admin_url(stack, token):
+    return "%s://127.0.0.1:%d/admin?token=%s" % (stack.ws_scheme,
+                                                 stack.port, token)
+
+
+def open_sockets(url, n, **extra):
+    """Starts the workers that open n sockets on url, each worker its
     share, in parallel; returns the workers, their 'ready' reports, the
-    seconds until all sockets were held and the source addresses."""
+    seconds until all sockets were held and the source addresses.  extra
+    goes to the workers as is (welcome, insecure)."""
     addresses = ADDRESSES.take(n)
-    config = {"url": "ws://127.0.0.1:%d/admin?token=%s" % (stack.port,
-                                                           token),
-              "addresses": addresses,
-              "concurrency": env_int("BENCH_FANOUT_CONCURRENCY", 100),
-              "timeout_ms": 120000}
+    config = dict({"url": url, "addresses": addresses,
+                   "concurrency": env_int("BENCH_FANOUT_CONCURRENCY", 100),
+                   "timeout_ms": 120000}, **extra)
     workers, first = [], 0
     started = time.monotonic()
     try:
@@ -269,13 +306,26 @@ def open_sockets(stack, token, n):
     return workers, ready, time.monotonic() - started, addresses
 
 
+# The TLS stack's certificate is its own, self-signed: taken unchecked,
+# as the generator takes it (rejectUnauthorized: false).
+UNVERIFIED = ssl.create_default_context()
+UNVERIFIED.check_hostname = False
+UNVERIFIED.verify_mode = ssl.CERT_NONE
+
+
+def urlopen(req):
+    https = req.full_url.startswith("https:")
+    return urllib.request.urlopen(req, timeout=30,
+                                  context=UNVERIFIED if https else None)
+
+
 def request(stack, method, path, body=None, token=None):
     req = urllib.request.Request(stack.base_url + path, data=body,
                                  method=method)
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", "Bearer " + token)
-    return json.loads(urllib.request.urlopen(req, timeout=30).read())
+    return json.loads(urlopen(req).read())
 
 
 def post(stack, path, body, token=None):
@@ -326,19 +376,6 @@ def wrk(url, script, connections, seconds):
         raise RuntimeError("wrk failed (%d): %s" % (res.returncode,
                                                    res.stderr.strip()))
     return figures
-
-
-def cpu_now(stack, workers):
-    """CPU seconds so far of each part, and of the whole machine."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"Apache": cpu_seconds(apache_pids(stack)),
-            "timing-eventd": cpu_seconds([stack.procs["eventd"].pid]),
-            "MariaDB": cpu_seconds([stack.procs["mariadb"].pid]),
-            "generator": cpu_seconds([w.pid for w in workers]),
-            "orchestrator": sum(os.times()[:2]),
-            # Children that have exited: wrk (and pgrep, a trifle).
-            "wrk": children.ru_utime + children.ru_stime,
-            "box": box_busy_seconds()}
 
 
 def cpu_since(cpu0, cpu1):
@@ -395,13 +432,6 @@ def cpu_line(cpu, wall):
         for k, v in cpu.items())
 
 
-SERVERS = ("Apache", "timing-eventd", "MariaDB")
-
-
-def server_sum(cpu):
-    return sum(cpu[k] for k in SERVERS)
-
-
 def ratio(a, b):
     return a / b if b else float("nan")
 
@@ -415,93 +445,377 @@ def held_words(stats):
                stats.get("late_handoffs", "-")))
 
 
+def machine_cpu(workers):
+    """CPU seconds so far of what is not a server: the generator, this
+    script, wrk (children that have exited), and the whole machine."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"generator": cpu_seconds([w.pid for w in workers]),
+            "orchestrator": sum(os.times()[:2]),
+            # Children that have exited: wrk (and pgrep, a trifle).
+            "wrk": children.ru_utime + children.ru_stime,
+            "box": box_busy_seconds()}
+
+
+class TimingTarget:
+    """A Timing stack (scripts/stack.py) whose /admin sockets take one
+    path: handoff, tunnel (the hand-off off) or tls (HTTPS: wss://
+    upgrades are tunnelled)."""
+
+    parts = ("Apache", "timing-eventd", "MariaDB")
+    rest_ok = True
+
+    def __init__(self, path, n):
+        self.path, self.stack, self.tmp = path, None, None
+        self.defines = {"TIMING_MAX_SOCKETS": str(n + 100),
+                        "TIMING_ORDER_RATE_LIMIT": "0"}
+        if path in ("tunnel", "tls"):
+            threads = 250
+            servers = n // threads + 3
+            self.defines.update({
+                # All of Apache's processes from the start, so the memory
+                # figure is the sockets' and not the cost of starting
+                # processes.
+                "TIMING_SERVER_LIMIT": str(servers),
+                "TIMING_START_SERVERS": str(servers),
+                "TIMING_THREADS_PER_CHILD": str(threads),
+                "TIMING_MAX_WORKERS": str(servers * threads),
+                # The cap on tunnelled sockets, said outright (with the
+                # hand-off off it follows TimingMaxSockets).
+                "TIMING_TUNNEL_SOCKETS": str(n + 100),
+                # Many processes: few database connections each.
+                "TIMING_DBD_MAX": "6"})
+            if path == "tunnel":
+                self.defines["TIMING_WEBSOCKET_HANDOFF"] = "off"
+            self.sizing = ("Apache %d processes x %d threads "
+                           "(MaxRequestWorkers %d)"
+                           % (servers, threads, servers * threads))
+            if path == "tls":
+                self.sizing += ("; HTTPS (mod_ssl, self-signed), wss:// "
+                                "through mod_proxy_wstunnel")
+        else:
+            self.sizing = ("Apache with the development defaults "
+                           "(MaxRequestWorkers %s)"
+                           % template_default("TIMING_MAX_WORKERS"))
+        self.client = {"insecure": True} if path == "tls" else {}
+
+    def start(self):
+        self.stack, self.tmp = start_stack("fanout", defines=self.defines,
+                                           tls=self.path == "tls")
+        self.token = login(self.stack)
+        self.url = admin_url(self.stack, self.token)
+
+    def stop(self):
+        if self.stack:
+            self.stack.stop()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def memory(self):
+        """Each server part's memory (procstat.memory_kib) and pids."""
+        apache = apache_pids(self.stack)
+        daemon = [self.stack.procs["eventd"].pid]
+        return {"Apache": (memory_kib(apache), apache),
+                "timing-eventd": (memory_kib(daemon), daemon)}
+
+    def cpu(self, workers):
+        """CPU seconds so far of each part, and of the whole machine."""
+        out = {"Apache": cpu_seconds(apache_pids(self.stack)),
+               "timing-eventd": cpu_seconds([self.stack.procs["eventd"]
+                                             .pid]),
+               "MariaDB": cpu_seconds([self.stack.procs["mariadb"].pid])}
+        out.update(machine_cpu(workers))
+        return out
+
+    def publish(self):
+        """One order; its id."""
+        return post(self.stack, "/api/orders", ORDER)["data"]["id"]
+
+    def holds(self):
+        return "the daemon holds: " + held_words(ws_stats(self.stack,
+                                                          self.token))
+
+
+NCHAN_PATHS = ("nchan", "nchan1")
+NCHAN_MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/share/nginx/modules")
+NGINX_CONF = """\
+# The fan-out bench's nginx (bench/fanout.py): one nchan channel, a
+# publisher and a WebSocket subscriber location.
+load_module %(module)s;
+daemon off;
+worker_processes %(workers)s;
+worker_rlimit_nofile %(nofile)d;
+pid %(tmp)s/nginx.pid;
+error_log %(tmp)s/error.log warn;
+events {
+    worker_connections %(nofile)d;
+}
+http {
+    access_log off;
+    client_body_temp_path %(tmp)s/client_body;
+    proxy_temp_path %(tmp)s/proxy;
+    fastcgi_temp_path %(tmp)s/fastcgi;
+    uwsgi_temp_path %(tmp)s/uwsgi;
+    scgi_temp_path %(tmp)s/scgi;
+    server {
+        listen 127.0.0.1:%(port)d;
+        location = /pub {
+            nchan_publisher http;
+            nchan_channel_id orders;
+        }
+        location = /sub {
+            nchan_subscriber websocket;
+            nchan_channel_id orders;
+            nchan_subscriber_first_message newest;
+        }
+        location = /nchan_status {
+            nchan_stub_status;
+        }
+    }
+}
+"""
+
+
+def nchan_module():
+    """Debian's ngx_nchan_module.so (libnginx-mod-nchan), or None."""
+    for d in NCHAN_MODULE_DIRS:
+        so = os.path.join(d, "ngx_nchan_module.so")
+        if os.path.exists(so):
+            return so
+    return None
+
+
+def nginx_program():
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+
+
+class NchanTarget:
+    """nginx with nchan on a private configuration (NGINX_CONF) in a
+    temporary directory, on a free port: the anchor.  nchan: worker_
+    processes auto (one a core); nchan1: one worker, as timing-eventd is
+    one thread."""
+
+    parts = ("nginx",)
+    rest_ok = False
+    client = {"welcome": False}
+
+    def __init__(self, path, n):
+        self.workers = "1" if path == "nchan1" else "auto"
+        self.nofile = n + 1024
+        hard = hard_nofile()
+        if (os.geteuid() != 0 and hard != resource.RLIM_INFINITY
+                and hard < self.nofile):
+            self.nofile = hard
+        self.proc, self.tmp, self.next_id = None, None, 0
+        self.sizing = ("nginx %s, %s (%s), worker_processes %s, "
+                       "worker_connections and worker_rlimit_nofile %d"
+                       % (nginx_version(), nchan_version(), nchan_module(),
+                          self.workers, self.nofile))
+
+    def start(self, tries=3):
+        for attempt in range(1, tries + 1):
+            self.tmp = tempfile.mkdtemp(prefix="timing-nchan-", dir="/tmp")
+            os.chmod(self.tmp, 0o711)
+            self.port = free_port()
+            conf = os.path.join(self.tmp, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(NGINX_CONF % {
+                    "module": nchan_module(), "workers": self.workers,
+                    "nofile": self.nofile, "tmp": self.tmp,
+                    "port": self.port})
+            self.log = os.path.join(self.tmp, "error.log")
+            with open(os.path.join(self.tmp, "stderr.log"), "ab") as out:
+                self.proc = subprocess.Popen(
+                    [nginx_program(), "-p", self.tmp + "/", "-c", conf,
+                     "-e", self.log], stdin=subprocess.DEVNULL, stdout=out,
+                    stderr=out, start_new_session=True)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    self.status()
+                    self.url = "ws://127.0.0.1:%d/sub" % self.port
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            why = self.tail()
+            self.stop()
+            if attempt == tries:
+                raise RuntimeError("nginx did not start: " + why)
+            print("  (nginx did not start: %s; again on another port)"
+                  % why)
+
+    def tail(self):
+        for name in ("error.log", "stderr.log"):
+            try:
+                with open(os.path.join(self.tmp, name)) as f:
+                    lines = f.read().strip().splitlines()
+                if lines:
+                    return lines[-1]
+            except OSError:
+                pass
+        return "no answer"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            # A fast stop (SIGTERM): the sockets are the generator's to
+            # lose, and a graceful one would wait for them.
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                for pid in group_pids(self.proc.pid):
+                    os.kill(pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def status(self):
+        """nchan_stub_status: its lines as a dict of text."""
+        url = "http://127.0.0.1:%d/nchan_status" % self.port
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        return dict(line.split(": ", 1) for line in text.splitlines()
+                    if ": " in line)
+
+    def pids(self):
+        return group_pids(self.proc.pid)
+
+    def memory(self):
+        pids = self.pids()
+        return {"nginx": (memory_kib(pids), pids)}
+
+    def cpu(self, workers):
+        out = {"nginx": cpu_seconds(self.pids())}
+        out.update(machine_cpu(workers))
+        return out
+
+    def publish(self):
+        """One message like an order's newOrder; its id."""
+        self.next_id += 1
+        body = json.dumps({"type": "newOrder",
+                           "order": {"id": self.next_id}}).encode()
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/pub" % self.port, data=body,
+            method="POST", headers={"Content-Type": "application/json"})
+        urlopen(req).read()
+        return self.next_id
+
+    def holds(self):
+        st = self.status()
+        return ("nchan holds: subscribers %s, channels %s; shared memory "
+                "used %s of %s" % (
+                    st.get("subscribers"), st.get("channels"),
+                    st.get("shared memory used"),
+                    st.get("shared memory limit")))
+
+
+def nginx_version():
+    res = subprocess.run([nginx_program(), "-v"], capture_output=True,
+                         text=True)
+    m = re.search(r"nginx/(\S+)", res.stderr + res.stdout)
+    return m.group(1) if m else "?"
+
+
+def nchan_version():
+    res = subprocess.run(["dpkg-query", "-W", "-f=${Version}",
+                          "libnginx-mod-nchan"], capture_output=True,
+                         text=True)
+    return ("libnginx-mod-nchan " + res.stdout.strip()
+            if res.returncode == 0 and res.stdout.strip() else "nchan")
+
+
+def nchan_missing():
+    """Why the nchan rows cannot run, or None."""
+    if not nginx_program() or not nchan_module():
+        return "not installed: run `make bench-deps`"
+    return None
+
+
+def server_sum(cpu, parts):
+    return sum(cpu[k] for k in parts)
+
+
+def memory_words(kib, mem0, mem1, connected):
+    """The memory line's text: per idle socket, each part and the sum."""
+    per = max(connected, 1)
+    if "nginx" in kib:
+        grow = {k: (mem1["nginx"][0][k] - mem0["nginx"][0][k]) / per
+                for k in mem1["nginx"][0]}
+        return ("nginx %.1f KiB (RSS of its master and workers, %d "
+                "processes: anon %.1f, shared memory touched %.1f, file "
+                "%.1f; PSS, a shared page once, %.1f)"
+                % (grow["rss"], len(mem1["nginx"][1]), grow["anon"],
+                   grow["shmem"], grow["file"], grow["pss"]))
+    return ("Apache %.1f KiB + timing-eventd %.1f KiB = %.1f KiB "
+            "(Apache's processes %d before, %d after)"
+            % (kib["Apache"], kib["timing-eventd"], kib["sum"],
+               len(mem0["Apache"][1]), len(mem1["Apache"][1])))
+
+
 def run_one(path, label, n, rest_paths):
-    """One stack, one path, n sockets; prints the run's figures and
+    """One server, one path, n sockets; prints the run's figures and
     returns its row of the summary."""
-    defines = {"TIMING_MAX_SOCKETS": str(n + 100),
-               "TIMING_ORDER_RATE_LIMIT": "0"}
-    if path == "tunnel":
-        threads = 250
-        servers = n // threads + 3
-        defines.update({
-            "TIMING_WEBSOCKET_HANDOFF": "off",
-            # All of Apache's processes from the start, so the memory
-            # figure is the sockets' and not the cost of starting processes.
-            "TIMING_SERVER_LIMIT": str(servers),
-            "TIMING_START_SERVERS": str(servers),
-            "TIMING_THREADS_PER_CHILD": str(threads),
-            "TIMING_MAX_WORKERS": str(servers * threads),
-            # The cap on tunnelled sockets, said outright (with the
-            # hand-off off it follows TimingMaxSockets).
-            "TIMING_TUNNEL_SOCKETS": str(n + 100),
-            # Many processes: few database connections each.
-            "TIMING_DBD_MAX": "6"})
-        sizing = ("Apache %d processes x %d threads (MaxRequestWorkers %d)"
-                  % (servers, threads, servers * threads))
-    else:
-        sizing = ("Apache with the development defaults (MaxRequestWorkers "
-                  "%s)" % template_default("TIMING_MAX_WORKERS"))
+    nchan = path in NCHAN_PATHS
+    target = (NchanTarget if nchan else TimingTarget)(path, n)
     print("\n== %s, %d sockets%s; %s" % (
         path, n, " (max: the open-file hard limit %d less %d)"
-        % (hard_nofile(), MAX_MARGIN) if label == "max" else "", sizing))
+        % (hard_nofile(), MAX_MARGIN) if label == "max" else "",
+        target.sizing))
     hard = hard_nofile()
-    if hard != resource.RLIM_INFINITY and n + 100 > hard:
+    if not nchan and hard != resource.RLIM_INFINITY and n + 100 > hard:
         print("  note: timing-eventd holds a descriptor per socket and may "
               "open %d (the hard limit); sockets past it are refused" % hard)
     row = {"path": path, "n": n}
     workers = []
-    stack, tmp = start_stack("fanout", defines=defines)
     try:
-        token = login(stack)
-        daemon = [stack.procs["eventd"].pid]
-
-        # REST before any socket: a real order's status, as a customer's
-        # tracking page asks for it.
-        script = os.path.join(tmp, "bench.lua")
-        with open(script, "w") as f:
-            f.write(WRK_LUA)
-        order = post(stack, "/api/orders", ORDER)["data"]
-        status_url = "%s/api/orders/%d/status?tracking_token=%s" % (
-            stack.base_url, order["id"], order["tracking_token"])
-        if path == "handoff":
-            # Every worker thread serves a request, every process starts
-            # and every database connection opens before the memory is
-            # read (more requests in flight than MaxRequestWorkers), so
-            # Apache's figure is what idle sockets keep and not the first
-            # use of the threads a burst of handshakes reaches; and the
-            # REST figures before and while the sockets are held are of
-            # the same warm server.
-            wrk(status_url, script,
-                int(template_default("TIMING_MAX_WORKERS")) + 32, 3)
+        target.start()
+        idle_rest = held_rest = status_url = script = None
         rest_seconds = env_int("BENCH_FANOUT_REST_SECONDS", 5)
-        idle_rest = None
+        if target.rest_ok:
+            stack = target.stack
+            # REST before any socket: a real order's status, as a
+            # customer's tracking page asks for it.
+            script = os.path.join(target.tmp, "bench.lua")
+            with open(script, "w") as f:
+                f.write(WRK_LUA)
+            order = post(stack, "/api/orders", ORDER)["data"]
+            status_url = "%s/api/orders/%d/status?tracking_token=%s" % (
+                stack.base_url, order["id"], order["tracking_token"])
+            if path == "handoff":
+                # Every worker thread serves a request, every process
+                # starts and every database connection opens before the
+                # memory is read (more requests in flight than
+                # MaxRequestWorkers), so Apache's figure is what idle
+                # sockets keep and not the first use of the threads a
+                # burst of handshakes reaches; and the REST figures before
+                # and while the sockets are held are of the same warm
+                # server.
+                wrk(status_url, script,
+                    int(template_default("TIMING_MAX_WORKERS")) + 32, 3)
 
         def cpu():
-            return cpu_now(stack, workers)
+            return target.cpu(workers)
 
-        if path in rest_paths:
+        if target.rest_ok and path in rest_paths:
             idle_rest = rest(status_url, script, rest_seconds, cpu)
 
         time.sleep(1)
-        apache0 = apache_pids(stack)
-        before = rss_kib(daemon), rss_kib(apache0)
+        mem0 = target.memory()
 
         # Connect: each worker opens its share, in parallel (the
         # generator's CPU from 0: its processes start here).
         connect_cpu0 = cpu()
-        workers, ready, held, addresses = open_sockets(stack, token, n)
+        workers, ready, held, addresses = open_sockets(target.url, n,
+                                                       **target.client)
         connect_cpu = cpu_since(connect_cpu0, cpu())
         time.sleep(1)
-        apache1 = apache_pids(stack)
-        after = rss_kib(daemon), rss_kib(apache1)
+        mem1 = target.memory()
         gen_rss = sum(r["rss_kib"] for r in ready)
         connected = sum(r["connected"] for r in ready)
         refused = counted(r["refused"] for r in ready)
         failed = counted(r["errors"] for r in ready)
-        stats = ws_stats(stack, token)
+        holds = target.holds()
 
-        held_rest = None
-        if path in rest_paths:
+        if target.rest_ok and path in rest_paths:
             held_rest = rest(status_url, script, rest_seconds, cpu)
 
         # Orders: the send time of each POST, CLOCK_MONOTONIC in ms.
@@ -511,9 +825,9 @@ def run_one(path, label, n, rest_paths):
         orders, answer_ms = [], []
         for _ in range(SECONDS * RATE):
             sent = time.monotonic()
-            order = post(stack, "/api/orders", ORDER)["data"]
+            oid = target.publish()
             answered = time.monotonic()
-            orders.append([order["id"], sent * 1000])
+            orders.append([oid, sent * 1000])
             answer_ms.append((answered - sent) * 1000)
             time.sleep(max(0, 1 / RATE - (time.monotonic() - sent)))
         for w in workers:
@@ -539,9 +853,9 @@ def run_one(path, label, n, rest_paths):
         resyncs = others.get("resync", 0)
         duplicated = sum(r["duplicated"] for r in results)
         per = max(connected, 1)
-        kib = {"Apache": (after[1] - before[1]) / per,
-               "timing-eventd": (after[0] - before[0]) / per}
-        kib["sum"] = kib["Apache"] + kib["timing-eventd"]
+        kib = {part: (mem1[part][0]["rss"] - mem0[part][0]["rss"]) / per
+               for part in mem1}
+        kib["sum"] = sum(kib.values())
 
         print("  %d workers, source addresses %s" % (
             len(workers), addresses[0] if len(addresses) == 1 else
@@ -549,18 +863,21 @@ def run_one(path, label, n, rest_paths):
         print("  connected %d in %.1f s; refused by status: %s; "
               "failed: %s" % (connected, held, words(refused),
                               words(failed)))
-        print("  the daemon holds: " + held_words(stats))
-        print("  handshake (connect to 101)  p50 %.1f ms   p99 %.1f ms;  "
-              "to first message p50 %.1f ms   p99 %.1f ms"
-              % (pct(handshake, .5), pct(handshake, .99),
-                 pct(welcome, .5), pct(welcome, .99)))
+        print("  " + holds)
+        if nchan:
+            print("  handshake (connect to 101)  p50 %.1f ms   p99 %.1f ms "
+                  "(held once open: nchan sends nothing before an event)"
+                  % (pct(handshake, .5), pct(handshake, .99)))
+        else:
+            print("  handshake (connect to 101)  p50 %.1f ms   p99 %.1f ms;"
+                  "  to first message p50 %.1f ms   p99 %.1f ms"
+                  % (pct(handshake, .5), pct(handshake, .99),
+                     pct(welcome, .5), pct(welcome, .99)))
         print("  CPU while connecting (%.1f s): %s"
               % (held, cpu_line(connect_cpu, held)))
-        print("  memory per idle socket: Apache %.1f KiB + timing-eventd "
-              "%.1f KiB = %.1f KiB (Apache's processes %d before, %d "
-              "after; the generator's workers: %.0f MiB in all)"
-              % (kib["Apache"], kib["timing-eventd"], kib["sum"],
-                 len(apache0), len(apache1), gen_rss / 1024))
+        print("  memory per idle socket: %s; the generator's workers: "
+              "%.0f MiB in all" % (memory_words(kib, mem0, mem1, connected),
+                                   gen_rss / 1024))
         if idle_rest:
             print("  GET /api/orders/:id/status, wrk %d connections %d s:"
                   % (REST_CONNECTIONS, rest_seconds))
@@ -573,8 +890,9 @@ def run_one(path, label, n, rest_paths):
                                                          r["wall"]))
             print("    held / none: %.0f%% of the requests/s"
                   % (100 * ratio(held_rest["rps"], idle_rest["rps"])))
-        print("  %d orders at %d/s; POST answered p50 %.1f ms   p99 %.1f ms"
-              % (len(orders), RATE, pct(answer_ms, .5),
+        print("  %d %s at %d/s; POST answered p50 %.1f ms   p99 %.1f ms"
+              % (len(orders), "messages to nchan's publisher" if nchan
+                 else "orders", RATE, pct(answer_ms, .5),
                  pct(answer_ms, .99)))
         print("  fan-out latency, POST sent to receipt: p50 %.1f ms   "
               "p99 %.1f ms   max %.1f ms"
@@ -601,7 +919,7 @@ def run_one(path, label, n, rest_paths):
             print("  sockets closed by the server, by code: " + closed)
         print("  CPU from first POST to last delivery (%.1f s; %% of one "
               "core): %s" % (window, cpu_line(fan_cpu, window)))
-        server = server_sum(fan_cpu)
+        server = server_sum(fan_cpu, target.parts)
         print("  generator CPU / server CPU: %.2f; busiest worker %.0f%% "
               "of its core" % (ratio(fan_cpu["generator"], server),
                                100 * busiest / window))
@@ -613,8 +931,10 @@ def run_one(path, label, n, rest_paths):
             "lat99": pct(lat, .99),
             "latmax": lat[-1] if lat else float("nan"),
             "missing": missing, "duplicated": duplicated,
-            "resyncs": resyncs,
-            "kib_apache": kib["Apache"], "kib_eventd": kib["timing-eventd"],
+            # nchan has no `resync`: its column says "-", not 0.
+            "resyncs": None if nchan else resyncs,
+            "kib_apache": kib.get("Apache"),
+            "kib_eventd": kib.get("timing-eventd"),
             "kib_sum": kib["sum"], "cpu_server": server,
             "cpu_gen": fan_cpu["generator"],
             "rest_idle": idle_rest, "rest_held": held_rest,
@@ -630,8 +950,7 @@ def run_one(path, label, n, rest_paths):
     finally:
         for w in workers:
             w.stop()
-        stack.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        target.stop()
 
 
 def template_default(name):
@@ -656,7 +975,8 @@ def make_run_step(n):
     stack, tmp = start_stack("makerun", listen_hosts=hosts)
     try:
         token = login(stack)
-        workers, ready, held, addresses = open_sockets(stack, token, n)
+        workers, ready, held, addresses = open_sockets(
+            admin_url(stack, token), n)
         time.sleep(1)
         stats = ws_stats(stack, token)
         t0 = time.monotonic()
@@ -715,9 +1035,10 @@ def summary(rows, make_run):
              "restratio": "%.0f%%", "else": "%.0f%%", "path": "%s",
              "n": "%d"}
     print("\n== Summary (ms for times; KiB per idle socket: Apache, "
-          "timing-eventd, both; CPU s from first POST to last delivery, "
-          "servers and generator; REST: GET /api/orders/:id/status req/s "
-          "at %d connections, no sockets and all held)" % REST_CONNECTIONS)
+          "timing-eventd, both, and for nchan nginx's in the sum; CPU s "
+          "from first POST to last delivery, servers and generator; REST: "
+          "GET /api/orders/:id/status req/s at %d connections, no sockets "
+          "and all held)" % REST_CONNECTIONS)
     print(" ".join(w % h for h, w, _ in cols))
     for row in rows:
         r = dict(row)
@@ -733,12 +1054,24 @@ def summary(rows, make_run):
         line = " ".join(cells)
         if "error" in r:
             line = "%-8s %7d failed: %s" % (r["path"], r["n"], r["error"])
+        elif "note" in r:
+            line = "%-8s %7d %s" % (r["path"], r["n"], r["note"])
         print(line)
-    print("(held: sockets connected; lost: refused or failed; in s: until "
-          "all were held; hs: handshake; fan: POST sent to receipt on "
-          "every socket; resync: `resync` messages the sockets got, each "
-          "an event the daemon could not vouch for; else: the most of one core the rest of the "
-          "machine took in a measured window, near 0 on a quiet machine)")
+    print("(paths: nchan, nginx + nchan with worker_processes auto (one "
+          "a core); nchan1, with one worker; handoff, Timing's sockets "
+          "handed to timing-eventd; tls, Timing over HTTPS, wss:// "
+          "tunnelled by mod_proxy_wstunnel; tunnel, plaintext with the "
+          "hand-off off.  held: sockets connected; lost: refused or "
+          "failed; in s: until all were held (Timing: each had its "
+          "`connection` message; nchan: each was open); hs: handshake; "
+          "fan: POST sent to receipt on every socket; resync: `resync` "
+          "messages the sockets got, each an event the daemon could not "
+          "vouch for (\"-\" on nchan, which has no such message); KiB: RSS "
+          "growth over the sockets, nchan's of nginx's master and workers "
+          "with the shared memory the workers touched; CPU srv: Apache, "
+          "timing-eventd and MariaDB, or nginx; else: the most of one "
+          "core the rest of the machine took in a measured window, near "
+          "0 on a quiet machine)")
     if make_run:
         if "error" in make_run:
             print("`make run` holding %d sockets: failed: %s"
@@ -757,23 +1090,30 @@ def main():
                          "tests/node)" % WS_PACKAGE)
     if not shutil.which("wrk"):
         raise SystemExit("fanout: no wrk; run `make deps`")
-    paths = env_words("BENCH_FANOUT_PATHS", " ".join(PATHS), PATHS)
-    rest_paths = env_words("BENCH_FANOUT_REST", "handoff", PATHS)
+    paths = env_words("BENCH_FANOUT_PATHS", DEFAULT_PATHS, PATHS)
+    rest_paths = env_words("BENCH_FANOUT_REST", "handoff",
+                           [p for p in PATHS if p not in NCHAN_PATHS])
     runs = []
     for label, n in sizes():
         for path in paths:
-            if label == "max" and path == "tunnel":
+            if label == "max" and path != "handoff":
                 print("note: `max` (%d sockets) is for the hand-off path "
-                      "only: the tunnel holds an Apache thread per socket"
-                      % n)
+                      "only: %s" % (n, "the tunnel holds an Apache thread "
+                                    "per socket" if path in ("tunnel", "tls")
+                                    else "the anchor is measured at the "
+                                    "numbered sizes"))
                 continue
             runs.append((path, label, n))
-    print("Timing fan-out bench: /admin sockets held by Node workers on "
-          "the %s path%s, orders at %d/s for %d s"
-          % (" and ".join(paths), "s" if len(paths) > 1 else "", RATE,
-             SECONDS))
+    print("Timing fan-out bench: idle sockets held by Node workers on %s, "
+          "messages at %d/s for %d s"
+          % (", ".join(paths), RATE, SECONDS))
+    missing = nchan_missing()
     rows, failed = [], False
     for path, label, n in runs:
+        if path in NCHAN_PATHS and missing:
+            print("\n== %s, %d sockets: %s" % (path, n, missing))
+            rows.append({"path": path, "n": n, "note": missing})
+            continue
         try:
             rows.append(run_one(path, label, n, rest_paths))
         except Exception as e:

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """procstat.py -- what the benches read of running processes: resident
-memory, CPU time, and Apache's processes."""
+memory, CPU time, and a server's processes (Apache's, nginx's)."""
 
 import os
 import re
@@ -19,6 +19,28 @@ def rss_kib(pids):
     return total
 
 
+def memory_kib(pids):
+    """Of pids together, in KiB: resident memory (rss) and its parts
+    (anon, file, shmem: shared memory a process has touched, counted in
+    each process that touched it), and pss (proportional: a page shared
+    by k processes counts 1/k in each, so the sum counts it once)."""
+    keys = {"VmRSS": "rss", "RssAnon": "anon", "RssFile": "file",
+            "RssShmem": "shmem"}
+    total = dict.fromkeys(list(keys.values()) + ["pss"], 0)
+    for pid in pids:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for m in re.finditer(r"^(\w+):\s+(\d+) kB", f.read(), re.M):
+                    if m.group(1) in keys:
+                        total[keys[m.group(1)]] += int(m.group(2))
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                m = re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M)
+                total["pss"] += int(m.group(1)) if m else 0
+        except OSError:
+            pass
+    return total
+
+
 def cpu_seconds(pids):
     """User plus system CPU time of pids together, in seconds."""
     total = 0
@@ -32,11 +54,17 @@ def cpu_seconds(pids):
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def apache_pids(stack):
-    """The stack's Apache master and children (one process group)."""
-    out = subprocess.run(["pgrep", "-g", str(stack.procs["apache"].pid)],
+def group_pids(leader):
+    """The processes of the process group leader leads (a server's master
+    started in a session of its own, and its children)."""
+    out = subprocess.run(["pgrep", "-g", str(leader)],
                          capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def apache_pids(stack):
+    """The stack's Apache master and children (one process group)."""
+    return group_pids(stack.procs["apache"].pid)
 
 
 def box_busy_seconds():
