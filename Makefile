@@ -117,6 +117,7 @@ test: deps build web $(BUILD)/unit-tests
 bench: deps build
 	$(PYTHON) bench/run.py
 	$(PYTHON) bench/fanout.py
+	$(PYTHON) bench/tunnel_floor.py
 
 clean:
 	rm -rf $(BUILD) mod_timing/.libs mod_timing/*.la mod_timing/*.lo \
