@@ -380,7 +380,6 @@ static int timing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (tm_config_check_secrets(s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    tm_db_register_statements(s);
     tm_config_default_sockets(s);
     tm_metrics_label_routes(routes, N_ROUTES);
     tm_handoff_watch_stop(pconf, s);

@@ -2,9 +2,14 @@
 /*
  * tm_db.c -- prepared statements on mod_dbd's connection pool.
  *
- * The statements themselves live in tm_sql.h.  mod_dbd prepares them when
- * it opens a connection, and runs our post_connect hook for the session
- * settings the SQL relies on.  Failures are logged here, once, with the
+ * The statements themselves live in tm_sql.h.  Each is prepared on a
+ * connection the first time a request runs it there, and kept in the
+ * connection's hash of prepared statements for its life: registered with
+ * mod_dbd, all fifty would be prepared on every connection it opens,
+ * about half a megabyte of client memory each, most of it for statements
+ * that connection never runs (a connection opened while many WebSocket
+ * upgrades arrive at once runs three).  mod_dbd runs our post_connect
+ * hook for the session settings the SQL relies on.  Failures are logged here, once, with the
  * driver's message; callers answer 503.
  */
 #include "mod_timing.h"
@@ -41,34 +46,20 @@ static const char *const session_settings[] = {
     "SET SESSION innodb_lock_wait_timeout = 5",
 };
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
 
 const char *tm_db_init(void)
 {
-    dbd_prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
-    if (!dbd_prepare || !dbd_acquire || !dbd_open || !dbd_close) {
+    if (!dbd_acquire || !dbd_open || !dbd_close) {
         return "mod_timing needs mod_dbd: add "
                "'LoadModule dbd_module modules/mod_dbd.so' before it";
     }
     return NULL;
-}
-
-void tm_db_register_statements(server_rec *s)
-{
-    server_rec *sp;
-    int i;
-
-    for (sp = s; sp; sp = sp->next) {
-        for (i = 0; i < TM_Q_COUNT; i++) {
-            dbd_prepare(sp, statements[i], labels[i]);
-        }
-    }
 }
 
 /* After the database restarts, every pooled connection is dead, and
@@ -153,13 +144,23 @@ static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,
 {
     apr_dbd_prepared_t *st = apr_hash_get(dbd->prepared, labels[q],
                                           APR_HASH_KEY_STRING);
+    int rv;
 
-    if (!st) {
+    if (st) {
+        return st;
+    }
+    /* The connection is this request's alone while it holds it, and the
+     * statement lives in the connection's pool, as long as it does. */
+    rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, statements[q],
+                         labels[q], &st);
+    if (rv != 0 || !st) {
         tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00103)
-                      "statement %s is not prepared on this connection",
-                      labels[q]);
+                      "cannot prepare %s: %s", labels[q],
+                      apr_dbd_error(dbd->driver, dbd->handle, rv));
+        return NULL;
     }
+    apr_hash_set(dbd->prepared, labels[q], APR_HASH_KEY_STRING, st);
     return st;
 }
 

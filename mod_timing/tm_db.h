@@ -14,10 +14,6 @@
 #include "mod_dbd.h"
 #include "tm_sql.h"
 
-/* Registers every statement of tm_sql.h with mod_dbd for server s and its
- * virtual hosts.  Must run before mod_dbd's post_config. */
-void tm_db_register_statements(server_rec *s);
-
 /* Finds mod_dbd's optional functions; returns an error message for the
  * operator, or NULL when mod_dbd is loaded. */
 const char *tm_db_init(void);
