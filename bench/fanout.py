@@ -535,6 +535,30 @@ class TimingTarget:
                                                           self.token))
 
 
+# What nchan's subscribers are sent: the `newOrder` a Timing staff socket
+# gets for ORDER, field for field (383 bytes with a one-digit id), so the
+# generator parses and the kernels copy the same load on both servers.
+NCHAN_NEW_ORDER = {
+    "type": "newOrder",
+    "order": {"id": 0, "pickup_number": 1, "version": 1,
+              "status": "pending",
+              "customer_info": {"name": "Fan-out", "phone": None,
+                                "email": None},
+              "items": [{"id": 1, "menu_id": 1, "menu_name": "Pad Thai",
+                         "price": 60, "quantity": 1, "note": None,
+                         "subtotal": 60}],
+              "total": 60, "currency": "THB", "note": None,
+              "created_at": "2026-12-07T05:15:49.889Z",
+              "updated_at": "2026-12-07T05:15:49.889Z"},
+    "event_id": 0}
+
+
+def nchan_new_order(oid):
+    msg = dict(NCHAN_NEW_ORDER, event_id=oid)
+    msg["order"] = dict(NCHAN_NEW_ORDER["order"], id=oid, pickup_number=oid)
+    return json.dumps(msg, separators=(",", ":")).encode()
+
+
 NCHAN_PATHS = ("nchan", "nchan1")
 NCHAN_MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/share/nginx/modules")
 NGINX_CONF = """\
@@ -689,10 +713,10 @@ class NchanTarget:
         return out
 
     def publish(self):
-        """One message like an order's newOrder; its id."""
+        """One message with the shape and size of the `newOrder` Timing
+        sends for ORDER (NCHAN_NEW_ORDER); its id."""
         self.next_id += 1
-        body = json.dumps({"type": "newOrder",
-                           "order": {"id": self.next_id}}).encode()
+        body = nchan_new_order(self.next_id)
         req = urllib.request.Request(
             "http://127.0.0.1:%d/pub" % self.port, data=body,
             method="POST", headers={"Content-Type": "application/json"})
