@@ -78,6 +78,7 @@ struct ws_server {
     size_t handoffs;            /* of count, handed off */
     conn *sessions;
     conn *dirty, *dirty_tail;   /* to flush, oldest first */
+    int budget;                 /* sessions this turn may still write */
     conn *dead;
 };
 
@@ -122,6 +123,19 @@ static void unmark_dirty(ws_server *srv, conn *c)
     }
     c->dirty = 0;
     c->dirty_prev = c->dirty_next = NULL;
+}
+
+static int flush_now(void *baton)
+{
+    conn *c = baton;
+    ws_server *srv = c->srv;
+
+    if (srv->budget <= 0) {
+        return 0;
+    }
+    srv->budget--;
+    unmark_dirty(srv, c);
+    return 1;
 }
 
 static int admit_session(void *baton, const hs_request *hs)
@@ -187,6 +201,7 @@ static void session_closed(void *baton)
 static const ws_session_owner session_owner = {
     .admit = admit_session,
     .dirty = mark_dirty,
+    .flush_now = flush_now,
     .closed = session_closed
 };
 
@@ -467,6 +482,7 @@ ws_server *ws_server_create(loop *l, hub *h, const ring *r,
         return NULL;
     }
     srv->loop = l;
+    srv->budget = WS_FLUSH_BUDGET;
     srv->hub = h;
     srv->ring = r;
     srv->cfg = *cfg;
@@ -605,16 +621,17 @@ size_t ws_server_stop_handoffs(ws_server *srv, long long grace_ms)
 void ws_server_before_sleep(ws_server *srv)
 {
     conn *c;
-    int budget = WS_FLUSH_BUDGET;
 
-    /* Oldest first, and no more than the budget in one turn: an event for
-     * 10,000 sockets is written over several turns, and the events socket
-     * is read between them.  Flushing may close a session: it then moves
-     * to the dead list, which is emptied only after this. */
-    while (budget-- > 0 && (c = srv->dirty) != NULL) {
+    /* Oldest first, and no more than the budget in one turn (what
+     * sessions wrote at once as messages were queued spent part of it):
+     * an event for 10,000 sockets is written over several turns, and the
+     * events socket is read between them.  Flushing may close a session:
+     * it then moves to the dead list, which is emptied only after this. */
+    while (srv->budget-- > 0 && (c = srv->dirty) != NULL) {
         unmark_dirty(srv, c);
         ws_session_flush(c->s);
     }
+    srv->budget = WS_FLUSH_BUDGET;
     if (srv->dirty) {
         loop_more_work(srv->loop);
     }

@@ -214,7 +214,17 @@ static int queue(ws_session *s, const char *msg, size_t len, int bypass_cap)
     switch (rc) {
     case OUTQ_OK:
         stats.messages_sent++;
-        mark_dirty(s);
+        /* Written now when the turn's budget allows: a fan-out then
+         * reaches its first sockets while the rest are still being
+         * queued, instead of after all of them.  A failed write closes
+         * s, which stays allocated until the owner frees it after the
+         * turn, so the caller's walk is safe. */
+        if (may_send(s) && s->owner->flush_now(s->baton)) {
+            ws_session_flush(s);
+        }
+        else {
+            mark_dirty(s);
+        }
         return 0;
     case OUTQ_OVER:
         drop_slow(s);

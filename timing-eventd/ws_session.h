@@ -40,6 +40,10 @@ typedef struct ws_session_owner {
     int (*admit)(void *baton, const hs_request *hs);
     /* Output was queued: ws_session_flush it before the loop sleeps. */
     void (*dirty)(void *baton);
+    /* Output was queued and may be written at once: 1 when this turn's
+     * budget of writes allows it (the session then flushes itself), 0 to
+     * mark it dirty instead. */
+    int (*flush_now)(void *baton);
     /* The fd is closed and the hub left: free it once no handler can
      * hold it (after the batch of events). */
     void (*closed)(void *baton);
