@@ -37,7 +37,8 @@ UNIT_PURE   := $(wildcard mod_timing/tm_valid.c mod_timing/tm_time.c \
                  timing-eventd/handshake.c timing-eventd/hub.c \
                  timing-eventd/messages.c timing-eventd/ring.c \
                  timing-eventd/gapwatch.c timing-eventd/recycle.c \
-                 timing-eventd/admit.c timing-eventd/ws_resume.c)
+                 timing-eventd/admit.c timing-eventd/ws_resume.c \
+                 timing-eventd/ws_frame.c)
 UNIT_SRC    := $(sort $(wildcard tests/unit/*.c))
 
 .PHONY: all deps build module eventd web run test unit integration bench clean

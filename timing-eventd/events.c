@@ -46,6 +46,7 @@
 #include "messages.h"
 #include "stats.h"
 #include "timing_proto.h"
+#include "ws_frame.h"
 #include "ws_session.h"
 
 /* Bounded so sessions are flushed (before sleep) between batches: the
@@ -257,6 +258,7 @@ static void handle_event(events *ev, const char *body, size_t len)
     int64_t event_id, order_id, failed = 0;
     const char *t, *stext, *ctext = NULL;
     size_t slen, clen = 0, nstaff, ncustomer = 0;
+    ws_frame frame;
     int update, kept;
 
     o = parse_body(body, len);
@@ -317,8 +319,12 @@ static void handle_event(events *ev, const char *body, size_t len)
         log_msg(LOG_WARN, "out of memory keeping event %lld for replay",
                 (long long)event_id);
     }
+    /* Framed once for every staff session (NULL when out of memory:
+     * each session then frames its own copy). */
+    ws_frame_text(&frame, stext, slen);
     nstaff = hub_fanout_admin(ev->hub, stext, slen, ws_session_deliver,
-                              NULL);
+                              frame.bytes ? &frame : NULL);
+    ws_frame_free(&frame);
     if (ctext) {
         ncustomer = hub_fanout_order(ev->hub, order_id, ctext, clen,
                                      ws_session_deliver, NULL);

@@ -104,6 +104,13 @@ int outq_push(outq *q, const char *msg, size_t len, int bypass_cap,
     return rc == 0 ? OUTQ_OK : OUTQ_NOMEM;
 }
 
+int outq_idle(outq *q)
+{
+    return q->close_code == 0 && wslay_event_get_write_enabled(q->ctx)
+           && !wslay_event_get_close_sent(q->ctx)
+           && !wslay_event_want_write(q->ctx);
+}
+
 int outq_ping(outq *q)
 {
     static const struct wslay_event_msg ping = {

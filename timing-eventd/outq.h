@@ -48,6 +48,10 @@ int outq_over(outq *q, size_t extra, size_t limit, int may_send,
 int outq_push(outq *q, const char *msg, size_t len, int bypass_cap,
               int may_send, int *sent);
 
+/* Is the queue empty at a frame boundary, with writing allowed and no
+ * close under way?  Then bytes written past wslay form the next frame. */
+int outq_idle(outq *q);
+
 /* Queues an empty protocol ping: 0, or -1 when wslay would not. */
 int outq_ping(outq *q);
 

@@ -34,6 +34,7 @@
 #include "messages.h"
 #include "outq.h"
 #include "stats.h"
+#include "ws_frame.h"
 #include "ws_resume.h"
 #include "ws_session.h"
 
@@ -67,7 +68,8 @@ struct ws_session {
     wslay_event_context_ptr ctx;/* from WS_OPEN on */
     outq *out;                  /* from WS_OPEN on */
 
-    char *raw;                  /* HTTP answer not yet written */
+    char *raw;                  /* bytes before wslay's: the HTTP answer, or
+                                 * the rest of a frame written past it */
     size_t raw_len, raw_off;
     char *pre;                  /* bytes read past the request head */
     size_t pre_len, pre_off;
@@ -271,11 +273,52 @@ static void drop_slow(ws_session *s)
                 SLOW_DRAIN_MS);
 }
 
+/* Writes a framed message (ws_frame) past wslay: 1 when it went out, in
+ * whole or with the rest kept as raw bytes to go first; 0 when the socket
+ * took none of it (queue it instead); -1 when s is closed. */
+static int write_framed(ws_session *s, const ws_frame *f)
+{
+    ssize_t n;
+
+    do {
+        n = send(s->fd, f->bytes, f->len, MSG_NOSIGNAL);
+    } while (n == -1 && errno == EINTR);
+    if (n == -1) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return 0;
+        }
+        ws_session_close(s, "write failed");
+        return -1;
+    }
+    if ((size_t)n < f->len) {
+        /* The rest goes before anything wslay frames next: flush_raw. */
+        s->raw = malloc(f->len - (size_t)n);
+        if (!s->raw) {
+            ws_session_close(s, "cannot keep a partial write: out of memory");
+            return -1;
+        }
+        memcpy(s->raw, f->bytes + n, f->len - (size_t)n);
+        s->raw_len = f->len - (size_t)n;
+        s->raw_off = 0;
+        mark_dirty(s);
+    }
+    stats.messages_sent++;
+    return 1;
+}
+
 void ws_session_deliver(void *session, const char *msg, size_t len,
                         void *baton)
 {
-    (void)baton;
-    queue(session, msg, len, 0);
+    ws_session *s = session;
+    const ws_frame *f = baton;
+
+    /* Nothing queued: the frame built once for the whole fan-out goes
+     * straight to the socket, with no copy into wslay's queue. */
+    if (f && s->state == WS_OPEN && may_send(s) && outq_idle(s->out)
+        && write_framed(s, f) != 0) {
+        return;
+    }
+    queue(s, msg, len, 0);
 }
 
 void ws_session_send_resync(void *session, const char *msg, size_t len,

@@ -95,7 +95,8 @@ int ws_session_of_user(const ws_session *s, const char *user);
 void ws_session_revoke(ws_session *s);
 
 /* A hub_send_fn: queues one text message to a session (the hub's owner
- * pointer), subject to the output cap. */
+ * pointer), subject to the output cap.  baton: NULL, or the message as a
+ * ws_frame (ws_frame.h), written at once when nothing is queued. */
 void ws_session_deliver(void *session, const char *msg, size_t len,
                         void *baton);
 
