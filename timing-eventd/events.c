@@ -55,8 +55,9 @@
 #define DATAGRAMS_PER_WAKEUP    64
 #define EVENT_JSON_DEPTH        32
 /* Best effort.  For AF_UNIX datagrams the queue is really bounded by
- * net.unix.max_dgram_qlen (default 512 datagrams) and by the sender's
- * SO_SNDBUF; a bigger receive buffer is asked for all the same. */
+ * net.unix.max_dgram_qlen (10 by default; the module's sender waits
+ * briefly for room, tm_notify.c) and by the sender's SO_SNDBUF; a bigger
+ * receive buffer is asked for all the same. */
 #define EVENTS_RCVBUF           (4 * 1024 * 1024)
 
 struct events {
