@@ -248,12 +248,22 @@ const char *tm_db_value(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
     return value;
 }
 
+/* Transactions are SQL's own (START TRANSACTION ... COMMIT) rather than
+ * apr_dbd's, whose MySQL driver turns autocommit off before and on again
+ * after: two round trips more on every write, the second of them between
+ * the COMMIT and the event going out to the sockets. */
 struct tm_txn {
     request_rec *r;
     ap_dbd_t *dbd;
-    apr_dbd_transaction_t *trans;
     int open;
 };
+
+static int run(tm_txn *txn, const char *sql)
+{
+    int nrows;
+
+    return apr_dbd_query(txn->dbd->driver, txn->dbd->handle, &nrows, sql);
+}
 
 static apr_status_t txn_cleanup(void *data)
 {
@@ -272,8 +282,7 @@ apr_status_t tm_db_begin(request_rec *r, ap_dbd_t *dbd, tm_txn **out)
 
     txn->r = r;
     txn->dbd = dbd;
-    rv = apr_dbd_transaction_start(dbd->driver, r->pool, dbd->handle,
-                                   &txn->trans);
+    rv = run(txn, "START TRANSACTION");
     if (rv != 0) {
         tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, TMLOGNO(00106)
@@ -283,7 +292,7 @@ apr_status_t tm_db_begin(request_rec *r, ap_dbd_t *dbd, tm_txn **out)
     }
     txn->open = 1;
     /* Registered after mod_dbd's release of the connection, so it runs
-     * before it. */
+     * before it: a connection never goes back to the pool mid-way. */
     apr_pool_cleanup_register(r->pool, txn, txn_cleanup,
                               apr_pool_cleanup_null);
     *out = txn;
@@ -295,12 +304,15 @@ apr_status_t tm_db_commit(tm_txn *txn)
     int rv;
 
     txn->open = 0;
-    rv = apr_dbd_transaction_end(txn->dbd->driver, txn->r->pool, txn->trans);
+    rv = run(txn, "COMMIT");
     if (rv != 0) {
         tm_counters_inc(TM_C_DB_ERRORS);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, TMLOGNO(00107)
                       "COMMIT failed: %s",
                       apr_dbd_error(txn->dbd->driver, txn->dbd->handle, rv));
+        /* Whatever the server kept of it is undone, not left open on a
+         * connection that goes back to the pool. */
+        run(txn, "ROLLBACK");
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -309,7 +321,5 @@ apr_status_t tm_db_commit(tm_txn *txn)
 void tm_db_rollback(tm_txn *txn)
 {
     txn->open = 0;
-    apr_dbd_transaction_mode_set(txn->dbd->driver, txn->trans,
-                                 APR_DBD_TRANSACTION_ROLLBACK);
-    apr_dbd_transaction_end(txn->dbd->driver, txn->r->pool, txn->trans);
+    run(txn, "ROLLBACK");
 }

@@ -56,8 +56,10 @@ const char *tm_db_value(request_rec *r, ap_dbd_t *dbd, tm_query_id q,
 typedef struct tm_txn tm_txn;
 apr_status_t tm_db_begin(request_rec *r, ap_dbd_t *dbd, tm_txn **txn);
 /* Commits.  Call it only when every statement succeeded (the caller
- * checks each one and rolls back otherwise): the driver would silently
- * roll back after a failed statement and report success. */
+ * checks each one and rolls back otherwise): a failed statement leaves
+ * the transaction open with the others' work in it, and after a deadlock
+ * InnoDB has already rolled it back, so a COMMIT then would keep a part
+ * of the work or none of it and report success. */
 apr_status_t tm_db_commit(tm_txn *txn);
 void tm_db_rollback(tm_txn *txn);
 
