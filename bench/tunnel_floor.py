@@ -49,7 +49,7 @@ sys.path.insert(0, HERE)
 
 from fanout import (TimingTarget, counted, login, open_sockets,  # noqa
                     raise_nofile, words)
-from procstat import rss_kib, apache_pids  # noqa: E402
+from procstat import apache_pids, rss_kib, rss_parts  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_FLOOR", "1000").split()]
 DEFINES = dict(w.split("=", 1) for w in
@@ -113,9 +113,11 @@ def measure(n, which):
                else target.url)
         time.sleep(1)
         before = rss_kib(apache_pids(stack))
+        parts0 = rss_parts(apache_pids(stack))
         workers, ready, took, _ = open_sockets(url, n)
         time.sleep(2)
         after = rss_kib(apache_pids(stack))
+        parts1 = rss_parts(apache_pids(stack))
         held = established(stack.port)
         dbc = stack.mariadb("SHOW STATUS LIKE 'Threads_connected'",
                             database=None)[0][1]
@@ -129,6 +131,9 @@ def measure(n, which):
               % (which, connected, took, words(lost), held,
                  len(apache_pids(stack)), before / 1024, after / 1024, kib,
                  dbc), flush=True)
+        print("         a socket's growth by kind: %s KiB" % ", ".join(
+            "%s %.1f" % (k, (parts1[k] - parts0[k]) / max(connected, 1))
+            for k in parts1), flush=True)
         return kib
     finally:
         for w in workers:
