@@ -402,6 +402,7 @@ static void timing_child_init(apr_pool_t *p, server_rec *s)
                                              &timing_module);
 
     tm_notify_generation(s, p, conf, tm_upgrade_generation());
+    tm_upgrade_child_init(p, s);
 }
 
 static void timing_register_hooks(apr_pool_t *p)

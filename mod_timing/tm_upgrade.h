@@ -16,6 +16,10 @@
 int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
                      tm_ws_channel channel);
 
+/* child_init: starts the threads the guard runs on (tm_upgrade.c says
+ * why), and stops them when pchild goes. */
+void tm_upgrade_child_init(apr_pool_t *pchild, server_rec *s);
+
 /* A number that grows with every Apache restart, graceful or full: the
  * start time of this Apache instance (seconds) and its MPM generation.
  * The generation alone starts again at 0 when Apache is stopped and
