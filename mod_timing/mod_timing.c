@@ -343,7 +343,8 @@ static int timing_fixups(request_rec *r)
         return DECLINED;
     }
     conf = ap_get_module_config(r->server->module_config, &timing_module);
-    status = tm_upgrade_guard(r, conf, dir->ws_channel);
+    status = tm_upgrade_guard(r, conf, dir->ws_channel,
+                              tm_handoff_keeps_tunnel(r, conf) != NULL);
     /* Accepted: hand the socket to the daemon, or leave it to the tunnel
      * (DECLINED) */
     if (status == OK && (status = tm_handoff(r, conf)) == DECLINED) {

@@ -395,18 +395,20 @@ static int run_guard(request_rec *r, const tm_srv_conf *conf,
     return status;
 }
 
-/* The guard runs on one of TM_GUARD_THREADS threads of each process, not
- * on the worker that asked, which waits.  A tunnelled socket holds its
- * worker thread for its whole life, and what the guard's libraries (the
- * database client, libjwt and OpenSSL, json-c) leave on the thread that
- * ran them -- malloc's per-thread cache of freed chunks, their own
- * per-thread state, the stack pages they reached -- would stay with every
- * socket; on a few threads it stays once.  The threads also bound the
- * database connections upgrades take at once to TM_GUARD_THREADS a
- * process: mod_dbd keeps what a burst of upgrades opened (DBDKeep, and up
- * to DBDMax for DBDExptime).  Without the threads (an MPM without
- * threads, a thread that could not start, a process that is stopping)
- * the worker runs the guard itself. */
+/* The guard of a socket that will be tunnelled runs on one of
+ * TM_GUARD_THREADS threads of each process, not on the worker that asked,
+ * which waits.  A tunnelled socket holds its worker thread for its whole
+ * life, and what the guard's libraries (the database client, libjwt and
+ * OpenSSL, json-c) leave on the thread that ran them -- malloc's per-thread
+ * cache of freed chunks, their own per-thread state, the stack pages they
+ * reached -- would stay with every socket; on a few threads it stays
+ * once.  The threads also bound the database connections tunnelled upgrades
+ * take at once to TM_GUARD_THREADS a process: mod_dbd keeps what a burst of
+ * upgrades opened (DBDKeep, and up to DBDMax for DBDExptime).  A handed-off
+ * socket leaves its worker free for the next request: its guard runs on the
+ * worker, as many at once as there are workers.  Without the threads (an MPM
+ * without threads, a thread that could not start, a process that is
+ * stopping) the worker runs the guard itself. */
 #define TM_GUARD_THREADS 2
 
 typedef struct guard_job {
@@ -502,12 +504,15 @@ void tm_upgrade_child_init(apr_pool_t *pchild, server_rec *s)
 }
 
 int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
-                     tm_ws_channel channel)
+                     tm_ws_channel channel, int tunnelled)
 {
     guard_job job = { r, conf, channel, HTTP_SERVICE_UNAVAILABLE, 0,
                       PTHREAD_COND_INITIALIZER, NULL };
     int queued = 0;
 
+    if (!tunnelled) {
+        return run_guard(r, conf, channel);
+    }
     pthread_mutex_lock(&guards.lock);
     if (guards.started && !guards.stopping) {
         if (guards.tail) {
