@@ -3,7 +3,7 @@
 """tunnel_floor.py -- what a tunnelled WebSocket costs Apache, beside the
 floor: a bare mod_proxy_wstunnel tunnel, part of `make bench`.
 
-For each N in BENCH_FLOOR (default "1000"), two private stacks, one after
+For each N in BENCH_FLOOR (default "1000 10000"), two private stacks, one after
 the other, sized as fanout.py sizes its tunnel path (every Apache process
 started first, 250 threads each, TimingWebSocketHandoff off), hold N idle
 sockets each:
@@ -24,7 +24,7 @@ established when memory was read, and the database connections open then
 (MariaDB's Threads_connected, Apache's and timing-eventd's); then Timing's
 growth over the floor.  Only idle sockets are measured.
 
-  BENCH_FLOOR="1000 10000" bench/tunnel_floor.py
+  BENCH_FLOOR="1000" bench/tunnel_floor.py
   BENCH_FLOOR_DEFINES="TIMING_DBD_MAX=2" bench/tunnel_floor.py
 
 BENCH_FLOOR_DEFINES  NAME=VALUE words passed on to conf/httpd.conf.in
@@ -51,7 +51,7 @@ from fanout import (TimingTarget, counted, login, open_sockets,  # noqa
                     raise_nofile, words)
 from procstat import apache_pids, rss_kib, rss_parts  # noqa: E402
 
-SIZES = [int(n) for n in os.environ.get("BENCH_FLOOR", "1000").split()]
+SIZES = [int(n) for n in os.environ.get("BENCH_FLOOR", "1000 10000").split()]
 DEFINES = dict(w.split("=", 1) for w in
                os.environ.get("BENCH_FLOOR_DEFINES", "").split())
 
