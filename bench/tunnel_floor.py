@@ -3,10 +3,10 @@
 """tunnel_floor.py -- what a tunnelled WebSocket costs Apache, beside the
 floor: a bare mod_proxy_wstunnel tunnel, part of `make bench`.
 
-For each N in BENCH_FLOOR (default "1000 10000"), two private stacks, one after
-the other, sized as fanout.py sizes its tunnel path (every Apache process
-started first, 250 threads each, TimingWebSocketHandoff off), hold N idle
-sockets each:
+For each N in BENCH_FLOOR (default "1000 10000"), two private stacks,
+one after the other, sized as fanout.py sizes its tunnel path (every
+Apache process started first, 250 threads each, TimingWebSocketHandoff
+off), hold N idle sockets each:
 
   bare    /bare: a plain ProxyPass to a trivial WebSocket server on a unix
           socket (it says "hello" and reads), no guard: what Apache 2.4
@@ -21,14 +21,18 @@ from source addresses of their own in 127.0.0.0/8.  Printed per run:
 Apache's resident growth per socket (VmRSS of all its processes after
 minus before, over the sockets connected), the sockets connected, still
 established when memory was read, and the database connections open then
-(MariaDB's Threads_connected, Apache's and timing-eventd's); then Timing's
+(MariaDB's Threads_connected, Apache's and timing-eventd's), the growth
+by kind of mapping (thread stacks, heap, shmem, file); then Timing's
 growth over the floor.  Only idle sockets are measured.
 
   BENCH_FLOOR="1000" bench/tunnel_floor.py
-  BENCH_FLOOR_DEFINES="TIMING_DBD_MAX=2" bench/tunnel_floor.py
+  BENCH_FLOOR_DEFINES="TIMING_DBD_MAX=2" BENCH_FLOOR_CONF="DBDKeep 2" \
+      bench/tunnel_floor.py
 
 BENCH_FLOOR_DEFINES  NAME=VALUE words passed on to conf/httpd.conf.in
-                     over the sizing's (e.g. TIMING_DBD_MAX, 6 by default)
+                     over the sizing's (e.g. TIMING_DBD_MAX, 6 by default;
+                     under 4 it needs a DBDKeep no larger, or mod_dbd
+                     has no pool and every request is 503)
 BENCH_FLOOR_CONF     more lines for both stacks' httpd.conf (e.g.
                      "ThreadStackSize 262144")
 """
