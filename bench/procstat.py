@@ -76,3 +76,35 @@ def box_busy_seconds():
     # user nice system idle iowait irq softirq steal (guest is in user)
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf(
         "SC_CLK_TCK")
+
+
+def rss_parts(pids, stack_kib=8192):
+    """Of pids together, the resident memory of their mappings by kind, in
+    KiB: stacks (anonymous mappings of stack_kib, the size a thread's
+    stack is given), heap (the other anonymous memory: malloc's arenas
+    and [heap], APR's pools), shmem and file."""
+    total = dict.fromkeys(("stacks", "heap", "shmem", "file"), 0)
+    head = re.compile(r"^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$")
+    for pid in pids:
+        try:
+            with open("/proc/%d/smaps" % pid) as f:
+                text = f.read()
+        except OSError:
+            continue
+        kind = None
+        for line in text.splitlines():
+            m = head.match(line)
+            if m:
+                inode, name = int(m.group(1)), m.group(2)
+                kind = ("file" if inode and not name.startswith("/SYSV")
+                        else "shmem" if inode or name.startswith("/dev/zero")
+                        else None)
+                size = None
+                continue
+            if line.startswith("Size:"):
+                size = int(line.split()[1])
+                if kind is None:
+                    kind = "stacks" if size == stack_kib else "heap"
+            elif line.startswith("Rss:"):
+                total[kind] += int(line.split()[1])
+    return total

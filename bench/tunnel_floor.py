@@ -3,10 +3,10 @@
 """tunnel_floor.py -- what a tunnelled WebSocket costs Apache, beside the
 floor: a bare mod_proxy_wstunnel tunnel, part of `make bench`.
 
-For each N in BENCH_FLOOR (default "1000"), two private stacks, one after
-the other, with Apache sized for N proxied sockets (every process started
-first, 250 threads each) and TimingWebSocketHandoff off, hold N idle
-sockets each:
+For each N in BENCH_FLOOR (default "1000 10000"), two private stacks,
+one after the other, sized as fanout.py sizes its tunnel path (every
+Apache process started first, 250 threads each, TimingWebSocketHandoff
+off), hold N idle sockets each:
 
   bare    /bare: a plain ProxyPass to a trivial WebSocket server on a unix
           socket (it says "hello" and reads), no guard: what Apache 2.4
@@ -15,49 +15,65 @@ sockets each:
   timing  /admin with a staff token: mod_timing's guard, then the tunnel
           to timing-eventd.
 
-Printed: Apache's resident memory growth per socket (all its processes,
-VmRSS after minus before, over N) for each, and Timing's over the floor.
-The sockets are Python asyncio clients: only idle sockets are measured.
-They do not yet reach 10,000 (their handshakes time out at that size;
-fanout.py's Node workers would).
+The sockets are held by fanout.py's Node workers (bench/fanout-client.mjs:
+a socket counts once its first message came, "hello" or `connection`),
+from source addresses of their own in 127.0.0.0/8.  Printed per run:
+Apache's resident growth per socket (VmRSS of all its processes after
+minus before, over the sockets connected), the sockets connected, still
+established when memory was read, and the database connections open then
+(MariaDB's Threads_connected, Apache's and timing-eventd's), the growth
+by kind of mapping (thread stacks, heap, shmem, file); then Timing's
+growth over the floor.  Only idle sockets are measured.
 
   BENCH_FLOOR="1000" bench/tunnel_floor.py
+  BENCH_FLOOR_DEFINES="TIMING_DBD_MAX=2" BENCH_FLOOR_CONF="DBDKeep 2" \
+      bench/tunnel_floor.py
+
+BENCH_FLOOR_DEFINES  NAME=VALUE words passed on to conf/httpd.conf.in
+                     over the sizing's (e.g. TIMING_DBD_MAX, 6 by default;
+                     under 4 it needs a DBDKeep no larger, or mod_dbd
+                     has no pool and every request is 503)
+BENCH_FLOOR_CONF     more lines for both stacks' httpd.conf (e.g.
+                     "ThreadStackSize 262144")
 """
 
 import asyncio
-import json
 import os
-import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 import websockets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CHECKOUT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(CHECKOUT, "scripts"))
+sys.path.insert(0, HERE)
 
-import stack as stackmod  # noqa: E402
-from procstat import apache_pids, rss_kib  # noqa: E402
+from fanout import (TimingTarget, counted, login, open_sockets,  # noqa
+                    raise_nofile, words)
+from procstat import apache_pids, rss_kib, rss_parts  # noqa: E402
 
-SIZES = [int(n) for n in os.environ.get("BENCH_FLOOR", "1000").split()]
-THREADS = 250
+SIZES = [int(n) for n in os.environ.get("BENCH_FLOOR", "1000 10000").split()]
+DEFINES = dict(w.split("=", 1) for w in
+               os.environ.get("BENCH_FLOOR_DEFINES", "").split())
 
 
 def serve_bare(path, ready):
     """The trivial backend: every connection gets "hello", then is read
     until it closes."""
     async def handler(ws, *_):
-        await ws.send("hello")
-        async for _ in ws:
-            pass
+        try:
+            await ws.send("hello")
+            async for _ in ws:
+                pass
+        except websockets.ConnectionClosed:
+            pass    # the workers are killed, not closed
 
     async def main():
-        async with websockets.unix_serve(handler, path, max_size=2 ** 16):
+        async with websockets.unix_serve(handler, path, max_size=2 ** 16,
+                                         ping_interval=None):
             os.chmod(path, 0o777)
             ready.set()
             await asyncio.Future()
@@ -65,51 +81,17 @@ def serve_bare(path, ready):
     asyncio.run(main())
 
 
-def login(stack):
-    req = urllib.request.Request(
-        stack.base_url + "/api/auth/login", data=json.dumps({
-            "email": stack.admin_email,
-            "password": stack.admin_password}).encode(),
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as ans:
-        return json.load(ans)["data"]["token"]
-
-
-async def hold(url, n, concurrency=50):
-    """n idle sockets on url, each past its first message."""
-    socks = []
-
-    async def one():
-        ws = await websockets.connect(url, ping_interval=None,
-                                      open_timeout=60, close_timeout=2)
-        await ws.recv()
-        socks.append(ws)
-
-    for i in range(0, n, concurrency):
-        await asyncio.gather(*(one() for _ in range(min(concurrency,
-                                                       n - i))))
-    return socks
-
-
-def per_socket(stack, url, n):
-    """Apache's resident growth per socket while n sockets on url are
-    held, in KiB."""
-    async def run():
-        before = rss_kib(apache_pids(stack))
-        socks = await hold(url, n)
-        await asyncio.sleep(2)
-        after = rss_kib(apache_pids(stack))
-        await asyncio.gather(*(ws.close() for ws in socks),
-                             return_exceptions=True)
-        await asyncio.sleep(2)
-        return (after - before) / n
-
-    return asyncio.run(run())
+def established(port):
+    """TCP connections established to port (the sockets' server ends)."""
+    out = subprocess.run(["ss", "-Htn", "state", "established",
+                          "( sport = :%d )" % port],
+                         capture_output=True, text=True).stdout
+    return len(out.splitlines())
 
 
 def measure(n, which):
-    """Apache's growth per socket for n sockets on a fresh stack: "bare"
-    or "timing"."""
+    """One fresh stack holding n sockets on "bare" or "timing"; prints and
+    returns Apache's growth per socket in KiB."""
     tmp = tempfile.mkdtemp(prefix="timing-floor-", dir="/tmp")
     os.chmod(tmp, 0o711)
     backend = os.path.join(tmp, "bare.sock")
@@ -118,46 +100,62 @@ def measure(n, which):
         f.write('<Location "/bare">\n'
                 '    ProxyWebsocketFallbackToProxyHttp Off\n'
                 '    ProxyPass "unix:%s|ws://bare/"\n'
-                '</Location>\n' % backend)
+                '</Location>\n%s\n'
+                % (backend, os.environ.get("BENCH_FLOOR_CONF", "")))
     if which == "bare":
         ready = threading.Event()
         threading.Thread(target=serve_bare, args=(backend, ready),
                          daemon=True).start()
         ready.wait(10)
-    servers = n // THREADS + 3
-    stack = stackmod.Stack(
-        os.path.join(tmp, "state"), os.path.join(tmp, "run"),
-        stackmod.free_port(),
-        defines={"TIMING_SERVER_LIMIT": str(servers),
-                 "TIMING_START_SERVERS": str(servers),
-                 "TIMING_THREADS_PER_CHILD": str(THREADS),
-                 "TIMING_MAX_WORKERS": str(servers * THREADS),
-                 "TIMING_MAX_SOCKETS": str(n + 100),
-                 "TIMING_TUNNEL_SOCKETS": str(n + 100),
-                 "TIMING_WEBSOCKET_HANDOFF": "off",
-                 "TIMING_DBD_MAX": "6",
-                 "TIMING_EXTRA_CONF": extra})
+    target = TimingTarget("tunnel", n)
+    target.defines.update(DEFINES, TIMING_EXTRA_CONF=extra)
+    workers = []
     try:
-        stack.start()
-        token = login(stack)
+        target.start()
+        stack = target.stack
+        url = ("ws://127.0.0.1:%d/bare" % stack.port if which == "bare"
+               else target.url)
         time.sleep(1)
-        base = "ws://127.0.0.1:%d" % stack.port
-        url = (base + "/bare" if which == "bare"
-               else base + "/admin?token=" + token)
-        return per_socket(stack, url, n)
+        before = rss_kib(apache_pids(stack))
+        parts0 = rss_parts(apache_pids(stack))
+        workers, ready, took, _ = open_sockets(url, n)
+        time.sleep(2)
+        after = rss_kib(apache_pids(stack))
+        parts1 = rss_parts(apache_pids(stack))
+        held = established(stack.port)
+        dbc = stack.mariadb("SHOW STATUS LIKE 'Threads_connected'",
+                            database=None)[0][1]
+        connected = sum(r["connected"] for r in ready)
+        lost = counted([r["refused"] for r in ready]
+                       + [r["errors"] for r in ready])
+        kib = (after - before) / max(connected, 1)
+        print("  %-6s %6d connected in %.1f s (lost: %s), %d established "
+              "at the reading; Apache %d processes, %.0f -> %.0f MiB, "
+              "%.1f KiB a socket; database connections %s"
+              % (which, connected, took, words(lost), held,
+                 len(apache_pids(stack)), before / 1024, after / 1024, kib,
+                 dbc), flush=True)
+        print("         a socket's growth by kind: %s KiB" % ", ".join(
+            "%s %.1f" % (k, (parts1[k] - parts0[k]) / max(connected, 1))
+            for k in parts1), flush=True)
+        return kib
     finally:
-        stack.stop()
+        for w in workers:
+            w.stop()
+        target.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile()
     print("Tunnel floor: idle WebSockets through mod_proxy_wstunnel, a bare "
-          "tunnel beside Timing's (TimingWebSocketHandoff off)")
+          "tunnel beside Timing's (TimingWebSocketHandoff off)%s"
+          % ("; " + " ".join("%s=%s" % d for d in sorted(DEFINES.items()))
+             if DEFINES else ""), flush=True)
     for size in SIZES:
         bare = measure(size, "bare")
         timing = measure(size, "timing")
         print("%6d sockets: Apache per socket: bare tunnel %.1f KiB, "
               "Timing's tunnel %.1f KiB (%+.0f%% over the floor)"
-              % (size, bare, timing, 100 * (timing - bare) / bare))
+              % (size, bare, timing, 100 * (timing - bare) / bare),
+              flush=True)

@@ -343,7 +343,8 @@ static int timing_fixups(request_rec *r)
         return DECLINED;
     }
     conf = ap_get_module_config(r->server->module_config, &timing_module);
-    status = tm_upgrade_guard(r, conf, dir->ws_channel);
+    status = tm_upgrade_guard(r, conf, dir->ws_channel,
+                              tm_handoff_keeps_tunnel(r, conf) != NULL);
     /* Accepted: hand the socket to the daemon, or leave it to the tunnel
      * (DECLINED) */
     if (status == OK && (status = tm_handoff(r, conf)) == DECLINED) {
@@ -402,6 +403,7 @@ static void timing_child_init(apr_pool_t *p, server_rec *s)
                                              &timing_module);
 
     tm_notify_generation(s, p, conf, tm_upgrade_generation());
+    tm_upgrade_child_init(p, s);
 }
 
 static void timing_register_hooks(apr_pool_t *p)

@@ -72,9 +72,7 @@ static const char *changing_filter(ap_filter_t *f)
     return NULL;
 }
 
-/* Why this connection keeps the tunnel, or NULL when it may be handed
- * off. */
-static const char *keeps_tunnel(request_rec *r, const tm_srv_conf *conf)
+const char *tm_handoff_keeps_tunnel(request_rec *r, const tm_srv_conf *conf)
 {
     conn_rec *c = r->connection;
     const char *f;
@@ -236,7 +234,7 @@ static int let_go(request_rec *r, int status)
 
 int tm_handoff(request_rec *r, const tm_srv_conf *conf)
 {
-    const char *why = keeps_tunnel(r, conf), *extra, *head;
+    const char *why = tm_handoff_keeps_tunnel(r, conf), *extra, *head;
     apr_size_t extra_len, head_len;
     unsigned char raw[TP_HANDOFF_ID_LEN / 2];
     char id[TP_HANDOFF_ID_LEN + 1], *body;

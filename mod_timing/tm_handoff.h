@@ -19,6 +19,11 @@
  * DONE returned too. */
 int tm_handoff(request_rec *r, const tm_srv_conf *conf);
 
+/* Why this connection keeps the tunnel (TimingWebSocketHandoff off, TLS,
+ * an HTTP/2 stream, not a plain GET, a filter that changes bytes), or
+ * NULL when it may be handed off. */
+const char *tm_handoff_keeps_tunnel(request_rec *r, const tm_srv_conf *conf);
+
 /* post_config: when Apache's parent exits for good (a stop, not a
  * reload), the daemon is told so (TP_APACHE_STOPPED) and says goodbye to
  * the handed-off sockets. */

@@ -38,6 +38,8 @@
 #include "scoreboard.h"
 #include "http_protocol.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 APLOG_USE_MODULE(timing);
@@ -370,7 +372,7 @@ apr_int64_t tm_upgrade_generation(void)
  * own, destroyed with it: from the connection's allocator its memory
  * would only go to that allocator's free list (MaxMemFree, 2 MiB by
  * default), which a tunnel keeps for its whole life. */
-int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
+static int run_guard(request_rec *r, const tm_srv_conf *conf,
                      tm_ws_channel channel)
 {
     apr_pool_t *request_pool = r->pool, *scratch;
@@ -391,4 +393,142 @@ int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
     r->pool = request_pool;
     apr_pool_destroy(scratch);
     return status;
+}
+
+/* The guard of a socket that will be tunnelled runs on one of
+ * TM_GUARD_THREADS threads of each process, not on the worker that asked,
+ * which waits.  A tunnelled socket holds its worker thread for its whole
+ * life, and what the guard's libraries (the database client, libjwt and
+ * OpenSSL, json-c) leave on the thread that ran them -- malloc's per-thread
+ * cache of freed chunks, their own per-thread state, the stack pages they
+ * reached -- would stay with every socket; on a few threads it stays
+ * once.  The threads also bound the database connections tunnelled upgrades
+ * take at once to TM_GUARD_THREADS a process: mod_dbd keeps what a burst of
+ * upgrades opened (DBDKeep, and up to DBDMax for DBDExptime).  A handed-off
+ * socket leaves its worker free for the next request: its guard runs on the
+ * worker, as many at once as there are workers.  Without the threads (an MPM
+ * without threads, a thread that could not start, a process that is
+ * stopping) the worker runs the guard itself. */
+#define TM_GUARD_THREADS 2
+
+typedef struct guard_job {
+    request_rec *r;
+    const tm_srv_conf *conf;
+    tm_ws_channel channel;
+    int status;
+    int finished;
+    pthread_cond_t done;            /* finished is set */
+    struct guard_job *next;
+} guard_job;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t queued;          /* a job is queued, or stopping */
+    guard_job *head, *tail;
+    int stopping;
+    int started;
+    pthread_t threads[TM_GUARD_THREADS];
+} guards = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+             NULL, NULL, 0, 0, { 0 } };
+
+static void *guard_thread(void *unused)
+{
+    guard_job *job;
+
+    (void)unused;
+    pthread_mutex_lock(&guards.lock);
+    for (;;) {
+        while (!guards.head && !guards.stopping) {
+            pthread_cond_wait(&guards.queued, &guards.lock);
+        }
+        if (!(job = guards.head)) {
+            break;
+        }
+        if (!(guards.head = job->next)) {
+            guards.tail = NULL;
+        }
+        pthread_mutex_unlock(&guards.lock);
+        job->status = run_guard(job->r, job->conf, job->channel);
+        pthread_mutex_lock(&guards.lock);
+        job->finished = 1;
+        pthread_cond_signal(&job->done);
+    }
+    pthread_mutex_unlock(&guards.lock);
+    return NULL;
+}
+
+/* The process is ending (its workers are gone): the threads finish what
+ * is queued and are joined. */
+static apr_status_t guards_stop(void *unused)
+{
+    int i;
+
+    (void)unused;
+    pthread_mutex_lock(&guards.lock);
+    guards.stopping = 1;
+    pthread_cond_broadcast(&guards.queued);
+    pthread_mutex_unlock(&guards.lock);
+    for (i = 0; i < guards.started; i++) {
+        pthread_join(guards.threads[i], NULL);
+    }
+    guards.started = 0;
+    return APR_SUCCESS;
+}
+
+void tm_upgrade_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    sigset_t all, old;
+    int threaded = 0, rv = 0;
+
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS
+        || threaded == AP_MPMQ_NOT_SUPPORTED) {
+        return;
+    }
+    /* Signals are the MPM's: the threads take none. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    while (guards.started < TM_GUARD_THREADS
+           && !(rv = pthread_create(&guards.threads[guards.started], NULL,
+                                    guard_thread, NULL))) {
+        guards.started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, TMLOGNO(00206)
+                     "upgrade guard threads: %d of %d started; the rest "
+                     "of the guards run on the workers", guards.started,
+                     TM_GUARD_THREADS);
+    }
+    apr_pool_cleanup_register(pchild, NULL, guards_stop,
+                              apr_pool_cleanup_null);
+}
+
+int tm_upgrade_guard(request_rec *r, const tm_srv_conf *conf,
+                     tm_ws_channel channel, int tunnelled)
+{
+    guard_job job = { r, conf, channel, HTTP_SERVICE_UNAVAILABLE, 0,
+                      PTHREAD_COND_INITIALIZER, NULL };
+    int queued = 0;
+
+    if (!tunnelled) {
+        return run_guard(r, conf, channel);
+    }
+    pthread_mutex_lock(&guards.lock);
+    if (guards.started && !guards.stopping) {
+        if (guards.tail) {
+            guards.tail->next = &job;
+        }
+        else {
+            guards.head = &job;
+        }
+        guards.tail = &job;
+        pthread_cond_signal(&guards.queued);
+        queued = 1;
+        while (!job.finished) {
+            pthread_cond_wait(&job.done, &guards.lock);
+        }
+    }
+    pthread_mutex_unlock(&guards.lock);
+    pthread_cond_destroy(&job.done);
+    return queued ? job.status : run_guard(r, conf, channel);
 }
