@@ -410,6 +410,9 @@ static int run_guard(request_rec *r, const tm_srv_conf *conf,
  * without threads, a thread that could not start, a process that is
  * stopping) the worker runs the guard itself. */
 #define TM_GUARD_THREADS 2
+/* (apr-util's apr_thread_pool would still need a mutex and a condition
+ * per job from some pool, and may start threads later from a worker,
+ * with the worker's signal mask: two threads and a list are simpler.) */
 
 typedef struct guard_job {
     request_rec *r;
