@@ -3,7 +3,8 @@
 """tunnel_floor.py -- what a tunnelled WebSocket costs Apache, beside the
 floor: a bare mod_proxy_wstunnel tunnel, part of `make bench`.
 
-For each N in BENCH_FLOOR (default "1000 10000"), two private stacks,
+For each N in BENCH_FLOOR (default "1000 10000") and each path in
+BENCH_FLOOR_PATHS (plain HTTP, then HTTPS), two private stacks,
 one after the other, sized as fanout.py sizes its tunnel path (every
 Apache process started first, 250 threads each, TimingWebSocketHandoff
 off), hold N idle sockets each:
@@ -33,6 +34,9 @@ BENCH_FLOOR_DEFINES  NAME=VALUE words passed on to conf/httpd.conf.in
                      over the sizing's (e.g. TIMING_DBD_MAX, 6 by default;
                      under 4 it needs a DBDKeep no larger, or mod_dbd
                      has no pool and every request is 503)
+BENCH_FLOOR_PATHS    "tunnel tls" by default: plain HTTP with the hand-off
+                     off, and HTTPS (mod_ssl, the stacks' self-signed
+                     certificate), where both tunnels also carry TLS
 BENCH_FLOOR_CONF     more lines for both stacks' httpd.conf (e.g.
                      "ThreadStackSize 262144")
 """
@@ -51,11 +55,14 @@ import websockets
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from fanout import (TimingTarget, counted, login, open_sockets,  # noqa
+from fanout import (TimingTarget, counted, open_sockets,  # noqa
                     raise_nofile, words)
 from procstat import apache_pids, rss_kib, rss_parts  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_FLOOR", "1000 10000").split()]
+# "tunnel": plain HTTP with the hand-off off; "tls": HTTPS (mod_ssl),
+# where every wss:// socket is tunnelled.
+PATHS = os.environ.get("BENCH_FLOOR_PATHS", "tunnel tls").split()
 DEFINES = dict(w.split("=", 1) for w in
                os.environ.get("BENCH_FLOOR_DEFINES", "").split())
 
@@ -89,9 +96,10 @@ def established(port):
     return len(out.splitlines())
 
 
-def measure(n, which):
-    """One fresh stack holding n sockets on "bare" or "timing"; prints and
-    returns Apache's growth per socket in KiB."""
+def measure(n, which, path):
+    """One fresh stack holding n sockets on "bare" or "timing", over
+    plain HTTP ("tunnel") or HTTPS ("tls"); prints and returns Apache's
+    growth per socket in KiB."""
     tmp = tempfile.mkdtemp(prefix="timing-floor-", dir="/tmp")
     os.chmod(tmp, 0o711)
     backend = os.path.join(tmp, "bare.sock")
@@ -107,18 +115,18 @@ def measure(n, which):
         threading.Thread(target=serve_bare, args=(backend, ready),
                          daemon=True).start()
         ready.wait(10)
-    target = TimingTarget("tunnel", n)
+    target = TimingTarget(path, n)
     target.defines.update(DEFINES, TIMING_EXTRA_CONF=extra)
     workers = []
     try:
         target.start()
         stack = target.stack
-        url = ("ws://127.0.0.1:%d/bare" % stack.port if which == "bare"
-               else target.url)
+        url = ("%s://127.0.0.1:%d/bare" % (stack.ws_scheme, stack.port)
+               if which == "bare" else target.url)
         time.sleep(1)
         before = rss_kib(apache_pids(stack))
         parts0 = rss_parts(apache_pids(stack))
-        workers, ready, took, _ = open_sockets(url, n)
+        workers, ready, took, _ = open_sockets(url, n, **target.client)
         time.sleep(2)
         after = rss_kib(apache_pids(stack))
         parts1 = rss_parts(apache_pids(stack))
@@ -129,10 +137,10 @@ def measure(n, which):
         lost = counted([r["refused"] for r in ready]
                        + [r["errors"] for r in ready])
         kib = (after - before) / max(connected, 1)
-        print("  %-6s %6d connected in %.1f s (lost: %s), %d established "
+        print("  %-3s %-6s %6d connected in %.1f s (lost: %s), %d established "
               "at the reading; Apache %d processes, %.0f -> %.0f MiB, "
               "%.1f KiB a socket; database connections %s"
-              % (which, connected, took, words(lost), held,
+              % (path, which, connected, took, words(lost), held,
                  len(apache_pids(stack)), before / 1024, after / 1024, kib,
                  dbc), flush=True)
         print("         a socket's growth by kind: %s KiB" % ", ".join(
@@ -149,13 +157,16 @@ def measure(n, which):
 if __name__ == "__main__":
     raise_nofile()
     print("Tunnel floor: idle WebSockets through mod_proxy_wstunnel, a bare "
-          "tunnel beside Timing's (TimingWebSocketHandoff off)%s"
-          % ("; " + " ".join("%s=%s" % d for d in sorted(DEFINES.items()))
+          "tunnel beside Timing's (TimingWebSocketHandoff off), over %s%s"
+          % (" and ".join("HTTPS" if p == "tls" else "plain HTTP"
+                          for p in PATHS),
+             "; " + " ".join("%s=%s" % d for d in sorted(DEFINES.items()))
              if DEFINES else ""), flush=True)
     for size in SIZES:
-        bare = measure(size, "bare")
-        timing = measure(size, "timing")
-        print("%6d sockets: Apache per socket: bare tunnel %.1f KiB, "
-              "Timing's tunnel %.1f KiB (%+.0f%% over the floor)"
-              % (size, bare, timing, 100 * (timing - bare) / bare),
-              flush=True)
+        for path in PATHS:
+            bare = measure(size, "bare", path)
+            timing = measure(size, "timing", path)
+            print("%6d sockets%s: Apache per socket: bare tunnel %.1f KiB, "
+                  "Timing's tunnel %.1f KiB (%+.0f%% over the floor)"
+                  % (size, " over TLS" if path == "tls" else "", bare,
+                     timing, 100 * (timing - bare) / bare), flush=True)
