@@ -3,8 +3,9 @@
  * log.c -- log_msg(): one line per message on stderr, tagged with its level.
  *
  * The journal adds time and unit, so a line is only "timing-eventd: LEVEL:
- * text".  What is worth logging, and keeping secrets out of it, is left to
- * the callers.
+ * text", or "timing-eventd[NAME]: LEVEL: text" when the daemon serves one
+ * of several shops (--name).  What is worth logging, and keeping secrets
+ * out of it, is left to the callers.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "log.h"
 
 static int log_level = LOG_INFO;
+static char log_tag[LOG_NAME_MAX + 16] = "timing-eventd";
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -21,6 +23,26 @@ void log_set_level(int level)
     if (level >= LOG_ERROR && level <= LOG_DEBUG) {
         log_level = level;
     }
+}
+
+int log_set_name(const char *name)
+{
+    size_t i, len = strlen(name);
+
+    if (len == 0 || len > LOG_NAME_MAX) {
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        char c = name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_'
+              || c == '-')) {
+            return -1;
+        }
+    }
+    snprintf(log_tag, sizeof log_tag, "timing-eventd[%s]", name);
+    return 0;
 }
 
 int log_level_from_name(const char *name)
@@ -49,5 +71,5 @@ void log_msg(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "timing-eventd: %s: %s\n", level_names[level], line);
+    fprintf(stderr, "%s: %s: %s\n", log_tag, level_names[level], line);
 }

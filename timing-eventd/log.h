@@ -16,6 +16,15 @@ enum log_level {
     LOG_DEBUG = 3
 };
 
+/* The longest name log_set_name takes. */
+#define LOG_NAME_MAX 32
+
+/* Tags every line with the name of the shop this daemon serves:
+ * "timing-eventd[NAME]:".  NAME is 1 to LOG_NAME_MAX letters, digits,
+ * '.', '_' or '-' (it ends up in journal lines and unit names): 0, or -1
+ * when it is not, and the tag is unchanged. */
+int log_set_name(const char *name);
+
 /* Sets the most verbose level written; LOG_INFO until called. */
 void log_set_level(int level);
 

@@ -101,6 +101,9 @@ static void usage(FILE *out)
         "                         generation's sockets over this long\n"
         "                         (default %d; 0: at once)\n"
         "  --log-level LEVEL      error, warn, info or debug (default info)\n"
+        "  --name NAME            the shop this daemon serves, in every log\n"
+        "                         line: timing-eventd[NAME] (letters,\n"
+        "                         digits, '.', '_', '-'; at most 32)\n"
         "  --help                 show this and exit\n"
         "  --version              show the version and exit\n",
         TP_DEFAULT_WS_SOCKET, TP_DEFAULT_EVENT_SOCKET, SECRET_CREDENTIAL,
@@ -138,7 +141,7 @@ static void parse_options(int argc, char **argv, options *o)
 {
     enum {
         OPT_WS = 1, OPT_EV, OPT_MODE, OPT_GROUP, OPT_SECRET, OPT_QUEUE, OPT_MESSAGE,
-        OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_SPREAD, OPT_LOG, OPT_HELP,
+        OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_SPREAD, OPT_LOG, OPT_NAME, OPT_HELP,
         OPT_VERSION
     };
     static const struct option longopts[] = {
@@ -155,6 +158,7 @@ static void parse_options(int argc, char **argv, options *o)
         { "gap-horizon-ms", required_argument, NULL, OPT_HORIZON },
         { "recycle-spread-ms", required_argument, NULL, OPT_SPREAD },
         { "log-level", required_argument, NULL, OPT_LOG },
+        { "name", required_argument, NULL, OPT_NAME },
         { "help", no_argument, NULL, OPT_HELP },
         { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 }
@@ -254,6 +258,12 @@ static void parse_options(int argc, char **argv, options *o)
             o->log_level = log_level_from_name(optarg);
             if (o->log_level < 0) {
                 bad_option("log-level", optarg, "error, warn, info or debug");
+            }
+            break;
+        case OPT_NAME:
+            if (log_set_name(optarg) != 0) {
+                bad_option("name", optarg, "1 to 32 letters, digits, '.', "
+                           "'_' or '-'");
             }
             break;
         case OPT_HELP:
