@@ -336,6 +336,7 @@ static int timing_fixups(request_rec *r)
 {
     tm_dir_conf *dir = ap_get_module_config(r->per_dir_config, &timing_module);
     const tm_srv_conf *conf;
+    const char *keeps_tunnel;
     int status;
 
     if (!dir || (dir->ws_channel != TM_WS_ADMIN
@@ -343,11 +344,12 @@ static int timing_fixups(request_rec *r)
         return DECLINED;
     }
     conf = ap_get_module_config(r->server->module_config, &timing_module);
-    status = tm_upgrade_guard(r, conf, dir->ws_channel,
-                              tm_handoff_keeps_tunnel(r, conf) != NULL);
+    keeps_tunnel = tm_handoff_keeps_tunnel(r, conf);
+    status = tm_upgrade_guard(r, conf, dir->ws_channel, keeps_tunnel != NULL);
     /* Accepted: hand the socket to the daemon, or leave it to the tunnel
      * (DECLINED) */
-    if (status == OK && (status = tm_handoff(r, conf)) == DECLINED) {
+    if (status == OK
+        && (status = tm_handoff(r, conf, keeps_tunnel)) == DECLINED) {
         status = OK;
     }
     return status;

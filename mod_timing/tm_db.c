@@ -9,8 +9,8 @@
  * about half a megabyte of client memory each, most of it for statements
  * that connection never runs (a connection opened while many WebSocket
  * upgrades arrive at once runs three).  mod_dbd runs our post_connect
- * hook for the session settings the SQL relies on.  Failures are logged here, once, with the
- * driver's message; callers answer 503.
+ * hook for the session settings the SQL relies on.  Failures are logged
+ * here, once, with the driver's message; callers answer 503.
  */
 #include "mod_timing.h"
 #include "tm_db.h"

@@ -232,9 +232,9 @@ static int let_go(request_rec *r, int status)
     return DONE;
 }
 
-int tm_handoff(request_rec *r, const tm_srv_conf *conf)
+int tm_handoff(request_rec *r, const tm_srv_conf *conf, const char *why)
 {
-    const char *why = tm_handoff_keeps_tunnel(r, conf), *extra, *head;
+    const char *extra, *head;
     apr_size_t extra_len, head_len;
     unsigned char raw[TP_HANDOFF_ID_LEN / 2];
     char id[TP_HANDOFF_ID_LEN + 1], *body;

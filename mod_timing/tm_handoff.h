@@ -10,14 +10,15 @@
 
 /* After the guard (tm_upgrade.c) accepted and sealed r: hands the
  * client's socket with the sealed request to the daemon and waits for its
- * ack.  DONE: the daemon answered the client and owns the socket (r is
+ * ack, unless why (tm_handoff_keeps_tunnel's answer, asked once before
+ * the guard) says the connection keeps the tunnel.  DONE: the daemon answered the client and owns the socket (r is
  * logged with the daemon's status, nothing more is written); DECLINED:
  * this connection keeps the tunnel (TimingWebSocketHandoff off, TLS, an
  * HTTP/2 stream, a filter that changes bytes, too much read ahead).
  * When the daemon is down, does not answer in time or does not take the
  * socket, r is answered 503 with Retry-After and the API's envelope, and
  * DONE returned too. */
-int tm_handoff(request_rec *r, const tm_srv_conf *conf);
+int tm_handoff(request_rec *r, const tm_srv_conf *conf, const char *why);
 
 /* Why this connection keeps the tunnel (TimingWebSocketHandoff off, TLS,
  * an HTTP/2 stream, not a plain GET, a filter that changes bytes), or

@@ -27,19 +27,12 @@ void log_set_level(int level)
 
 int log_set_name(const char *name)
 {
-    size_t i, len = strlen(name);
+    static const char allowed[] = "abcdefghijklmnopqrstuvwxyz"
+                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+    size_t len = strlen(name);
 
-    if (len == 0 || len > LOG_NAME_MAX) {
+    if (len == 0 || len > LOG_NAME_MAX || strspn(name, allowed) != len) {
         return -1;
-    }
-    for (i = 0; i < len; i++) {
-        char c = name[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_'
-              || c == '-')) {
-            return -1;
-        }
     }
     snprintf(log_tag, sizeof log_tag, "timing-eventd[%s]", name);
     return 0;

@@ -140,9 +140,9 @@ static void bad_option(const char *opt, const char *value, const char *want)
 static void parse_options(int argc, char **argv, options *o)
 {
     enum {
-        OPT_WS = 1, OPT_EV, OPT_MODE, OPT_GROUP, OPT_SECRET, OPT_QUEUE, OPT_MESSAGE,
-        OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_SPREAD, OPT_LOG, OPT_NAME, OPT_HELP,
-        OPT_VERSION
+        OPT_WS = 1, OPT_EV, OPT_MODE, OPT_GROUP, OPT_SECRET, OPT_QUEUE,
+        OPT_MESSAGE, OPT_PING, OPT_PONG, OPT_RING, OPT_HORIZON, OPT_SPREAD,
+        OPT_LOG, OPT_NAME, OPT_HELP, OPT_VERSION
     };
     static const struct option longopts[] = {
         { "ws-socket", required_argument, NULL, OPT_WS },
